@@ -1,0 +1,30 @@
+# The two commands of the README's quick start:
+#   make train   set up .venv, then train the network on CIFAR-10 (python train.py --impl numpy)
+#   make test    set up .venv, then run the whole test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+# The shared read-only CIFAR-10 copy beside the checkout, when there is one (tests and CI use it).
+SHARED_CIFAR := $(abspath ../shared/datasets)
+ifneq ($(wildcard $(SHARED_CIFAR)/cifar-10-binary.tar.gz),)
+export CIFAR10_DIR ?= $(SHARED_CIFAR)
+endif
+
+.PHONY: setup train test bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+train: setup
+	$(BIN)/python train.py --impl numpy $(ARGS)
+
+test: setup
+	$(BIN)/python -m pytest $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Cross-check of numpy_impl against torch_impl and autograd."""

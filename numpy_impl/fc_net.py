@@ -1,0 +1,75 @@
+"""TwoLayerNet: affine -> ReLU -> affine -> softmax, with L2 regularization, in plain NumPy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numpy_impl.layer_utils import affine_relu_backward, affine_relu_forward
+from numpy_impl.layers import affine_backward, affine_forward, softmax_loss
+from numpy_impl.rng import make_rng
+
+PARAM_NAMES = ("W1", "b1", "W2", "b2")
+FLOAT_DTYPES = (np.float32, np.float64)
+
+
+def check_float_dtype(dtype) -> np.dtype:
+    """Return dtype as np.dtype if it is float32 or float64, else raise ValueError."""
+    resolved = np.dtype(dtype)
+    if resolved not in FLOAT_DTYPES:
+        raise ValueError(f"dtype must be float32 or float64; got {resolved}")
+    return resolved
+
+
+def init_two_layer_params(input_dim: int, hidden_dim: int, num_classes: int, weight_scale: float,
+                          dtype=np.float64, seed: int | None = None) -> dict[str, np.ndarray]:
+    """Weights ~ N(0, weight_scale^2), biases 0: W1 (D, H), b1 (H,), W2 (H, C), b2 (C,).
+
+    Draws W1 then W2 from ``make_rng(seed)`` (NumPy's global generator when seed is None).
+    """
+    for name, value in (("input_dim", input_dim), ("hidden_dim", hidden_dim), ("num_classes", num_classes)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    if not np.isfinite(weight_scale) or weight_scale < 0:
+        raise ValueError(f"weight_scale must be a finite number >= 0; got {weight_scale!r}")
+    dtype = check_float_dtype(dtype)
+    rng = make_rng(seed)
+    return {
+        "W1": (weight_scale * rng.standard_normal((input_dim, hidden_dim))).astype(dtype),
+        "b1": np.zeros(hidden_dim, dtype=dtype),
+        "W2": (weight_scale * rng.standard_normal((hidden_dim, num_classes))).astype(dtype),
+        "b2": np.zeros(num_classes, dtype=dtype),
+    }
+
+
+class TwoLayerNet:
+    """Two-layer fully-connected net: scores = relu(X W1 + b1) W2 + b2, softmax loss, L2 on W1 and W2.
+
+    ``params`` is a plain dict of arrays (W1 (D, H), b1 (H,), W2 (H, C), b2 (C,)) that
+    the Solver and the gradient checks update in place; ``reg`` may be changed at any time.
+    """
+
+    def __init__(self, input_dim: int = 3 * 32 * 32, hidden_dim: int = 100, num_classes: int = 10,
+                 weight_scale: float = 1e-3, reg: float = 0.0, dtype=np.float64, seed: int | None = None):
+        self.reg = reg
+        self.dtype = check_float_dtype(dtype)
+        self.params = init_two_layer_params(input_dim, hidden_dim, num_classes, weight_scale, self.dtype, seed)
+
+    def loss(self, X: np.ndarray, y: np.ndarray | None = None):
+        """X: (N, d1, ..., dk) -> scores (N, C) if y is None, else (loss, grads) with grads keyed like params.
+
+        loss = softmax cross-entropy averaged over N + 0.5 * reg * (sum W1^2 + sum W2^2).
+        X is cast to the model's dtype (a no-op when it already matches), never upcast.
+        """
+        X = np.asarray(X, dtype=self.dtype)
+        W1, b1, W2, b2 = (self.params[name] for name in PARAM_NAMES)
+        hidden, hidden_cache = affine_relu_forward(X, W1, b1)
+        scores, scores_cache = affine_forward(hidden, W2, b2)
+        if y is None:
+            return scores
+
+        data_loss, dscores = softmax_loss(scores, y)
+        loss = data_loss + 0.5 * self.reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+        dhidden, dW2, db2 = affine_backward(dscores, scores_cache)
+        _, dW1, db1 = affine_relu_backward(dhidden, hidden_cache)
+        grads = {"W1": dW1 + self.reg * W1, "b1": db1, "W2": dW2 + self.reg * W2, "b2": db2}
+        return loss, grads

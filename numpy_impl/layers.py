@@ -1,0 +1,99 @@
+"""Layers as forward/backward pairs, in the shape of the CS231n two-layer-net lab.
+
+Every ``*_forward`` returns ``(out, cache)``; the matching ``*_backward`` takes the
+upstream gradient ``dout`` and that ``cache`` and returns the gradients of the
+inputs. Everything keeps the input's floating dtype (float32 stays float32).
+Derivations: docs/derivations.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numpy_impl.checks import check_dout, check_labels, check_scores
+
+Array = np.ndarray
+
+
+def affine_forward(x: Array, w: Array, b: Array) -> tuple[Array, tuple]:
+    """out = x.reshape(N, D) @ w + b.  x: (N, d1, ..., dk), w: (D, M), b: (M,) -> out (N, M)."""
+    x, w, b = np.asarray(x), np.asarray(w), np.asarray(b)
+    if x.ndim < 1:
+        raise ValueError(f"affine_forward: x must have a batch axis, got a scalar of shape {x.shape}")
+    n = x.shape[0]
+    d = int(np.prod(x.shape[1:], dtype=np.int64))
+    if w.ndim != 2 or w.shape[0] != d:
+        raise ValueError(
+            f"affine_forward: x of shape {x.shape} flattens to (N, D) = ({n}, {d}), "
+            f"so w must have shape ({d}, M); got w of shape {w.shape}"
+        )
+    if b.shape != (w.shape[1],):
+        raise ValueError(
+            f"affine_forward: b must have shape ({w.shape[1]},) to match w's {w.shape[1]} columns; "
+            f"got b of shape {b.shape}"
+        )
+    out = x.reshape(n, d) @ w + b  # reshape is a view for contiguous x: no copy
+    return out, (x, w, b)
+
+
+def affine_backward(dout: Array, cache: tuple) -> tuple[Array, Array, Array]:
+    """dout (N, M) -> dx (N, d1, ..., dk) = dout @ w.T, dw (D, M) = x2d.T @ dout, db (M,) = sum_rows dout."""
+    x, w, b = cache
+    n = x.shape[0]
+    dout = check_dout(dout, (n, w.shape[1]), "affine_backward")
+    x2d = x.reshape(n, -1)
+    dx = (dout @ w.T).reshape(x.shape)
+    dw = x2d.T @ dout
+    db = dout.sum(axis=0)
+    return dx, dw, db
+
+
+def relu_forward(x: Array) -> tuple[Array, Array]:
+    """out = max(0, x), elementwise; any shape."""
+    x = np.asarray(x)
+    return np.maximum(x, 0), x
+
+
+def relu_backward(dout: Array, cache: Array) -> Array:
+    """dx = dout * [x > 0]: the gradient passes where the input was positive, any shape."""
+    x = cache
+    dout = check_dout(dout, x.shape, "relu_backward")
+    return np.where(x > 0, dout, 0)
+
+
+def svm_loss(x: Array, y: Array) -> tuple[Array, Array]:
+    """Multiclass hinge loss averaged over N.  x: (N, C) scores, y: (N,) ints in [0, C) -> (loss, dx (N, C)).
+
+    L = (1/N) sum_i sum_{j != y_i} max(0, x_ij - x_iy_i + 1).
+    """
+    x = check_scores(x, "svm_loss")
+    n, c = x.shape
+    y = check_labels(y, n, c, "svm_loss")
+    rows = np.arange(n)
+    margins = np.maximum(0, x - x[rows, y][:, None] + 1)
+    margins[rows, y] = 0
+    loss = margins.sum() / n
+    positive = margins > 0
+    dx = positive.astype(x.dtype)
+    dx[rows, y] -= positive.sum(axis=1)  # the correct class gets -1 for every violated margin
+    dx /= n
+    return loss, dx
+
+
+def softmax_loss(x: Array, y: Array) -> tuple[Array, Array]:
+    """Cross-entropy of softmax(x) averaged over N.  x: (N, C) scores, y: (N,) ints in [0, C) -> (loss, dx (N, C)).
+
+    Stable form: log p_ij = s_ij - log sum_k exp(s_ik), with s = x - max_j x_ij,
+    so exp never overflows. dx = (p - onehot(y)) / N.
+    """
+    x = check_scores(x, "softmax_loss")
+    n, _ = x.shape
+    y = check_labels(y, n, x.shape[1], "softmax_loss")
+    rows = np.arange(n)
+    shifted = x - x.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = -log_probs[rows, y].sum() / n
+    dx = np.exp(log_probs)
+    dx[rows, y] -= 1
+    dx /= n
+    return loss, dx
