@@ -12,11 +12,26 @@ import numpy as np
 
 Array = np.ndarray
 
+# The lab's hyperparameter defaults, per rule (torch_impl reads the same table).
+DEFAULT_CONFIGS = {
+    "sgd": {"learning_rate": 1e-2},
+    "sgd_momentum": {"learning_rate": 1e-2, "momentum": 0.9},
+    "rmsprop": {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8},
+    "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+}
+
+
+def _with_defaults(config: dict | None, rule: str) -> dict:
+    """The config dict (created if None) with the rule's missing hyperparameters set to the defaults."""
+    config = {} if config is None else config
+    for key, value in DEFAULT_CONFIGS[rule].items():
+        config.setdefault(key, value)
+    return config
+
 
 def sgd(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dict]:
     """Vanilla SGD: w -= learning_rate * dw.  Defaults: learning_rate 1e-2."""
-    config = {} if config is None else config
-    config.setdefault("learning_rate", 1e-2)
+    config = _with_defaults(config, "sgd")
     w -= float(config["learning_rate"]) * dw
     return w, config
 
@@ -26,9 +41,7 @@ def sgd_momentum(w: Array, dw: Array, config: dict | None = None) -> tuple[Array
 
     Defaults: learning_rate 1e-2, momentum 0.9, velocity zeros like w.
     """
-    config = {} if config is None else config
-    config.setdefault("learning_rate", 1e-2)
-    config.setdefault("momentum", 0.9)
+    config = _with_defaults(config, "sgd_momentum")
     v = config.get("velocity")
     if v is None:
         v = np.zeros_like(w)
@@ -43,10 +56,7 @@ def rmsprop(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dic
 
     Defaults: learning_rate 1e-2, decay_rate 0.99, epsilon 1e-8, cache zeros like w.
     """
-    config = {} if config is None else config
-    config.setdefault("learning_rate", 1e-2)
-    config.setdefault("decay_rate", 0.99)
-    config.setdefault("epsilon", 1e-8)
+    config = _with_defaults(config, "rmsprop")
     cache = config.get("cache")
     if cache is None:
         cache = np.zeros_like(w)
@@ -64,11 +74,7 @@ def adam(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dict]:
     w -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + epsilon).
     Defaults: learning_rate 1e-3, beta1 0.9, beta2 0.999, epsilon 1e-8, m and v zeros, t 0.
     """
-    config = {} if config is None else config
-    config.setdefault("learning_rate", 1e-3)
-    config.setdefault("beta1", 0.9)
-    config.setdefault("beta2", 0.999)
-    config.setdefault("epsilon", 1e-8)
+    config = _with_defaults(config, "adam")
     config.setdefault("t", 0)
     m, v = config.get("m"), config.get("v")
     if m is None:
@@ -89,8 +95,13 @@ def adam(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dict]:
 UPDATE_RULES = {"sgd": sgd, "sgd_momentum": sgd_momentum, "rmsprop": rmsprop, "adam": adam}
 
 
-def get_update_rule(name: str):
-    """Return the update rule called ``name``, or raise ValueError listing the known ones."""
+def check_update_rule(name: str) -> str:
+    """Return name if it is one of the lab's update rules, else raise ValueError listing them."""
     if name not in UPDATE_RULES:
         raise ValueError(f"unknown update_rule {name!r}; expected one of {', '.join(UPDATE_RULES)}")
-    return UPDATE_RULES[name]
+    return name
+
+
+def get_update_rule(name: str):
+    """Return the update rule called ``name``, or raise ValueError listing the known ones."""
+    return UPDATE_RULES[check_update_rule(name)]

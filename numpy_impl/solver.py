@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from numpy_impl.artifacts import load_json, load_npz, save_json, save_npz
-from numpy_impl.optim import get_update_rule
+from numpy_impl.optim import DEFAULT_CONFIGS, get_update_rule
 from numpy_impl.rng import make_rng
 
 DEFAULTS = {
@@ -103,7 +103,7 @@ class Solver:
             raise ValueError(f"Solver: optim_config['learning_rate'] must be a positive number; got {lr!r}")
 
     def _reset(self) -> None:
-        """Fresh bookkeeping and one optimizer config per parameter."""
+        """Fresh bookkeeping and optimizer state."""
         self.epoch = 0
         self.iteration = 0
         self.best_val_acc = 0.0
@@ -111,6 +111,10 @@ class Solver:
         self.loss_history: list[float] = []
         self.train_acc_history: list[float] = []
         self.val_acc_history: list[float] = []
+        self._init_optimizer()
+
+    def _init_optimizer(self) -> None:
+        """One optimizer config per parameter; each update rule keeps its state there."""
         self.optim_configs = {name: dict(self.optim_config) for name in self.model.params}
 
     @property
@@ -126,10 +130,14 @@ class Solver:
         return self.num_epochs * self.iterations_per_epoch
 
     @property
-    def learning_rate(self) -> float | None:
-        """The current (decayed) learning rate; None before the first step if the rule's default is used."""
+    def learning_rate(self) -> float:
+        """The current (decayed) learning rate."""
         config = next(iter(self.optim_configs.values()), {})
-        return config.get("learning_rate", self.optim_config.get("learning_rate"))
+        return float(config.get("learning_rate", self.initial_learning_rate))
+
+    @property
+    def initial_learning_rate(self) -> float:
+        return float(self.optim_config.get("learning_rate", DEFAULT_CONFIGS[self.update_rule_name]["learning_rate"]))
 
     def _sample_batch_indices(self) -> np.ndarray:
         """batch_size training indices drawn with replacement, as in the lab."""
@@ -148,12 +156,11 @@ class Solver:
     def _check_finite(self, loss) -> None:
         """Stop with a clear message when the loss is NaN or infinite."""
         if not math.isfinite(float(loss)):
-            lr = self.optim_config.get("learning_rate")
-            advice = (f"The learning rate {lr:g} is probably too large; try a smaller one, e.g. {lr / 10:g}."
-                      if lr is not None else "The learning rate is probably too large; try a smaller one.")
+            lr = self.initial_learning_rate
             raise TrainingDivergedError(
-                f"loss became {float(loss)} at iteration {self.iteration + 1} "
-                f"(epoch {self.epoch + 1}): training diverged. {advice}"
+                f"loss became {float(loss)} at iteration {self.iteration + 1} (epoch {self.epoch + 1}): "
+                f"training diverged. The learning rate {lr:g} is probably too large; "
+                f"try a smaller one, e.g. {lr / 10:g}."
             )
 
     def _decay_learning_rate(self) -> None:
@@ -164,7 +171,7 @@ class Solver:
         """Predicted class per row of X (N, ...) -> (N,)."""
         return np.argmax(self.model.loss(X), axis=1)
 
-    def _snapshot_params(self) -> dict[str, np.ndarray]:
+    def current_params(self) -> dict[str, np.ndarray]:
         """Copies of the model's parameters, NumPy layout."""
         return {name: np.array(value, copy=True) for name, value in self.model.params.items()}
 
@@ -207,7 +214,7 @@ class Solver:
                     print(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}; val_acc: {val_acc:f}")
                 if val_acc > self.best_val_acc or not self.best_params:
                     self.best_val_acc = val_acc
-                    self.best_params = self._snapshot_params()
+                    self.best_params = self.current_params()
                 self._save_checkpoint()
                 if self.on_epoch is not None:
                     self.on_epoch(self)
@@ -233,7 +240,7 @@ class Solver:
             return
         prefix = f"{self.checkpoint_name}_epoch_{self.epoch}"
         optim_arrays, optim_scalars = self._optimizer_state()
-        params = self._snapshot_params()
+        params = self.current_params()
         save_npz(f"{prefix}.npz", {**{f"params/{k}": v for k, v in params.items()}, **optim_arrays})
         save_json(f"{prefix}.json", {
             "update_rule": self.update_rule_name,

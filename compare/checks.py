@@ -1,0 +1,195 @@
+"""Every agreement check between numpy_impl and torch_impl / torch autograd, as functions returning Checks.
+
+Each function takes a dtype ("float32" or "float64"), a seed and sizes, builds the same
+inputs for both sides, and returns a list of Check rows (see compare/metrics.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import numpy_impl
+import torch_impl
+from compare.metrics import Check, make_check
+from numpy_impl.layer_utils import affine_relu_backward, affine_relu_forward
+from numpy_impl.layers import affine_backward, affine_forward, relu_backward, relu_forward, softmax_loss, svm_loss
+from numpy_impl.optim import UPDATE_RULES
+from torch_impl.optim import make_optimizer
+
+UPDATE_RULE_LRS = {"sgd": 1e-1, "sgd_momentum": 5e-2, "rmsprop": 1e-3, "adam": 1e-3}
+
+
+def _leaf(array: np.ndarray) -> torch.Tensor:
+    """A torch leaf tensor holding a copy of array, tracking gradients."""
+    return torch.tensor(array, requires_grad=True)
+
+
+def autograd_layers(x, w, b, dout, scores, y, reg: float) -> dict[str, dict[str, np.ndarray]]:
+    """Gradients by torch autograd of each layer the NumPy code differentiates by hand.
+
+    x (N, d1, ..., dk), w (D, M), b (M,), dout (N, M), scores (N, C), y (N,).
+    """
+    grads = {}
+    tx, tw, tb = _leaf(x), _leaf(w), _leaf(b)
+    (tx.reshape(len(x), -1) @ tw + tb).backward(torch.from_numpy(dout))
+    grads["affine"] = {"dx": tx.grad, "dw": tw.grad, "db": tb.grad}
+
+    ta = _leaf(x.reshape(len(x), -1) @ w + b)  # pre-activations, so ReLU is checked alone
+    torch.relu(ta).backward(torch.from_numpy(dout))
+    grads["relu"] = {"dx": ta.grad}
+
+    tx, tw, tb = _leaf(x), _leaf(w), _leaf(b)
+    torch.relu(tx.reshape(len(x), -1) @ tw + tb).backward(torch.from_numpy(dout))
+    grads["affine_relu"] = {"dx": tx.grad, "dw": tw.grad, "db": tb.grad}
+
+    ts, ty = _leaf(scores), torch.from_numpy(y)
+    F.cross_entropy(ts, ty).backward()
+    grads["softmax_loss"] = {"dx": ts.grad}
+
+    # torch's multi_margin_loss averages the hinge over the C classes too; the lab's sums over them.
+    ts = _leaf(scores)
+    (scores.shape[1] * F.multi_margin_loss(ts, ty, margin=1.0)).backward()
+    grads["svm_loss"] = {"dx": ts.grad}
+
+    tw = _leaf(w)
+    (0.5 * reg * tw.square().sum()).backward()
+    grads["l2"] = {"dW": tw.grad}
+    return {layer: {k: v.numpy() for k, v in g.items()} for layer, g in grads.items()}
+
+
+def numpy_layers(x, w, b, dout, scores, y, reg: float) -> dict[str, dict[str, np.ndarray]]:
+    """The same gradients from numpy_impl's hand-written backward functions."""
+    _, cache = affine_forward(x, w, b)
+    dx, dw, db = affine_backward(dout, cache)
+    a = x.reshape(len(x), -1) @ w + b
+    _, relu_cache = relu_forward(a)
+    _, ar_cache = affine_relu_forward(x, w, b)
+    ar_dx, ar_dw, ar_db = affine_relu_backward(dout, ar_cache)
+    return {
+        "affine": {"dx": dx, "dw": dw, "db": db},
+        "relu": {"dx": relu_backward(dout, relu_cache)},
+        "affine_relu": {"dx": ar_dx, "dw": ar_dw, "db": ar_db},
+        "softmax_loss": {"dx": softmax_loss(scores, y)[1]},
+        "svm_loss": {"dx": svm_loss(scores, y)[1]},
+        "l2": {"dW": reg * w},
+    }
+
+
+def layer_inputs(dtype: str, seed: int, n: int = 4, dims: tuple = (2, 3), m: int = 5, c: int = 6):
+    """Random inputs for every layer check: x (n, *dims), w (D, m), b (m,), dout (n, m), scores (n, c), y (n,)."""
+    rng = np.random.default_rng(seed)
+    d = int(np.prod(dims))
+    x = rng.standard_normal((n, *dims)).astype(dtype)
+    w = rng.standard_normal((d, m)).astype(dtype)
+    b = rng.standard_normal(m).astype(dtype)
+    dout = rng.standard_normal((n, m)).astype(dtype)
+    scores = rng.standard_normal((n, c)).astype(dtype)
+    y = rng.integers(c, size=n)
+    return x, w, b, dout, scores, y, 0.3
+
+
+def check_layers(dtype: str = "float64", seed: int = 0, **sizes) -> list[Check]:
+    """Each hand-written backward (affine, ReLU, affine-ReLU, softmax, SVM, L2) against torch autograd."""
+    inputs = layer_inputs(dtype, seed, **sizes)
+    ours, theirs = numpy_layers(*inputs), autograd_layers(*inputs)
+    return [make_check("layer vs autograd", f"{layer}: {name}", ours[layer][name], theirs[layer][name], dtype)
+            for layer in ours for name in ours[layer]]
+
+
+def twin_models(dtype: str, seed: int, n: int = 5, dims: tuple = (3, 4, 4), hidden: int = 20, c: int = 10,
+                reg: float = 0.1, weight_scale: float = 0.1):
+    """A NumPy and a torch TwoLayerNet from the same initialization, and a batch X (n, *dims), y (n,)."""
+    d = int(np.prod(dims))
+    ours = numpy_impl.TwoLayerNet(d, hidden, c, weight_scale=weight_scale, reg=reg, dtype=dtype, seed=seed)
+    theirs = torch_impl.TwoLayerNet(d, hidden, c, weight_scale=weight_scale, reg=reg, dtype=dtype, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    X = rng.standard_normal((n, *dims)).astype(dtype)
+    y = rng.integers(c, size=n)
+    return ours, theirs, X, y
+
+
+def check_model(dtype: str = "float64", seed: int = 0, **sizes) -> list[Check]:
+    """TwoLayerNet: the same init, then scores, loss and the four gradients."""
+    ours, theirs, X, y = twin_models(dtype, seed, **sizes)
+    checks = [make_check("model", f"init {name}", ours.params[name], value, dtype)
+              for name, value in theirs.numpy_params().items()]
+    checks.append(make_check("model", "scores", ours.loss(X), theirs.loss(X), dtype))
+    (loss, grads), (t_loss, t_grads) = ours.loss(X, y), theirs.loss(X, y)
+    checks.append(make_check("model", "loss", loss, t_loss, dtype))
+    checks += [make_check("model", f"grad {name}", grads[name], t_grads[name], dtype) for name in grads]
+    return checks
+
+
+def check_update_rules(dtype: str = "float64", seed: int = 0, steps: int = 3) -> list[Check]:
+    """Each update rule: a few steps of numpy_impl.optim vs the torch optimizer on the same w and dws."""
+    rng = np.random.default_rng(seed)
+    w0 = rng.standard_normal((4, 5)).astype(dtype)
+    dws = [rng.standard_normal((4, 5)).astype(dtype) for _ in range(steps)]
+    checks = []
+    for rule_name, rule in UPDATE_RULES.items():
+        config = {"learning_rate": UPDATE_RULE_LRS[rule_name]}
+        w, state = w0.copy(), dict(config)
+        tw = torch.tensor(w0)
+        optimizer = make_optimizer(rule_name, [tw], config)
+        for dw in dws:
+            w, state = rule(w, dw, state)
+            tw.grad = torch.from_numpy(dw)
+            optimizer.step()
+        checks.append(make_check("update rule", f"{rule_name}: {steps} steps", w, tw.numpy(), dtype))
+    return checks
+
+
+def trajectory_data(dtype: str, seed: int, num_train: int = 200, dims: tuple = (3, 4, 4), c: int = 5):
+    """A small learnable problem: labels from a random linear map of the inputs."""
+    rng = np.random.default_rng(seed)
+    d = int(np.prod(dims))
+    X = rng.standard_normal((num_train + 50, *dims)).astype(dtype)
+    y = np.argmax(X.reshape(len(X), -1) @ rng.standard_normal((d, c)), axis=1)
+    return {"X_train": X[:num_train], "y_train": y[:num_train], "X_val": X[num_train:], "y_val": y[num_train:]}
+
+
+def run_twin_solvers(update_rule: str, dtype: str, seed: int, num_epochs: int = 10, batch_size: int = 20,
+                     lr_decay: float = 0.95, hidden: int = 20, learning_rate: float | None = None):
+    """Train both implementations from the same init on the same minibatches; -> (numpy, torch) last-step params
+    and loss histories."""
+    data = trajectory_data(dtype, seed)
+    d = int(np.prod(data["X_train"].shape[1:]))
+    c = int(data["y_train"].max()) + 1
+    results = []
+    for impl in (numpy_impl, torch_impl):
+        model = impl.TwoLayerNet(d, hidden, c, weight_scale=0.1, reg=1e-3, dtype=dtype, seed=seed)
+        last = {}
+
+        def keep_last(solver):
+            if solver.iteration == solver.num_iterations - 1:
+                last.update(solver.current_params())
+
+        solver = impl.Solver(model, data, update_rule=update_rule, lr_decay=lr_decay, batch_size=batch_size,
+                             num_epochs=num_epochs, optim_config={"learning_rate": learning_rate
+                                                                  or UPDATE_RULE_LRS[update_rule]},
+                             verbose=False, seed=seed, on_iteration=keep_last)
+        solver.train()
+        results.append((last, solver.loss_history))
+    return results
+
+
+def check_trajectories(dtype: str = "float64", seed: int = 0) -> list[Check]:
+    """100 steps of each update rule (10 epochs x 10 batches, lr decay 0.95) end in the same parameters."""
+    checks = []
+    for rule in UPDATE_RULES:
+        (ours, our_losses), (theirs, their_losses) = run_twin_solvers(rule, dtype, seed)
+        checks.append(make_check("trajectory", f"{rule}: loss history ({len(our_losses)} steps)",
+                                 our_losses, their_losses, dtype, "trajectory"))
+        checks += [make_check("trajectory", f"{rule}: final {name}", ours[name], theirs[name], dtype, "trajectory")
+                   for name in ours]
+    return checks
+
+
+ALL_CHECKS = (check_layers, check_model, check_update_rules, check_trajectories)
+
+
+def run_all(dtypes=("float64", "float32"), seed: int = 0) -> list[Check]:
+    """Every check in every dtype."""
+    return [check for dtype in dtypes for fn in ALL_CHECKS for check in fn(dtype, seed)]

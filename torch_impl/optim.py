@@ -1,0 +1,66 @@
+"""The lab's update rules as torch optimizers: torch.optim where it computes the same update, ours where not.
+
+    lab rule       torch optimizer                              same update?
+    sgd            torch.optim.SGD(lr)                          yes: w -= lr * dw
+    sgd_momentum   torch.optim.SGD(lr, momentum)                only while lr is constant (see below)
+                   LabMomentumSGD otherwise                     yes, by construction
+    rmsprop        torch.optim.RMSprop(lr, alpha, eps)          yes: epsilon is added after the sqrt in both
+    adam           torch.optim.Adam(lr, betas, eps)             yes: sqrt(v / bc2) + eps == sqrt(v) / sqrt(bc2) + eps
+
+Momentum differs in where the learning rate enters. The lab keeps v_lab = mu v_lab - lr dw
+and adds it; torch keeps v_t = mu v_t + dw and subtracts lr v_t. With a constant lr,
+v_lab = -lr v_t at every step, so the two agree. Once lr decays, torch rescales the whole
+accumulated velocity by the new lr while the lab keeps the old steps at the old lr, and the
+trajectories part. So with lr_decay < 1, sgd_momentum runs the lab's rule on tensors.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+
+from numpy_impl.optim import DEFAULT_CONFIGS, check_update_rule
+
+
+class LabMomentumSGD(torch.optim.Optimizer):
+    """The lab's momentum rule on tensors: v = momentum * v - lr * dw; w += v (v starts at zero)."""
+
+    def __init__(self, params: Iterable[torch.Tensor], lr: float = 1e-2, momentum: float = 0.9):
+        super().__init__(params, {"lr": lr, "momentum": momentum})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None if closure is None else closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if "velocity" not in state:
+                    state["velocity"] = torch.zeros_like(p)
+                v = state["velocity"]
+                v.mul_(group["momentum"]).sub_(p.grad, alpha=group["lr"])
+                p.add_(v)
+        return loss
+
+
+def make_optimizer(update_rule: str, params: Iterable[torch.Tensor], optim_config: dict | None = None,
+                   lr_decay: float = 1.0) -> torch.optim.Optimizer:
+    """The optimizer that performs the lab's ``update_rule`` with ``optim_config`` (lab key names)."""
+    defaults = DEFAULT_CONFIGS[check_update_rule(update_rule)]
+    config = {**defaults, **(optim_config or {})}
+    unknown = sorted(set(config) - set(defaults))
+    if unknown:
+        raise ValueError(f"optim_config keys {', '.join(unknown)} do not apply to {update_rule}; "
+                         f"it takes {', '.join(defaults)}")
+    lr = config["learning_rate"]
+    if update_rule == "sgd":
+        return torch.optim.SGD(params, lr=lr)
+    if update_rule == "sgd_momentum":
+        if lr_decay == 1.0:
+            return torch.optim.SGD(params, lr=lr, momentum=config["momentum"])
+        return LabMomentumSGD(params, lr=lr, momentum=config["momentum"])
+    if update_rule == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, alpha=config["decay_rate"], eps=config["epsilon"])
+    return torch.optim.Adam(params, lr=lr, betas=(config["beta1"], config["beta2"]), eps=config["epsilon"])
