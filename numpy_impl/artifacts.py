@@ -88,3 +88,29 @@ def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
         raise ValueError(f"{path}: is a folder, expected an .npz file") from None
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
         raise ValueError(f"{path}: not a readable .npz of plain arrays ({err})") from None
+
+
+MODEL_KEYS = ("W1", "b1", "W2", "b2", "mean_image")
+
+
+def save_model(path: str | os.PathLike, params: dict[str, np.ndarray], mean_image: np.ndarray) -> Path:
+    """Write a classifier as .npz: W1 (D, H), b1 (H,), W2 (H, C), b2 (C,) and the mean_image (3, 32, 32)
+    subtracted from its inputs, so it classifies raw 0-255 images by itself."""
+    return save_npz(path, {**{name: params[name] for name in MODEL_KEYS[:4]}, "mean_image": mean_image})
+
+
+def load_model(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Read a model.npz written by save_model -> (params, mean_image), checking names and shapes."""
+    arrays = load_npz(path)
+    missing = [key for key in MODEL_KEYS if key not in arrays]
+    if missing:
+        raise ValueError(f"{path}: not a two-layer-net model: missing {', '.join(missing)} "
+                         f"(a model.npz holds {', '.join(MODEL_KEYS)})")
+    W1, b1, W2, b2, mean_image = (arrays[key] for key in MODEL_KEYS)
+    consistent = (W1.ndim == 2 and W2.ndim == 2 and b1.shape == (W1.shape[1],) and W2.shape[0] == W1.shape[1]
+                  and b2.shape == (W2.shape[1],) and mean_image.size == W1.shape[0])
+    if not consistent or not all(np.issubdtype(a.dtype, np.floating) for a in arrays.values()):
+        shapes = ", ".join(f"{key} {arrays[key].shape} {arrays[key].dtype}" for key in MODEL_KEYS)
+        raise ValueError(f"{path}: inconsistent model arrays ({shapes}); expected W1 (D, H), b1 (H,), "
+                         "W2 (H, C), b2 (C,), mean_image with D elements, all floating point")
+    return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}, mean_image

@@ -175,19 +175,20 @@ class Solver:
         """Copies of the model's parameters, NumPy layout."""
         return {name: np.array(value, copy=True) for name, value in self.model.params.items()}
 
-    def _load_params(self, params: dict[str, np.ndarray]) -> None:
+    def load_params(self, params: dict[str, np.ndarray]) -> None:
         self.model.params = {name: value.copy() for name, value in params.items()}
+
+    def predict(self, X: np.ndarray, batch_size: int = 100) -> np.ndarray:
+        """Predicted class for every row of X (N, ...) -> (N,), computed batch_size rows at a time."""
+        return np.concatenate([self._predict(X[start:start + batch_size]) for start in range(0, len(X), batch_size)])
 
     def check_accuracy(self, X: np.ndarray, y: np.ndarray, num_samples: int | None = None,
                        batch_size: int = 100) -> float:
         """Fraction of rows of X (N, ...) classified as y (N,); on a random subset of num_samples if given."""
-        n = len(X)
-        if num_samples is not None and n > num_samples:
-            subset = self.rng.choice(n, num_samples)
-            n, X, y = num_samples, X[subset], y[subset]
-        predictions = np.concatenate([self._predict(X[start:start + batch_size])
-                                      for start in range(0, n, batch_size)])
-        return float(np.mean(predictions == y))
+        if num_samples is not None and len(X) > num_samples:
+            subset = self.rng.choice(len(X), num_samples)
+            X, y = X[subset], y[subset]
+        return float(np.mean(self.predict(X, batch_size) == y))
 
     def train(self) -> None:
         """Run num_epochs of minibatch updates, checking accuracy at the first step and each epoch end."""
@@ -220,7 +221,7 @@ class Solver:
                     self.on_epoch(self)
 
         if self.best_params:
-            self._load_params(self.best_params)
+            self.load_params(self.best_params)
 
     def _optimizer_state(self) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
         """Split the per-parameter configs into arrays (velocity, m, ...) and plain values."""

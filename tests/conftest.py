@@ -8,7 +8,25 @@ import pytest
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+@pytest.fixture(scope="session")
+def real_data_dir():
+    """The real CIFAR-10 folder from CIFAR10_DIR: skipped when unset, except in CI where it must be set."""
+    folder = os.environ.get("CIFAR10_DIR")
+    if not folder:
+        if IN_CI:
+            pytest.fail("CI=true but CIFAR10_DIR is not set: the real-data checks must run in CI")
+        pytest.skip("CIFAR10_DIR is not set; set it to a folder holding CIFAR-10 to run the real-data checks")
+    return folder
+
+
 @pytest.fixture
 def lab_seed():
     """The lab seeds NumPy's global generator with 231 before each check cell."""
     np.random.seed(231)
+
+# Property tests explore new examples locally but replay a fixed set in CI, so a run is reproducible.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if IN_CI:
+    settings.load_profile("ci")

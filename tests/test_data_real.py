@@ -1,28 +1,14 @@
 """Integration checks on the real CIFAR-10 whenever CIFAR10_DIR is set (required when CI=true)."""
 
-import os
-
 import numpy as np
 import pytest
 
 from numpy_impl.data_utils import CLASS_NAMES, get_CIFAR10_data, load_CIFAR10
-from tests.conftest import IN_CI
-
-CIFAR10_DIR = os.environ.get("CIFAR10_DIR")
 
 
 @pytest.fixture(scope="module")
-def real_dir():
-    if not CIFAR10_DIR:
-        if IN_CI:
-            pytest.fail("CI=true but CIFAR10_DIR is not set: the real-data checks must run in CI")
-        pytest.skip("CIFAR10_DIR is not set; set it to a folder holding CIFAR-10 to run the real-data checks")
-    return CIFAR10_DIR
-
-
-@pytest.fixture(scope="module")
-def raw(real_dir):
-    return load_CIFAR10(real_dir, dtype=np.uint8, verify=True)
+def raw(real_data_dir):
+    return load_CIFAR10(real_data_dir, dtype=np.uint8, verify=True)
 
 
 def test_official_order_labels_and_pixels(raw):
@@ -41,8 +27,8 @@ def test_channel_means(raw):
     np.testing.assert_allclose(mean, [0.4914, 0.4822, 0.4465], atol=1e-4)
 
 
-def test_lab_splits(real_dir, raw):
-    data = get_CIFAR10_data(root=real_dir, dtype=np.float32, with_mean_image=True)
+def test_lab_splits(real_data_dir, raw):
+    data = get_CIFAR10_data(root=real_data_dir, dtype=np.float32, with_mean_image=True)
     shapes = {k: v.shape for k, v in data.items()}
     assert shapes == {"X_train": (49000, 3, 32, 32), "y_train": (49000,), "X_val": (1000, 3, 32, 32),
                       "y_val": (1000,), "X_test": (1000, 3, 32, 32), "y_test": (1000,), "mean_image": (3, 32, 32)}
@@ -51,6 +37,6 @@ def test_lab_splits(real_dir, raw):
     expected_mean = X_train[:49000].mean(axis=0, dtype=np.float64).transpose(2, 0, 1)
     np.testing.assert_allclose(data["mean_image"], expected_mean, rtol=1e-6)
     np.testing.assert_allclose(data["X_val"][0], X_train[49000].transpose(2, 0, 1) - expected_mean, atol=1e-4)
-    full = get_CIFAR10_data(root=real_dir, num_test=10000, dtype=np.float32)
+    full = get_CIFAR10_data(root=real_data_dir, num_test=10000, dtype=np.float32)
     assert full["X_test"].shape == (10000, 3, 32, 32)
     np.testing.assert_array_equal(full["y_test"], y_test)

@@ -72,7 +72,7 @@ class Solver(NumpySolver):
     def current_params(self) -> dict[str, np.ndarray]:
         return self.model.numpy_params()
 
-    def _load_params(self, params: dict[str, np.ndarray]) -> None:
+    def load_params(self, params: dict[str, np.ndarray]) -> None:
         self.model.load_numpy_params(params)
 
     def _optimizer_state(self) -> tuple[dict[str, np.ndarray], dict[str, dict]]:

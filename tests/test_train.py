@@ -1,0 +1,190 @@
+"""train.py end to end on a small subset of the real CIFAR-10: artifacts, --eval, bad input, Ctrl-C, failure."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import train
+from numpy_impl.artifacts import load_model, load_npz
+from numpy_impl.data_utils import load_raw_cifar10
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK = ["--num-train", "500", "--num-epochs", "2", "--hidden-size", "30", "--batch-size", "50"]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def run_train(*args, env=None, timeout=300):
+    """python train.py ARGS in a subprocess -> CompletedProcess (text)."""
+    return subprocess.run([sys.executable, str(ROOT / "train.py"), *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def runs(real_data_dir, tmp_path_factory):
+    """One quick float64 run per implementation, same seed."""
+    out = tmp_path_factory.mktemp("runs")
+    results = {}
+    for impl in ("numpy", "torch"):
+        proc = run_train("--impl", impl, *QUICK, "--dtype", "float64", "--seed", "3", "--out", str(out / impl))
+        assert proc.returncode == 0, proc.stderr
+        results[impl] = (out / impl, proc)
+    return results
+
+
+@pytest.mark.parametrize("impl", ["numpy", "torch"])
+def test_run_writes_every_artifact(runs, impl):
+    out, proc = runs[impl]
+    assert {p.name for p in out.iterdir()} == {"config.json", "history.csv", "metrics.json", "model.npz",
+                                                "loss.png", "accuracy.png", "weights.png", "confusion.png"}
+    config = json.loads((out / "config.json").read_text())
+    assert config["impl"] == impl and config["seed"] == 3 and config["num_train"] == 500
+    assert config["dtype"] == "float64" and "numpy" in config["versions"] and "torch" in config["versions"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "completed" and metrics["error"] is None
+    assert metrics["epochs_completed"] == 2 and metrics["iterations_completed"] == 20
+    for key in ("val_acc", "train_acc", "test_acc_1k", "test_acc_10k"):
+        assert 0.1 < metrics[key] <= 1.0, key
+    assert metrics["seconds_per_epoch"] > 0 and metrics["images_per_second"] > 0
+    with open(out / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 20 and rows[0]["iteration"] == "1" and rows[-1]["epoch"] == "2"
+    assert [r["val_acc"] != "" for r in rows].count(True) == 3  # first iteration and the two epoch ends
+    assert float(rows[0]["loss"]) == pytest.approx(2.3026, abs=0.01)
+    params, mean_image = load_model(out / "model.npz")
+    assert params["W1"].shape == (3072, 30) and params["W2"].shape == (30, 10) and mean_image.shape == (3, 32, 32)
+    assert params["W1"].dtype == np.float64
+    assert 100 < mean_image.mean() < 150  # the training mean, in 0-255 pixel units
+    for name in ("loss.png", "accuracy.png", "weights.png", "confusion.png"):
+        data = (out / name).read_bytes()
+        assert data.startswith(PNG_MAGIC) and len(data) > 5000, name
+    assert "done: val acc" in proc.stdout and f"saved to {out}/" in proc.stdout
+
+
+def test_both_implementations_reach_the_same_result(runs):
+    numpy_metrics, torch_metrics = (json.loads((runs[impl][0] / "metrics.json").read_text())
+                                    for impl in ("numpy", "torch"))
+    for key in ("val_acc", "test_acc_1k", "test_acc_10k"):
+        assert abs(numpy_metrics[key] - torch_metrics[key]) <= 0.001, key
+    numpy_model, torch_model = (load_npz(runs[impl][0] / "model.npz") for impl in ("numpy", "torch"))
+    for name in numpy_model:
+        np.testing.assert_allclose(numpy_model[name], torch_model[name], rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("impl", ["numpy", "torch"])
+def test_eval_reproduces_the_recorded_accuracy(runs, impl):
+    out, _ = runs["numpy"]
+    proc = run_train("--eval", str(out), "--impl", impl)
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    expected = (f"val acc {metrics['val_acc']:.4f}  test-1k {metrics['test_acc_1k']:.4f}  "
+                f"test-10k {metrics['test_acc_10k']:.4f}")
+    assert expected in proc.stdout
+
+
+def test_saved_model_classifies_raw_images_identically_in_both(runs, real_data_dir):
+    params, mean_image = load_model(runs["numpy"][0] / "model.npz")
+    raw = load_raw_cifar10(real_data_dir)
+    X = (raw.x_test[:2000] - mean_image).astype(np.float64)
+    numpy_pred = train.predict(train.model_from_params("numpy", params), X)
+    torch_pred = train.predict(train.model_from_params("torch", params), X)
+    np.testing.assert_array_equal(numpy_pred, torch_pred)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--learning-rate", "0"], "--learning-rate must be a positive number, got 0.0"),
+    (["--learning-rate=-1e-3"], "--learning-rate must be a positive number"),
+    (["--num-epochs", "ten"], "argument --num-epochs: invalid int value: 'ten' (see --help)"),
+    (["--hidden-size", "0"], "--hidden-size must be a positive integer, got 0"),
+    (["--num-epochs", "-2"], "--num-epochs must be a positive integer, got -2"),
+    (["--update-rule", "nesterov"], "--update-rule must be one of sgd, sgd_momentum, rmsprop, adam, got 'nesterov'"),
+    (["--impl", "jax"], "--impl must be numpy or torch, got 'jax'"),
+    (["--dtype", "float16"], "--dtype must be float32 or float64"),
+    (["--num-train", "49500"], "--num-train must be at most 49000"),
+    (["--impl", "numpy", "--device", "cuda"], "--device cuda applies to --impl torch only"),
+    (["--eval", "/nonexistent/model.npz"], "--eval: /nonexistent/model.npz: file not found"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    proc = run_train(*args)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"train.py: error: {message}" or (
+        proc.stderr.count("\n") == 1 and message in proc.stderr), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_unreadable_model_file_is_exit_2(tmp_path):
+    bad = tmp_path / "model.npz"
+    bad.write_bytes(b"not a zip file at all")
+    proc = run_train("--eval", str(bad))
+    assert proc.returncode == 2 and "not a readable .npz" in proc.stderr and "Traceback" not in proc.stderr
+    np.savez(bad, W1=np.zeros((5, 2)))
+    proc = run_train("--eval", str(bad))
+    assert proc.returncode == 2 and "missing b1, W2, b2, mean_image" in proc.stderr
+
+
+def test_missing_data_is_exit_2_with_advice(tmp_path, monkeypatch, capsys):
+    def offline(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr("torchvision.datasets.utils.download_url", offline)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("CIFAR10_DIR", raising=False)
+    assert train.main(["--data-dir", str(tmp_path / "nothing-here"), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("train.py: error: CIFAR-10 was not found.") and err.count("\n") == 1
+    assert "set CIFAR10_DIR" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_divergence_marks_the_run_failed(real_data_dir, tmp_path):
+    proc = run_train("--update-rule", "sgd", "--learning-rate", "1e8", *QUICK, "--out", str(tmp_path / "run"))
+    assert proc.returncode == 1
+    assert proc.stderr.strip().startswith("train.py: training failed: loss became") and "Traceback" not in proc.stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["status"] == "failed" and "learning rate" in metrics["error"]
+
+
+def test_ctrl_c_leaves_a_valid_interrupted_run(real_data_dir, tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-u", str(ROOT / "train.py"), "--num-train", "2000",
+                             "--num-epochs", "500", "--hidden-size", "50", "--out", str(out)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:  # wait until a few epochs have completed
+            if line.startswith("epoch   3/"):
+                break
+        assert json.loads((out / "metrics.json").read_text())["status"] == "running"
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "interrupted after" in stderr and str(out) in stderr and "Traceback" not in stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "interrupted" and metrics["epochs_completed"] >= 3
+    with open(out / "history.csv") as f:
+        assert len(list(csv.DictReader(f))) == metrics["iterations_completed"] >= 30
+    params, _ = load_model(out / "model.npz")
+    assert params["W1"].shape == (3072, 50)
+    assert (out / "loss.png").read_bytes().startswith(PNG_MAGIC)
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_quiet_prints_only_the_summary(real_data_dir, tmp_path):
+    proc = run_train(*QUICK, "--num-epochs", "1", "--quiet", "--out", str(tmp_path / "run"))
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("done: val acc") and proc.stdout.count("\n") == 2
+    assert proc.stderr == ""
+
+
+def test_help_shows_defaults():
+    proc = run_train("--help")
+    assert proc.returncode == 0
+    assert "--learning-rate LEARNING_RATE" in proc.stdout and "(default: " in proc.stdout
