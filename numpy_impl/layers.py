@@ -32,20 +32,27 @@ def affine_forward(x: Array, w: Array, b: Array) -> tuple[Array, tuple]:
             f"affine_forward: b must have shape ({w.shape[1]},) to match w's {w.shape[1]} columns; "
             f"got b of shape {b.shape}"
         )
-    out = x.reshape(n, d) @ w + b  # reshape is a view for contiguous x: no copy
+    out = x.reshape(n, d) @ w  # reshape is a view for contiguous x: no copy
+    out += b
     return out, (x, w, b)
 
 
 def affine_backward(dout: Array, cache: tuple) -> tuple[Array, Array, Array]:
     """dout (N, M) -> dx (N, d1, ..., dk) = dout @ w.T, dw (D, M) = x2d.T @ dout, db (M,) = sum_rows dout."""
-    x, w, b = cache
+    x, w, _ = cache
+    dw, db = affine_param_backward(dout, cache)
+    dx = (dout @ w.T).reshape(x.shape)
+    return dx, dw, db
+
+
+def affine_param_backward(dout: Array, cache: tuple) -> tuple[Array, Array]:
+    """affine_backward without dx: dout (N, M) -> dw (D, M), db (M,), for a layer whose input needs no gradient."""
+    x, w, _ = cache
     n = x.shape[0]
     dout = check_dout(dout, (n, w.shape[1]), "affine_backward")
-    x2d = x.reshape(n, -1)
-    dx = (dout @ w.T).reshape(x.shape)
-    dw = x2d.T @ dout
+    dw = x.reshape(n, -1).T @ dout
     db = dout.sum(axis=0)
-    return dx, dw, db
+    return dw, db
 
 
 def relu_forward(x: Array) -> tuple[Array, Array]:

@@ -3,7 +3,7 @@
 ``config`` is a dict holding the hyperparameters and any state the rule keeps
 between steps (velocity, caches, moments); missing entries get the lab's defaults.
 All arithmetic stays in w's dtype: hyperparameters are read as Python floats,
-which never upcast. The rules may update ``w`` in place.
+which never upcast. The rules update ``w`` and their state arrays in place.
 """
 
 from __future__ import annotations
@@ -45,10 +45,11 @@ def sgd_momentum(w: Array, dw: Array, config: dict | None = None) -> tuple[Array
     v = config.get("velocity")
     if v is None:
         v = np.zeros_like(w)
-    v = float(config["momentum"]) * v - float(config["learning_rate"]) * dw
-    next_w = w + v
+    v *= float(config["momentum"])  # in place: the same arithmetic as v = mu v - lr dw, without temporaries
+    v -= float(config["learning_rate"]) * dw
+    w += v
     config["velocity"] = v
-    return next_w, config
+    return w, config
 
 
 def rmsprop(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dict]:
@@ -61,10 +62,13 @@ def rmsprop(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dic
     if cache is None:
         cache = np.zeros_like(w)
     decay = float(config["decay_rate"])
-    cache = decay * cache + (1 - decay) * (dw * dw)
-    next_w = w - float(config["learning_rate"]) * dw / (np.sqrt(cache) + float(config["epsilon"]))
+    cache *= decay
+    cache += (1 - decay) * (dw * dw)
+    denominator = np.sqrt(cache)
+    denominator += float(config["epsilon"])
+    w -= float(config["learning_rate"]) * dw / denominator
     config["cache"] = cache
-    return next_w, config
+    return w, config
 
 
 def adam(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dict]:
@@ -83,13 +87,19 @@ def adam(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dict]:
         v = np.zeros_like(w)
     beta1, beta2 = float(config["beta1"]), float(config["beta2"])
     t = int(config["t"]) + 1
-    m = beta1 * m + (1 - beta1) * dw
-    v = beta2 * v + (1 - beta2) * (dw * dw)
+    m *= beta1
+    m += (1 - beta1) * dw
+    v *= beta2
+    v += (1 - beta2) * (dw * dw)
     m_hat = m / (1 - beta1**t)
-    v_hat = v / (1 - beta2**t)
-    next_w = w - float(config["learning_rate"]) * m_hat / (np.sqrt(v_hat) + float(config["epsilon"]))
+    denominator = v / (1 - beta2**t)  # v_hat, then sqrt(v_hat) + epsilon, in place
+    np.sqrt(denominator, out=denominator)
+    denominator += float(config["epsilon"])
+    m_hat /= denominator
+    m_hat *= float(config["learning_rate"])
+    w -= m_hat
     config.update(m=m, v=v, t=t)
-    return next_w, config
+    return w, config
 
 
 UPDATE_RULES = {"sgd": sgd, "sgd_momentum": sgd_momentum, "rmsprop": rmsprop, "adam": adam}

@@ -69,8 +69,9 @@ class Solver:
                                  "they must match and be non-empty")
 
         self.model = model
-        self.X_train, self.y_train = data["X_train"], data["y_train"]
-        self.X_val, self.y_val = data["X_val"], data["y_val"]
+        self.X_train, self.y_train = np.asarray(data["X_train"]), np.asarray(data["y_train"])
+        self.X_val, self.y_val = np.asarray(data["X_val"]), np.asarray(data["y_val"])
+        self._X_batch = self._y_batch = None
 
         self.update_rule_name = options["update_rule"]
         self.update_rule = get_update_rule(self.update_rule_name)
@@ -143,10 +144,18 @@ class Solver:
         """batch_size training indices drawn with replacement, as in the lab."""
         return self.rng.choice(self.num_train, self.batch_size)
 
+    def _gather_batch(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """X_train[batch], y_train[batch], gathered into buffers reused at every step (no fresh allocation)."""
+        if self._X_batch is None or len(self._X_batch) != len(batch):
+            self._X_batch = np.empty((len(batch), *self.X_train.shape[1:]), dtype=self.X_train.dtype)
+            self._y_batch = np.empty(len(batch), dtype=self.y_train.dtype)
+        np.take(self.X_train, batch, axis=0, out=self._X_batch)
+        np.take(self.y_train, batch, axis=0, out=self._y_batch)
+        return self._X_batch, self._y_batch
+
     def _step(self) -> float:
         """One gradient update on a fresh minibatch; returns its loss."""
-        batch = self._sample_batch_indices()
-        loss, grads = self.model.loss(self.X_train[batch], self.y_train[batch])
+        loss, grads = self.model.loss(*self._gather_batch(self._sample_batch_indices()))
         self._check_finite(loss)
         for name, w in self.model.params.items():
             next_w, self.optim_configs[name] = self.update_rule(w, grads[name], self.optim_configs[name])
