@@ -31,6 +31,7 @@ import numpy_impl
 from numpy_impl.artifacts import atomic_open, load_json, load_model, save_json, save_model
 from numpy_impl.data_utils import CLASS_NAMES, CIFAR10NotFoundError, get_CIFAR10_data, load_raw_cifar10
 from numpy_impl.optim import UPDATE_RULES
+from numpy_impl.runtime import retain_freed_memory
 from numpy_impl.solver import TrainingDivergedError
 from numpy_impl.vis_utils import confusion_matrix, plot_accuracy, plot_confusion, plot_loss, plot_weights, save_figure
 
@@ -404,6 +405,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    retain_freed_memory()  # both implementations allocate the same big arrays every step: reuse, don't refault
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -1,0 +1,195 @@
+"""Benchmark: numpy_impl against torch_impl on CPU, side by side in one run.
+
+    python benchmarks/bench.py            # H in {100, 500, 1000, 4096} x {float32, float64}, 3 repeats
+    python benchmarks/bench.py --quick    # a short run: H in {100, 1000}, float32, a 1/10 epoch scaled up
+    python benchmarks/bench.py --out benchmarks/results.json
+
+It measures, on the training shapes (49,000 x 3072 inputs, 10 classes, batch 200):
+training epoch time of each implementation's real Solver (forward, backward, update and
+the per-epoch accuracy checks), evaluation throughput over 50,000 images, the machine's
+sgemm/dgemm peak, CIFAR-10 loading time, and the peak memory of a default train.py run.
+Repeats are interleaved (numpy, torch, numpy, torch, ...) and the median is reported.
+GFLOP/s counts 6 * N * (D*H + H*C) per epoch (forward + both backward products of both
+layers, whether or not an implementation skips one), so it compares like with like.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from threadpoolctl import threadpool_info
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy_impl  # noqa: E402
+import torch_impl  # noqa: E402
+from numpy_impl.artifacts import save_json  # noqa: E402
+from numpy_impl.runtime import retain_freed_memory  # noqa: E402
+
+D, C, BATCH, NUM_TRAIN, NUM_EVAL = 3 * 32 * 32, 10, 200, 49_000, 50_000
+IMPLS = {"numpy": numpy_impl, "torch": torch_impl}
+
+
+def synthetic_images(count: int, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    """count random images (count, 3, 32, 32) at roughly CIFAR-10's scale, and labels (timing ignores values)."""
+    rng = np.random.default_rng(0)
+    return (50 * rng.standard_normal((count, 3, 32, 32))).astype(dtype), rng.integers(C, size=count)
+
+
+def split(X: np.ndarray, y: np.ndarray, num_train: int) -> dict[str, np.ndarray]:
+    """The Solver's data dict: the first num_train rows to train on, the next 1000 to validate (views)."""
+    val = slice(num_train, num_train + 1000)
+    return {"X_train": X[:num_train], "y_train": y[:num_train], "X_val": X[val], "y_val": y[val]}
+
+
+def epoch_seconds(impl: str, hidden: int, data: dict) -> float:
+    """Wall time of one Solver epoch (lab settings: sgd_momentum, accuracy checks on 1000 + 1000 images)."""
+    dtype = data["X_train"].dtype.name
+    model = IMPLS[impl].TwoLayerNet(D, hidden, C, weight_scale=1e-3, dtype=dtype, seed=0)
+    solver = IMPLS[impl].Solver(model, data, update_rule="sgd_momentum", optim_config={"learning_rate": 1e-6},
+                                batch_size=BATCH, num_epochs=1, verbose=False, seed=0)
+    start = time.perf_counter()
+    solver.train()
+    return time.perf_counter() - start
+
+
+def eval_images_per_second(impl: str, hidden: int, X: np.ndarray) -> float:
+    """Images classified per second, 1000 at a time, over all of X."""
+    model = IMPLS[impl].TwoLayerNet(D, hidden, C, weight_scale=1e-3, dtype=X.dtype.name, seed=0)
+    start = time.perf_counter()
+    for i in range(0, len(X), 1000):
+        np.argmax(model.loss(X[i:i + 1000]), axis=1)
+    return len(X) / (time.perf_counter() - start)
+
+
+def gemm_peak(dtype: str, n: int = 4096, repeats: int = 3) -> float:
+    """GFLOP/s of NumPy's n x n x n matrix product (the BLAS that both implementations' CPU paths rely on)."""
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(dtype)
+    a @ a
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ a
+        times.append(time.perf_counter() - start)
+    return 2 * n**3 / min(times) / 1e9
+
+
+def nominal_gflop_per_epoch(hidden: int, num_train: int = NUM_TRAIN) -> float:
+    return 6 * num_train * (D * hidden + hidden * C) / 1e9
+
+
+def data_loading_seconds() -> float | None:
+    """Median wall time to load CIFAR-10 from its .tar.gz and prepare the default splits (None without data)."""
+    if not os.environ.get("CIFAR10_DIR"):
+        return None
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_data import measure
+    return measure("float32", 3, "")["seconds"]
+
+
+def train_peak_memory_mib(impl: str) -> float | None:
+    """Peak resident memory (MiB) of a default `train.py` run in a fresh process (None without data)."""
+    if not os.environ.get("CIFAR10_DIR"):
+        return None
+    code = ("import resource, sys, tempfile; sys.argv = ['train.py']; import train; "
+            f"code = train.main(['--impl', '{impl}', '--quiet', '--out', tempfile.mkdtemp()]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return float(proc.stdout.strip().splitlines()[-1])
+
+
+def environment() -> dict:
+    blas = [{k: info.get(k) for k in ("internal_api", "version", "num_threads", "architecture", "threading_layer")}
+            for info in threadpool_info()]
+    return {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "platform": platform.platform(),
+            "blas": blas, "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
+
+
+def run(hiddens, dtypes, repeats: int, fraction: float, memory: bool, retained: bool) -> dict:
+    num_train = int(NUM_TRAIN * fraction)
+    peaks = {dtype: gemm_peak(dtype) for dtype in dtypes}
+    rows = []
+    for dtype in dtypes:
+        X, y = synthetic_images(max(NUM_EVAL, num_train + 1000), dtype)
+        data, eval_X = split(X, y, num_train), X[:max(num_train, 1000) if fraction < 1 else NUM_EVAL]
+        for hidden in hiddens:
+            times = {impl: [] for impl in IMPLS}
+            evals = {impl: [] for impl in IMPLS}
+            for _ in range(repeats):
+                for impl in IMPLS:  # interleaved, so slow drifts of the machine hit both alike
+                    times[impl].append(epoch_seconds(impl, hidden, data) / fraction)
+                    evals[impl].append(eval_images_per_second(impl, hidden, eval_X))
+            row = {"hidden": hidden, "dtype": dtype, "gemm_peak_gflops": peaks[dtype]}
+            for impl in IMPLS:
+                seconds = statistics.median(times[impl])
+                gflops = nominal_gflop_per_epoch(hidden) / seconds
+                row[impl] = {"seconds_per_epoch": seconds, "all_seconds": times[impl], "gflops": gflops,
+                             "percent_of_peak": 100 * gflops / peaks[dtype],
+                             "train_images_per_second": NUM_TRAIN / seconds,
+                             "eval_images_per_second": statistics.median(evals[impl])}
+            row["numpy_over_torch"] = row["numpy"]["seconds_per_epoch"] / row["torch"]["seconds_per_epoch"]
+            rows.append(row)
+            print(format_row(row), flush=True)
+    result = {"environment": {**environment(), "retain_freed_memory": retained}, "repeats": repeats, "epoch_fraction": fraction,
+              "gemm_peak_gflops": peaks, "rows": rows}
+    if memory:
+        result["data_loading_seconds"] = data_loading_seconds()
+        result["train_peak_memory_mib"] = {impl: train_peak_memory_mib(impl) for impl in IMPLS}
+    return result
+
+
+HEADER = ("| H | dtype | numpy s/epoch | torch s/epoch | numpy/torch | numpy GFLOP/s (% peak) | "
+          "torch GFLOP/s (% peak) | numpy eval img/s | torch eval img/s |\n"
+          "|---|---|---|---|---|---|---|---|---|")
+
+
+def format_row(row: dict) -> str:
+    n, t = row["numpy"], row["torch"]
+    return (f"| {row['hidden']} | {row['dtype']} | {n['seconds_per_epoch']:.2f} | {t['seconds_per_epoch']:.2f} | "
+            f"{row['numpy_over_torch']:.2f} | {n['gflops']:.0f} ({n['percent_of_peak']:.0f}%) | "
+            f"{t['gflops']:.0f} ({t['percent_of_peak']:.0f}%) | {n['eval_images_per_second']:,.0f} | "
+            f"{t['eval_images_per_second']:,.0f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="H 100 and 1000, float32, a tenth of an epoch")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results.json"), help="JSON results file")
+    parser.add_argument("--default-allocator", action="store_true",
+                        help="leave glibc's malloc as it is (train.py keeps freed memory; see numpy_impl/runtime.py)")
+    args = parser.parse_args()
+    retained = False if args.default_allocator else retain_freed_memory()
+    env = {**environment(), "retain_freed_memory": retained}
+    print(f"python {env['python']}, numpy {env['numpy']}, torch {env['torch']} ({env['torch_threads']} threads), "
+          f"{env['cpu_count']} CPUs; BLAS: {env['blas']}; allocator keeps freed memory: {retained}")
+    hiddens, dtypes, fraction = ((100, 1000), ("float32",), 0.1) if args.quick else \
+        ((100, 500, 1000, 4096), ("float32", "float64"), 1.0)
+    print(HEADER, flush=True)
+    result = run(hiddens, dtypes, args.repeats, fraction, memory=not args.quick, retained=retained)
+    peaks = ", ".join(f"{dtype} {gflops:.0f} GFLOP/s" for dtype, gflops in result["gemm_peak_gflops"].items())
+    print(f"\nMeasured 4096^3 GEMM peak: {peaks}")
+    if result.get("data_loading_seconds") is not None:
+        print(f"CIFAR-10 load + default splits (float32, median of 3 fresh processes): "
+              f"{result['data_loading_seconds']:.2f} s")
+        memory = result["train_peak_memory_mib"]
+        print(f"Peak memory of a default train.py run: numpy {memory['numpy']:.0f} MiB, "
+              f"torch {memory['torch']:.0f} MiB")
+    save_json(args.out, result)
+    print(f"results written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

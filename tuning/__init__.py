@@ -1,0 +1,1 @@
+"""Hyperparameter search for the two-layer net (tune.py): search space, the lab's greedy search, reports."""

@@ -1,0 +1,210 @@
+"""The lab's experiment table, with its analysis column written from the numbers, in Korean or English.
+
+Each trial is a plain dict (see ``TrialRecord``); the rules that write the analysis:
+
+- diverged (the loss became NaN or infinite)          -> lower the learning rate
+- failed (the trial crashed) or pruned                -> say so
+- overfitting: train acc - val acc > OVERFIT_GAP      -> more regularization or fewer epochs
+- underfitting: train acc < UNDERFIT_TRAIN_ACC and
+  train acc - val acc <= UNDERFIT_GAP                 -> more capacity, epochs or learning rate
+- then whether the row beat the best so far, and by how much (percentage points).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections import defaultdict
+from typing import TypedDict
+
+OVERFIT_GAP = 0.10          # train - val above 10 points: overfitting
+UNDERFIT_TRAIN_ACC = 0.50   # train accuracy below 50% ...
+UNDERFIT_GAP = 0.05         # ... and within 5 points of validation: underfitting
+
+COLUMNS = ("hidden_size", "learning_rate", "lr_decay", "num_epochs", "reg")
+LOG_SCALE = {"hidden_size", "learning_rate", "reg"}
+
+
+class TrialRecord(TypedDict, total=False):
+    number: int
+    state: str          # complete, pruned, failed, running
+    params: dict        # hidden_size, learning_rate, lr_decay, num_epochs, reg, ...
+    train_acc: float | None
+    val_acc: float | None
+    seconds: float | None
+    diverged: bool
+    error: str | None
+    pruned_epoch: int | None
+
+
+TEXT = {
+    "en": {
+        "header": ("hidden_size", "learning_rate", "lr_decay", "num_epochs", "reg", "train acc", "val acc",
+                   "analysis"),
+        "diverged": "diverged (non-finite loss): lower the learning rate",
+        "failed": "crashed: {error}",
+        "pruned": "stopped early by the pruner after epoch {epoch}",
+        "running": "did not finish (interrupted or still running)",
+        "overfit": "overfitting (train - val = {gap:.1f} pts > {limit:.0f}): more regularization or fewer epochs",
+        "underfit": ("underfitting (train {train:.1f}% is low and within {limit:.0f} pts of val): more capacity, "
+                     "epochs or learning rate"),
+        "balanced": "neither over- nor underfitting (train - val = {gap:.1f} pts)",
+        "first": "first result",
+        "new_best": "new best, +{delta:.1f} pts",
+        "not_best": "{delta:.1f} pts below the best so far",
+        "border": "on the border of the search space: {names} (the optimum may lie beyond)",
+        "summary": ("Best configuration: hidden_size={hidden_size}, learning_rate={learning_rate:g}, "
+                    "num_epochs={num_epochs}, reg={reg:g} (lr_decay {lr_decay}), trial {number}: "
+                    "{val:.1f}% validation, {train:.1f}% train, out of {count} finished trials."),
+        "mattered": ("What mattered most: {name} (mean validation accuracy by value spans {spread:.1f} pts), "
+                     "then {rest}. (Spreads over few trials are noisy; greedy sweeps vary one at a time.)"),
+        "mattered_one": "Only {name} was varied enough to compare (spread {spread:.1f} pts).",
+        "no_results": "No trial finished, so there is no best configuration yet.",
+    },
+    "ko": {
+        "header": ("hidden_size", "learning_rate", "lr_decay", "num_epochs", "reg", "훈련정확도", "검증정확도",
+                   "결과 분석 및 고찰"),
+        "diverged": "발산 (손실이 NaN/무한대): 학습률을 낮출 것",
+        "failed": "실행 오류: {error}",
+        "pruned": "{epoch} 에폭 후 pruner가 조기 중단",
+        "running": "끝나지 않음 (중단되었거나 실행 중)",
+        "overfit": "과적합 (훈련 - 검증 = {gap:.1f}%p > {limit:.0f}): 정규화를 늘리거나 에폭을 줄일 것",
+        "underfit": "과소적합 (훈련 {train:.1f}%로 낮고 검증과 {limit:.0f}%p 이내): 용량·에폭·학습률을 늘릴 것",
+        "balanced": "과적합도 과소적합도 아님 (훈련 - 검증 = {gap:.1f}%p)",
+        "first": "첫 결과",
+        "new_best": "최고 기록 갱신, +{delta:.1f}%p",
+        "not_best": "지금까지의 최고보다 {delta:.1f}%p 낮음",
+        "border": "탐색 공간의 경계값: {names} (최적값이 범위 밖에 있을 수 있음)",
+        "summary": ("최적 설정: hidden_size={hidden_size}, learning_rate={learning_rate:g}, "
+                    "num_epochs={num_epochs}, reg={reg:g} (lr_decay {lr_decay}), trial {number}: "
+                    "검증 {val:.1f}%, 훈련 {train:.1f}% (완료된 trial {count}개 중)."),
+        "mattered": ("가장 큰 영향: {name} (값별 평균 검증정확도의 차이 {spread:.1f}%p), 다음으로 {rest}. "
+                     "(trial이 적으면 차이에 잡음이 큼; greedy는 한 번에 하나씩 바꿈.)"),
+        "mattered_one": "비교할 만큼 바뀐 하이퍼파라미터는 {name}뿐 (차이 {spread:.1f}%p).",
+        "no_results": "완료된 trial이 없어 최적 설정이 아직 없음.",
+    },
+}
+
+
+def analyse(trial: TrialRecord, best_before: float | None, lang: str, border_names: list[str]) -> str:
+    """The analysis cell for one row, given the best validation accuracy of the rows before it."""
+    t = TEXT[lang]
+    state = trial.get("state", "complete")
+    if trial.get("diverged"):
+        return t["diverged"]
+    if state == "failed":
+        return t["failed"].format(error=trial.get("error") or "?")
+    if state == "running":
+        return t["running"]
+    notes = []
+    train, val = trial.get("train_acc"), trial.get("val_acc")
+    if state == "pruned":
+        notes.append(t["pruned"].format(epoch=trial.get("pruned_epoch", "?")))
+    if train is not None and val is not None:
+        gap = train - val
+        if gap > OVERFIT_GAP:
+            notes.append(t["overfit"].format(gap=100 * gap, limit=100 * OVERFIT_GAP))
+        elif train < UNDERFIT_TRAIN_ACC and gap <= UNDERFIT_GAP:
+            notes.append(t["underfit"].format(train=100 * train, limit=100 * UNDERFIT_GAP))
+        elif state != "pruned":
+            notes.append(t["balanced"].format(gap=100 * gap))
+    if val is not None and state != "pruned":
+        if best_before is None:
+            notes.append(t["first"])
+        elif val > best_before:
+            notes.append(t["new_best"].format(delta=100 * (val - best_before)))
+        else:
+            notes.append(t["not_best"].format(delta=100 * (best_before - val)))
+    if border_names:
+        notes.append(t["border"].format(names=", ".join(border_names)))
+    return "; ".join(notes)
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:g}"
+    return str(int(value)) if isinstance(value, float) else str(value)
+
+
+def _percent(value) -> str:
+    return "" if value is None else f"{100 * value:.1f}%"
+
+
+def lab_table(trials: list[TrialRecord], lang: str = "en", border=lambda name, value: False) -> str:
+    """The lab's Markdown table, one row per trial in run order, with the analysis column."""
+    t = TEXT[lang]
+    lines = ["| " + " | ".join(t["header"]) + " |", "|" + "---|" * len(t["header"])]
+    best = None
+    for trial in sorted(trials, key=lambda r: r["number"]):
+        params = trial["params"]
+        borders = [name for name in COLUMNS if name in params and border(name, params[name])]
+        analysis = analyse(trial, best, lang, borders)
+        cells = [_fmt(params.get(name)) for name in COLUMNS]
+        cells += [_percent(trial.get("train_acc")), _percent(trial.get("val_acc")), analysis]
+        lines.append("| " + " | ".join(cells) + " |")
+        if trial.get("state") == "complete" and trial.get("val_acc") is not None and not trial.get("diverged"):
+            best = trial["val_acc"] if best is None else max(best, trial["val_acc"])
+    return "\n".join(lines)
+
+
+def importance(trials: list[TrialRecord]) -> list[tuple[str, float]]:
+    """Per hyperparameter, the spread (max - min) of mean val accuracy over its values; largest first.
+
+    With more than 4 distinct values (random or TPE search) the values are first binned into
+    3 groups of equal count (low, middle, high), so each mean averages several trials.
+    """
+    finished = [r for r in trials if r.get("state") == "complete" and r.get("val_acc") is not None
+                and not r.get("diverged")]
+    spreads = []
+    for name in ("hidden_size", "learning_rate", "num_epochs", "reg"):
+        values = sorted({r["params"].get(name) for r in finished})
+        group = {v: v for v in values} if len(values) <= 4 else {v: 3 * i // len(values) for i, v in enumerate(values)}
+        by_value = defaultdict(list)
+        for r in finished:
+            by_value[group[r["params"].get(name)]].append(r["val_acc"])
+        if len(by_value) > 1:
+            means = [sum(v) / len(v) for v in by_value.values()]
+            spreads.append((name, max(means) - min(means)))
+    return sorted(spreads, key=lambda item: -item[1])
+
+
+def summary(trials: list[TrialRecord], lang: str = "en") -> str:
+    """A paragraph naming the best configuration and what mattered most."""
+    t = TEXT[lang]
+    finished = [r for r in trials if r.get("state") == "complete" and r.get("val_acc") is not None
+                and not r.get("diverged")]
+    if not finished:
+        return t["no_results"]
+    best = max(finished, key=lambda r: (r["val_acc"], -r["number"]))
+    p = best["params"]
+    text = t["summary"].format(hidden_size=p["hidden_size"], learning_rate=p["learning_rate"],
+                               num_epochs=p["num_epochs"], reg=p["reg"], lr_decay=p.get("lr_decay"),
+                               number=best["number"], val=100 * best["val_acc"],
+                               train=100 * (best.get("train_acc") or 0), count=len(finished))
+    ranked = importance(trials)
+    if len(ranked) > 1:
+        rest = ", ".join(f"{name} ({100 * spread:.1f})" for name, spread in ranked[1:])
+        text += " " + t["mattered"].format(name=ranked[0][0], spread=100 * ranked[0][1], rest=rest)
+    elif ranked:
+        text += " " + t["mattered_one"].format(name=ranked[0][0], spread=100 * ranked[0][1])
+    return text
+
+
+def results_csv(trials: list[TrialRecord]) -> str:
+    """Every trial: number, state, parameters, train/val accuracy, seconds, error."""
+    names = sorted({name for r in trials for name in r["params"]})
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["number", "state", *names, "train_acc", "val_acc", "seconds", "diverged", "error"])
+    for r in sorted(trials, key=lambda r: r["number"]):
+        writer.writerow([r["number"], r.get("state"), *[r["params"].get(n, "") for n in names],
+                         _none(r.get("train_acc")), _none(r.get("val_acc")), _none(r.get("seconds")),
+                         bool(r.get("diverged")), r.get("error") or ""])
+    return buffer.getvalue()
+
+
+def _none(value):
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else value

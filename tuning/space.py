@@ -1,0 +1,118 @@
+"""The search space: for each hyperparameter, candidate values (greedy, grid) and a range (random, TPE).
+
+A space file (TOML or JSON) overrides any part of the default, e.g.
+
+    [hidden_size]
+    values = [100, 300, 1000]
+    [reg]
+    low = 1e-4
+    high = 1.0
+    [fixed]
+    update_rule = "adam"
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TUNED = ("hidden_size", "learning_rate", "num_epochs", "reg")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One tuned hyperparameter: candidate values, a [low, high] range, integer or not, log scale or not."""
+
+    name: str
+    values: tuple
+    low: float
+    high: float
+    integer: bool
+    log: bool
+
+    def on_border(self, value) -> bool:
+        """Whether value sits at an end of this parameter's candidates/range (the best may lie beyond)."""
+        ends = {min(self.values), max(self.values), self.low, self.high}
+        return any(math.isclose(value, end, rel_tol=1e-9, abs_tol=0.0) for end in ends)
+
+
+DEFAULT_PARAMS = {
+    "hidden_size": Param("hidden_size", (50, 100, 200, 500, 1000), 50, 1000, True, True),
+    "learning_rate": Param("learning_rate", (3e-5, 1e-4, 3e-4, 1e-3), 3e-5, 1e-3, False, True),
+    "num_epochs": Param("num_epochs", (5, 10, 15, 20), 5, 20, True, False),
+    "reg": Param("reg", (0.0, 1e-3, 1e-2, 1e-1, 0.5), 1e-4, 0.5, False, True),
+}
+# The lab's fixed settings; the update rule is train.py's default, momentum SGD.
+DEFAULT_FIXED = {"batch_size": 200, "lr_decay": 0.95, "update_rule": "sgd_momentum", "weight_scale": 1e-3}
+# The lab's first row of the experiment table: (hidden 50, lr 1e-4, decay 0.95, 5 epochs, reg 0).
+LAB_START = {"hidden_size": 50, "learning_rate": 1e-4, "num_epochs": 5, "reg": 0.0}
+
+
+class SpaceError(ValueError):
+    """A search space that cannot be searched (empty, inverted, unknown names)."""
+
+
+@dataclass
+class SearchSpace:
+    params: dict[str, Param] = field(default_factory=lambda: dict(DEFAULT_PARAMS))
+    fixed: dict = field(default_factory=lambda: dict(DEFAULT_FIXED))
+
+    def grid(self) -> dict[str, list]:
+        return {name: list(p.values) for name, p in self.params.items()}
+
+    def describe(self) -> dict:
+        return {"params": {n: {"values": list(p.values), "low": p.low, "high": p.high, "integer": p.integer,
+                               "log": p.log} for n, p in self.params.items()}, "fixed": self.fixed}
+
+
+def _check(param: Param) -> Param:
+    if not param.values:
+        raise SpaceError(f"{param.name}: the list of values is empty")
+    if not param.low < param.high:
+        raise SpaceError(f"{param.name}: the range is empty or inverted (low {param.low} >= high {param.high})")
+    if param.log and param.low <= 0:
+        raise SpaceError(f"{param.name}: a log-scale range needs low > 0, got {param.low}")
+    if any(v < 0 for v in param.values):
+        raise SpaceError(f"{param.name}: values must be >= 0, got {list(param.values)}")
+    if param.integer and any(int(v) != v or v < 1 for v in param.values):
+        raise SpaceError(f"{param.name}: values must be positive integers, got {list(param.values)}")
+    return param
+
+
+def load_space(path: str | Path | None = None) -> SearchSpace:
+    """The default space, with the overrides from a TOML or JSON file if given; raises SpaceError."""
+    space = SearchSpace()
+    if path is None:
+        return space
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".json":
+            overrides = json.loads(text)
+        else:
+            import tomllib
+            overrides = tomllib.loads(text)
+    except FileNotFoundError:
+        raise SpaceError(f"--space {path}: file not found") from None
+    except (ValueError, UnicodeDecodeError) as err:
+        raise SpaceError(f"--space {path}: not valid {'JSON' if path.suffix == '.json' else 'TOML'} ({err})") from None
+    unknown = sorted(set(overrides) - set(TUNED) - {"fixed"})
+    if unknown:
+        raise SpaceError(f"--space {path}: unknown sections {', '.join(unknown)}; expected {', '.join(TUNED)}, fixed")
+    for name, section in overrides.items():
+        if name == "fixed":
+            space.fixed.update(section)
+            continue
+        base = space.params[name]
+        values, log = tuple(section.get("values", base.values)), section.get("log", base.log)
+        low, high = base.low, base.high
+        if "values" in section and values:  # the range follows new values unless given too
+            positive = [v for v in values if v > 0]
+            low, high = (min(positive) if log and positive else min(values)), max(values)
+        low, high = section.get("low", low), section.get("high", high)
+        space.params[name] = _check(Param(name, values, low, high, base.integer, log))
+    for param in space.params.values():
+        _check(param)
+    return space
