@@ -145,6 +145,9 @@ def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
         raise
     for key in ("train_acc", "diverged", "seconds", "train_acc_history", "val_acc_history", "epoch_loss"):
         trial.set_user_attr(key, result[key])
+    shown = ", ".join(f"{name}={config[name]:g}" for name in TUNED)
+    print(f"trial {trial.number}: {shown} -> val acc {result['val_acc']:.4f}, train acc {result['train_acc']:.4f}"
+          f"{' (diverged)' if result['diverged'] else ''} in {result['seconds']:.0f} s", flush=True)
     return result["val_acc"]
 
 
@@ -316,14 +319,14 @@ def write_report(out: Path, records: list[dict], space: SearchSpace, lang: str, 
     title = {"en": f"# Hyperparameter search ({strategy}, {len(records)} trials)",
              "ko": f"# 하이퍼파라미터 탐색 ({strategy}, trial {len(records)}개)"}[lang]
     with atomic_open(out / "results.md", "w") as f:
-        f.write(f"{title}\n\n{lab_table(records, lang, border)}\n\n{summary(records, lang)}\n")
+        f.write(f"{title}\n\n{lab_table(records, lang, border)}\n\n{summary(records, lang, border)}\n")
     plot_against_params(records, space, out / "val_acc_vs_params.png")
     finished = [r for r in records if r["state"] == "complete" and not r["diverged"]]
     if finished:
         best = max(finished, key=lambda r: (r["val_acc"], -r["number"]))
         attrs = best["user_attrs"]
         save_figure(plot_accuracy(attrs["train_acc_history"], attrs["val_acc_history"]), out / "best_accuracy.png")
-        save_figure(plot_loss(attrs["epoch_loss"], 1), out / "best_loss.png")
+        save_figure(plot_loss(attrs["epoch_loss"], 1, unit="epoch"), out / "best_loss.png")
 
 
 def plot_against_params(records: list[dict], space: SearchSpace, path: Path) -> None:

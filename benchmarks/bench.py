@@ -16,7 +16,6 @@ layers, whether or not an implementation skips one), so it compares like with li
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -30,7 +29,7 @@ import torch
 from threadpoolctl import threadpool_info
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import numpy_impl  # noqa: E402
 import torch_impl  # noqa: E402
@@ -93,7 +92,6 @@ def data_loading_seconds() -> float | None:
     """Median wall time to load CIFAR-10 from its .tar.gz and prepare the default splits (None without data)."""
     if not os.environ.get("CIFAR10_DIR"):
         return None
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     from bench_data import measure
     return measure("float32", 3, "")["seconds"]
 
@@ -102,9 +100,10 @@ def train_peak_memory_mib(impl: str) -> float | None:
     """Peak resident memory (MiB) of a default `train.py` run in a fresh process (None without data)."""
     if not os.environ.get("CIFAR10_DIR"):
         return None
-    code = ("import resource, sys, tempfile; sys.argv = ['train.py']; import train; "
-            f"code = train.main(['--impl', '{impl}', '--quiet', '--out', tempfile.mkdtemp()]); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    from bench_data import PEAK_RSS
+    code = PEAK_RSS + ("import sys, tempfile; sys.argv = ['train.py']; import train; "
+                       f"code = train.main(['--impl', '{impl}', '--quiet', '--out', tempfile.mkdtemp()]); "
+                       "print(peak_rss_mib())")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     return float(proc.stdout.strip().splitlines()[-1])
 
@@ -142,8 +141,8 @@ def run(hiddens, dtypes, repeats: int, fraction: float, memory: bool, retained: 
             row["numpy_over_torch"] = row["numpy"]["seconds_per_epoch"] / row["torch"]["seconds_per_epoch"]
             rows.append(row)
             print(format_row(row), flush=True)
-    result = {"environment": {**environment(), "retain_freed_memory": retained}, "repeats": repeats, "epoch_fraction": fraction,
-              "gemm_peak_gflops": peaks, "rows": rows}
+    result = {"environment": {**environment(), "retain_freed_memory": retained}, "repeats": repeats,
+              "epoch_fraction": fraction, "gemm_peak_gflops": peaks, "rows": rows}
     if memory:
         result["data_loading_seconds"] = data_loading_seconds()
         result["train_peak_memory_mib"] = {impl: train_peak_memory_mib(impl) for impl in IMPLS}

@@ -14,24 +14,32 @@ import json
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 
-CHILD = r"""
-import json, resource, sys, time
+# Peak memory is read from /proc/self/status (VmHWM), which belongs to the process's own address space:
+# getrusage's ru_maxrss survives fork and exec on Linux, so a child started by a big parent reports the parent's.
+PEAK_RSS = r"""
+def peak_rss_mib():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+"""
+CHILD = PEAK_RSS + r"""
+import json, sys, time
 import numpy as np
 from numpy_impl.data_utils import get_CIFAR10_data
 root, dtype = sys.argv[1] or None, sys.argv[2]
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = peak_rss_mib()
 start = time.perf_counter()
 data = get_CIFAR10_data(root=root, dtype=np.dtype(dtype))
 seconds = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"seconds": seconds, "extra_mib": (peak - base) / 1024,
+print(json.dumps({"seconds": seconds, "extra_mib": peak_rss_mib() - base,
                   "result_mib": sum(v.nbytes for v in data.values()) / 2**20}))
 """
 
 
 def measure(dtype: str, repeats: int, data_dir: str) -> dict:
-    runs = [json.loads(subprocess.run([sys.executable, "-c", CHILD, data_dir, dtype], check=True,
+    root = Path(__file__).resolve().parents[1]
+    runs = [json.loads(subprocess.run([sys.executable, "-c", CHILD, data_dir, dtype], check=True, cwd=root,
                                       capture_output=True, text=True).stdout) for _ in range(repeats)]
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 

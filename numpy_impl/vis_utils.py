@@ -41,36 +41,36 @@ def smooth(values, window: int) -> np.ndarray:
     return (cumulative[1:] - cumulative[starts]) / counts
 
 
-def plot_loss(loss_history, iterations_per_epoch: int | None = None) -> Figure:
-    """Training loss per iteration with a smoothed line."""
-    fig = Figure(figsize=(8, 4.5))
-    ax = fig.add_subplot()
-    ax.plot(loss_history, ".", markersize=2, alpha=0.35, label="loss per iteration")
-    window = iterations_per_epoch or max(1, len(loss_history) // 50)
-    ax.plot(smooth(loss_history, window), linewidth=2, label=f"moving average ({window} iterations)")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("training loss")
-    ax.set_title("Training loss")
+def _finish(fig: Figure, ax, xlabel: str, ylabel: str, title: str) -> Figure:
+    """Labels, legend and a light grid: the common dress of the line plots."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
 
 
+def plot_loss(loss_history, window: int | None = None, unit: str = "iteration") -> Figure:
+    """Training loss per iteration (or per ``unit``) with a moving average over ``window`` points (an epoch)."""
+    fig = Figure(figsize=(8, 4.5))
+    ax = fig.add_subplot()
+    ax.plot(loss_history, ".", markersize=2 if unit == "iteration" else 6, alpha=0.35, label=f"loss per {unit}")
+    window = window or max(1, len(loss_history) // 50)
+    if window > 1:
+        ax.plot(smooth(loss_history, window), linewidth=2, label=f"moving average ({window} {unit}s)")
+    return _finish(fig, ax, unit, "training loss", "Training loss")
+
+
 def plot_accuracy(train_acc_history, val_acc_history) -> Figure:
-    """Train and validation accuracy per epoch (epoch 0 is before any full epoch)."""
+    """Train and validation accuracy at each check: after the first iteration (0), then after each epoch."""
     fig = Figure(figsize=(8, 4.5))
     ax = fig.add_subplot()
     epochs = np.arange(len(train_acc_history))
     ax.plot(epochs, train_acc_history, "o-", label="train (subsample)")
     ax.plot(epochs, val_acc_history, "o-", label="validation")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("accuracy")
-    ax.set_title("Classification accuracy")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, "epoch", "accuracy", "Classification accuracy")
 
 
 def plot_weights(W1: np.ndarray, max_tiles: int = 100) -> Figure:

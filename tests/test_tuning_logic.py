@@ -100,33 +100,48 @@ RECORDS = [
     ("en", ["underfitting (train 35.0% is low", "first result",
             f"overfitting (train - val = 20.0 pts > {100 * OVERFIT_GAP:.0f})", "new best, +17.0 pts",
             "neither over- nor underfitting (train - val = 3.0 pts)", "1.0 pts below the best so far",
-            "on the border of the search space: hidden_size", "diverged (non-finite loss): lower the learning rate",
+            "| 1000 † |", "diverged (non-finite loss): lower the learning rate",
             "crashed: MemoryError: too big", "stopped early by the pruner after epoch 2",
             "did not finish", "new best, +5.0 pts"]),
-    ("ko", ["과소적합 (훈련 35.0%로 낮고", "첫 결과", "과적합 (훈련 - 검증 = 20.0%p > 10)", "최고 기록 갱신, +17.0%p",
-            "과적합도 과소적합도 아님 (훈련 - 검증 = 3.0%p)", "지금까지의 최고보다 1.0%p 낮음", "탐색 공간의 경계값: hidden_size",
-            "발산 (손실이 NaN/무한대): 학습률을 낮출 것", "실행 오류: MemoryError: too big", "2 에폭 후 pruner가 조기 중단",
-            "끝나지 않음", "최고 기록 갱신, +5.0%p"]),
+    ("ko", ["과소적합 (훈련 35.0%로 낮고", "첫 결과", "과적합 (훈련 - 검증 = 20.0%p > 10)",
+            "최고 기록 갱신, +17.0%p", "과적합도 과소적합도 아님 (훈련 - 검증 = 3.0%p)",
+            "지금까지의 최고보다 1.0%p 낮음", "| 1000 † |",
+            "발산 (손실이 NaN/무한대): 학습률을 낮출 것",
+            "실행 오류: MemoryError: too big", "2 에폭 후 pruner가 조기 중단", "끝나지 않음",
+            "최고 기록 갱신, +5.0%p"]),
 ])
 def test_table_analyses_every_case(lang, expected):
     border = lambda name, value: name == "hidden_size" and value == 1000  # noqa: E731
     table = lab_table(RECORDS, lang, border)
     rows = table.splitlines()
-    assert len(rows) == 2 + len(RECORDS)
+    assert len(rows) == 2 + len(RECORDS) + 2  # the rows, then the footnote on border values
     header = "| hidden_size | learning_rate | lr_decay | num_epochs | reg | "
-    assert rows[0].startswith(header + ("train acc | val acc | analysis" if lang == "en" else "훈련정확도 | 검증정확도"))
+    expected_header = "train acc | val acc | analysis" if lang == "en" else "훈련정확도 | 검증정확도"
+    assert rows[0].startswith(header + expected_header)
     assert rows[2].startswith("| 50 | 0.0001 | 0.95 | 5 | 0 | 35.0% | 33.0% |")
-    cells = [row.rsplit("|", 2)[1] for row in rows[2:]]
-    for index, fragment in enumerate(expected[:2]):
+    assert rows[-1] == ("† on the border of the search space: the best value may lie beyond it." if lang == "en"
+                        else "† 탐색 공간의 경계값: 최적값이 범위 밖에 있을 수 있음.")
+    body = rows[2:2 + len(RECORDS)]
+    cells = [row.rsplit("|", 2)[1] for row in body]
+    for fragment in expected[:2]:
         assert fragment in cells[0]
-    pairs = [(1, 2), (1, 3), (2, 4), (2, 5), (2, 6), (3, 7), (4, 8), (5, 9), (6, 10), (7, 11)]
+    pairs = [(1, 2), (1, 3), (2, 4), (2, 5), (3, 7), (4, 8), (5, 9), (6, 10), (7, 11)]
     for row, fragment_index in pairs:
         assert expected[fragment_index] in cells[row], (row, expected[fragment_index], cells[row])
+    assert body[2].startswith(expected[6]) and "†" not in "".join(body[:2] + body[3:])
 
 
-def test_analysis_ignores_diverged_rows_for_the_best_so_far():
-    text = analyse(record(9, 0.5, 0.45), best_before=0.5, lang="en", border_names=[])
-    assert "5.0 pts below the best so far" in text
+def test_analysis_compares_with_the_best_so_far():
+    assert "5.0 pts below the best so far" in analyse(record(9, 0.5, 0.45), best_before=0.5, lang="en")
+    assert "ties the best so far" in analyse(record(9, 0.5, 0.45), best_before=0.45, lang="en")
+    table = lab_table([record(0, 0.5, 0.4), record(1, 0.1, 0.1, diverged=True), record(2, 0.5, 0.41)], "en")
+    assert "new best, +1.0 pts" in table  # the diverged row does not count as a best
+
+
+def test_summary_flags_a_best_value_on_the_border():
+    border = lambda name, value: name == "reg" and value == 0.1  # noqa: E731
+    assert "Its reg is on the border of the search space; widen the space there." in summary(RECORDS, "en", border)
+    assert "경계" in summary(RECORDS, "ko", border) and "border" not in summary(RECORDS, "en")
 
 
 @pytest.mark.parametrize("lang, fragments", [
@@ -164,7 +179,8 @@ def test_space_defaults_and_overrides(tmp_path):
     space = load_space()
     assert space.params["learning_rate"].log and space.fixed["batch_size"] == 200 and space.fixed["lr_decay"] == 0.95
     toml = tmp_path / "space.toml"
-    toml.write_text('[hidden_size]\nvalues = [100, 300]\n[reg]\nlow = 1e-3\nhigh = 1.0\n[fixed]\nupdate_rule = "adam"\n')
+    toml.write_text('[hidden_size]\nvalues = [100, 300]\n[reg]\nlow = 1e-3\nhigh = 1.0\n'
+                    '[fixed]\nupdate_rule = "adam"\n')
     space = load_space(toml)
     assert space.params["hidden_size"].values == (100, 300) and space.params["hidden_size"].low == 100
     assert space.params["reg"].low == 1e-3 and space.fixed["update_rule"] == "adam"

@@ -8,6 +8,9 @@ Each trial is a plain dict (see ``TrialRecord``); the rules that write the analy
 - underfitting: train acc < UNDERFIT_TRAIN_ACC and
   train acc - val acc <= UNDERFIT_GAP                 -> more capacity, epochs or learning rate
 - then whether the row beat the best so far, and by how much (percentage points).
+
+Values on the border of the search space are marked in the table, and named in the summary when
+the best configuration has them: the best value may lie outside the space.
 """
 
 from __future__ import annotations
@@ -53,7 +56,9 @@ TEXT = {
         "first": "first result",
         "new_best": "new best, +{delta:.1f} pts",
         "not_best": "{delta:.1f} pts below the best so far",
-        "border": "on the border of the search space: {names} (the optimum may lie beyond)",
+        "tie": "ties the best so far",
+        "border_note": "† on the border of the search space: the best value may lie beyond it.",
+        "best_border": "Its {names} {verb} on the border of the search space; widen the space there.",
         "summary": ("Best configuration: hidden_size={hidden_size}, learning_rate={learning_rate:g}, "
                     "num_epochs={num_epochs}, reg={reg:g} (lr_decay {lr_decay}), trial {number}: "
                     "{val:.1f}% validation, {train:.1f}% train, out of {count} finished trials."),
@@ -75,7 +80,9 @@ TEXT = {
         "first": "첫 결과",
         "new_best": "최고 기록 갱신, +{delta:.1f}%p",
         "not_best": "지금까지의 최고보다 {delta:.1f}%p 낮음",
-        "border": "탐색 공간의 경계값: {names} (최적값이 범위 밖에 있을 수 있음)",
+        "tie": "지금까지의 최고와 같음",
+        "border_note": "† 탐색 공간의 경계값: 최적값이 범위 밖에 있을 수 있음.",
+        "best_border": "최적 설정의 {names} 값은 탐색 공간의 경계에 있으므로 그쪽으로 범위를 넓혀 볼 것.",
         "summary": ("최적 설정: hidden_size={hidden_size}, learning_rate={learning_rate:g}, "
                     "num_epochs={num_epochs}, reg={reg:g} (lr_decay {lr_decay}), trial {number}: "
                     "검증 {val:.1f}%, 훈련 {train:.1f}% (완료된 trial {count}개 중)."),
@@ -87,7 +94,7 @@ TEXT = {
 }
 
 
-def analyse(trial: TrialRecord, best_before: float | None, lang: str, border_names: list[str]) -> str:
+def analyse(trial: TrialRecord, best_before: float | None, lang: str) -> str:
     """The analysis cell for one row, given the best validation accuracy of the rows before it."""
     t = TEXT[lang]
     state = trial.get("state", "complete")
@@ -114,10 +121,10 @@ def analyse(trial: TrialRecord, best_before: float | None, lang: str, border_nam
             notes.append(t["first"])
         elif val > best_before:
             notes.append(t["new_best"].format(delta=100 * (val - best_before)))
+        elif val == best_before:
+            notes.append(t["tie"])
         else:
             notes.append(t["not_best"].format(delta=100 * (best_before - val)))
-    if border_names:
-        notes.append(t["border"].format(names=", ".join(border_names)))
     return "; ".join(notes)
 
 
@@ -134,19 +141,26 @@ def _percent(value) -> str:
 
 
 def lab_table(trials: list[TrialRecord], lang: str = "en", border=lambda name, value: False) -> str:
-    """The lab's Markdown table, one row per trial in run order, with the analysis column."""
+    """The lab's Markdown table, one row per trial in run order, with the analysis column.
+
+    Values on the border of the search space (``border(name, value)``) are marked with a dagger.
+    """
     t = TEXT[lang]
     lines = ["| " + " | ".join(t["header"]) + " |", "|" + "---|" * len(t["header"])]
-    best = None
+    best, any_border = None, False
     for trial in sorted(trials, key=lambda r: r["number"]):
         params = trial["params"]
-        borders = [name for name in COLUMNS if name in params and border(name, params[name])]
-        analysis = analyse(trial, best, lang, borders)
-        cells = [_fmt(params.get(name)) for name in COLUMNS]
-        cells += [_percent(trial.get("train_acc")), _percent(trial.get("val_acc")), analysis]
+        cells = []
+        for name in COLUMNS:
+            on_border = name in params and border(name, params[name])
+            any_border |= on_border
+            cells.append(_fmt(params.get(name)) + (" †" if on_border else ""))
+        cells += [_percent(trial.get("train_acc")), _percent(trial.get("val_acc")), analyse(trial, best, lang)]
         lines.append("| " + " | ".join(cells) + " |")
         if trial.get("state") == "complete" and trial.get("val_acc") is not None and not trial.get("diverged"):
             best = trial["val_acc"] if best is None else max(best, trial["val_acc"])
+    if any_border:
+        lines += ["", t["border_note"]]
     return "\n".join(lines)
 
 
@@ -171,8 +185,8 @@ def importance(trials: list[TrialRecord]) -> list[tuple[str, float]]:
     return sorted(spreads, key=lambda item: -item[1])
 
 
-def summary(trials: list[TrialRecord], lang: str = "en") -> str:
-    """A paragraph naming the best configuration and what mattered most."""
+def summary(trials: list[TrialRecord], lang: str = "en", border=lambda name, value: False) -> str:
+    """A paragraph naming the best configuration (and its values on the space's border) and what mattered most."""
     t = TEXT[lang]
     finished = [r for r in trials if r.get("state") == "complete" and r.get("val_acc") is not None
                 and not r.get("diverged")]
@@ -184,6 +198,9 @@ def summary(trials: list[TrialRecord], lang: str = "en") -> str:
                                num_epochs=p["num_epochs"], reg=p["reg"], lr_decay=p.get("lr_decay"),
                                number=best["number"], val=100 * best["val_acc"],
                                train=100 * (best.get("train_acc") or 0), count=len(finished))
+    on_border = [name for name in ("hidden_size", "learning_rate", "num_epochs", "reg") if border(name, p[name])]
+    if on_border:
+        text += " " + t["best_border"].format(names=", ".join(on_border), verb="is" if len(on_border) == 1 else "are")
     ranked = importance(trials)
     if len(ranked) > 1:
         rest = ", ".join(f"{name} ({100 * spread:.1f})" for name, spread in ranked[1:])

@@ -1,0 +1,41 @@
+"""The lab notebook runs top to bottom (quick budget) and is stored without outputs."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "two_layer_net.ipynb"
+
+
+def test_notebook_is_stored_without_outputs():
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert len(code) > 10
+    assert all(c["outputs"] == [] and c["execution_count"] is None for c in code)
+
+
+def test_notebook_runs_top_to_bottom(real_data_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("TWO_LAYER_NET_QUICK", "1")
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    sys.path.insert(0, str(ROOT / "notebooks"))
+    from execute import execute
+    notebook = execute(NOTEBOOK, timeout=900, workdir=tmp_path)
+    text = "\n".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
+                     for output in cell.outputs)
+    assert "budget: quick (CI), 2000 training images" in text
+    assert "X_train: (2000, 3, 32, 32)" in text
+    assert "reg 0.0: loss 3.4702243556" in text and "reg 1.0: loss 26.5948426952" in text
+    assert "tune.py exit code: 0" in text and "best configuration, retrained: validation" in text
+    images = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs
+              if "image/png" in o.get("data", {})]
+    assert len(images) >= 5  # loss, accuracy, weights of the first run; accuracy, weights of the second
+    tables = [o["data"]["text/markdown"] for cell in notebook.cells if cell.cell_type == "code"
+              for o in cell.outputs if "text/markdown" in o.get("data", {})]
+    assert any("검증정확도" in t for t in tables) and any("torch val acc" in t for t in tables)
+
+
+if __name__ == "__main__":
+    pytest.main([__file__])

@@ -1,0 +1,46 @@
+"""Plot helpers: the moving average, the weight grid, the confusion matrix, and that each figure renders."""
+
+import numpy as np
+import pytest
+
+from numpy_impl.vis_utils import (
+    confusion_matrix,
+    plot_accuracy,
+    plot_confusion,
+    plot_loss,
+    plot_weights,
+    save_figure,
+    smooth,
+    visualize_grid,
+)
+
+
+def test_smooth_is_a_trailing_moving_average():
+    np.testing.assert_allclose(smooth([1, 2, 3, 4, 5], 2), [1, 1.5, 2.5, 3.5, 4.5])
+    np.testing.assert_allclose(smooth([2.0, 4.0], 10), [2.0, 3.0])
+    assert smooth([], 3).size == 0
+
+
+def test_visualize_grid_scales_each_tile():
+    tiles = np.stack([np.full((2, 2, 3), 7.0), np.arange(12.0).reshape(2, 2, 3)])
+    grid = visualize_grid(tiles, ubound=255, padding=1)
+    assert grid.shape == (2 * 3 - 1, 2 * 3 - 1, 3)  # a 2x2 grid of 2x2 tiles with 1-pixel padding
+    assert grid[:2, :2].max() == 0  # a constant tile has no range: drawn as 0
+    assert grid[:2, 3:5].min() == 0 and grid[:2, 3:5].max() == 255
+
+
+def test_confusion_matrix_counts():
+    counts = confusion_matrix(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 0]), 3)
+    assert counts.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 0]]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: plot_loss(np.linspace(2.3, 1.0, 300), 30),
+    lambda: plot_loss([2.0, 1.5, 1.2], 1, unit="epoch"),
+    lambda: plot_accuracy([0.1, 0.3, 0.4], [0.1, 0.28, 0.35]),
+    lambda: plot_weights(np.random.default_rng(0).standard_normal((3072, 12))),
+    lambda: plot_confusion(np.eye(10, dtype=int) * 90 + 1, [f"c{i}" for i in range(10)]),
+])
+def test_figures_render_to_png(tmp_path, make):
+    path = save_figure(make(), tmp_path / "figure.png")
+    assert path.read_bytes().startswith(b"\x89PNG") and path.stat().st_size > 3000
