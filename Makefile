@@ -11,7 +11,7 @@ ifneq ($(wildcard $(SHARED_CIFAR)/cifar-10-binary.tar.gz),)
 export CIFAR10_DIR ?= $(SHARED_CIFAR)
 endif
 
-.PHONY: setup train test bench clean
+.PHONY: setup train test bench notebook clean
 
 setup: $(VENV)/.installed
 
@@ -25,6 +25,12 @@ train: setup
 
 test: setup
 	$(BIN)/python -m pytest $(ARGS)
+
+bench: setup
+	$(BIN)/python benchmarks/bench.py $(ARGS)
+
+notebook: setup
+	$(BIN)/python notebooks/execute.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+import numpy_impl
 import train
 from numpy_impl.artifacts import atomic_open, load_json, save_json
 from numpy_impl.data_utils import CIFAR10NotFoundError, get_CIFAR10_data
@@ -83,7 +84,7 @@ def train_config(config: dict, impl: str, seed: int, data: dict, on_epoch=None) 
     """Train one configuration (tuned + fixed settings) -> val acc (best epoch), train acc, histories, seconds."""
     model = train.make_model(impl, data["X_train"][0].size, int(config["hidden_size"]), 10,
                              float(config["weight_scale"]), float(config["reg"]), "float32", seed)
-    solver_class = train.numpy_impl.Solver
+    solver_class = numpy_impl.Solver
     if impl == "torch":
         import torch_impl
         solver_class = torch_impl.Solver
@@ -332,14 +333,17 @@ def write_report(out: Path, records: list[dict], space: SearchSpace, lang: str, 
 def plot_against_params(records: list[dict], space: SearchSpace, path: Path) -> None:
     """Validation accuracy against each tuned hyperparameter (log axes where the search is log)."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
     fig = Figure(figsize=(10, 7.5))
     finished = [r for r in records if r["val_acc"] is not None and not r["diverged"]]
     for i, (name, param) in enumerate(space.params.items()):
         ax = fig.add_subplot(2, 2, i + 1)
         xs = [r["params"][name] for r in finished]
         ax.scatter(xs, [100 * r["val_acc"] for r in finished], alpha=0.7)
-        if param.log and all(x > 0 for x in xs):
-            ax.set_xscale("log")
+        positive = [x for x in xs if x > 0]
+        if param.log and positive:  # log axis; symlog keeps a 0 (e.g. reg = 0) on it, linear below the smallest
+            ax.set_xscale("log") if len(positive) == len(xs) else ax.set_xscale("symlog", linthresh=min(positive))
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(name)
         ax.set_ylabel("validation accuracy (%)")
         ax.grid(alpha=0.3)

@@ -139,8 +139,10 @@ def test_analysis_compares_with_the_best_so_far():
 
 
 def test_summary_flags_a_best_value_on_the_border():
-    border = lambda name, value: name == "reg" and value == 0.1  # noqa: E731
-    assert "Its reg is on the border of the search space; widen the space there." in summary(RECORDS, "en", border)
+    border = lambda name, value: (name, value) in (("reg", 0.1), ("hidden_size", 50))  # noqa: E731
+    assert "Its hidden_size and reg are on the border of the search space; widen the space there." in \
+        summary(RECORDS, "en", border)
+    assert "Its reg is on the border" in summary(RECORDS, "en", lambda name, value: (name, value) == ("reg", 0.1))
     assert "경계" in summary(RECORDS, "ko", border) and "border" not in summary(RECORDS, "en")
 
 

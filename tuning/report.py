@@ -57,6 +57,7 @@ TEXT = {
         "new_best": "new best, +{delta:.1f} pts",
         "not_best": "{delta:.1f} pts below the best so far",
         "tie": "ties the best so far",
+        "and": "and",
         "border_note": "† on the border of the search space: the best value may lie beyond it.",
         "best_border": "Its {names} {verb} on the border of the search space; widen the space there.",
         "summary": ("Best configuration: hidden_size={hidden_size}, learning_rate={learning_rate:g}, "
@@ -81,6 +82,7 @@ TEXT = {
         "new_best": "최고 기록 갱신, +{delta:.1f}%p",
         "not_best": "지금까지의 최고보다 {delta:.1f}%p 낮음",
         "tie": "지금까지의 최고와 같음",
+        "and": "와",
         "border_note": "† 탐색 공간의 경계값: 최적값이 범위 밖에 있을 수 있음.",
         "best_border": "최적 설정의 {names} 값은 탐색 공간의 경계에 있으므로 그쪽으로 범위를 넓혀 볼 것.",
         "summary": ("최적 설정: hidden_size={hidden_size}, learning_rate={learning_rate:g}, "
@@ -200,7 +202,8 @@ def summary(trials: list[TrialRecord], lang: str = "en", border=lambda name, val
                                train=100 * (best.get("train_acc") or 0), count=len(finished))
     on_border = [name for name in ("hidden_size", "learning_rate", "num_epochs", "reg") if border(name, p[name])]
     if on_border:
-        text += " " + t["best_border"].format(names=", ".join(on_border), verb="is" if len(on_border) == 1 else "are")
+        names = on_border[0] if len(on_border) == 1 else ", ".join(on_border[:-1]) + f" {t['and']} " + on_border[-1]
+        text += " " + t["best_border"].format(names=names, verb="is" if len(on_border) == 1 else "are")
     ranked = importance(trials)
     if len(ranked) > 1:
         rest = ", ".join(f"{name} ({100 * spread:.1f})" for name, spread in ranked[1:])
