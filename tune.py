@@ -178,8 +178,10 @@ def make_study(args: argparse.Namespace, space: SearchSpace):
                                        sampler=samplers[args.strategy](), pruner=pruners[args.prune](),
                                        direction="maximize", load_if_exists=True)
         except Exception as err:  # sqlalchemy errors, a missing database driver, ...
-            # Workers started together race to create the tables or the study: the loser retries.
-            if "already exists" in str(err) and attempt < 4:
+            # Workers started together race to create the tables, the schema version or the study;
+            # the loser retries. Any other failure (no such server, no driver) is reported at once.
+            transient = ("already exists", "UNIQUE constraint failed", "database is locked")
+            if any(text in str(err) for text in transient) and attempt < 4:
                 time.sleep(0.5 + attempt)
                 continue
             first_line = str(err).splitlines()[0] if str(err) else ""
