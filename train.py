@@ -347,13 +347,12 @@ def finish_run(run: Run, solver, data: dict, status: str, error: str | None, tra
     best_epoch = int(np.argmax(solver.val_acc_history))
     results = {"val_acc": solver.best_val_acc, "best_epoch": best_epoch,
                "train_acc": solver.train_acc_history[best_epoch], "test_acc_1k": test_1k, "test_acc_10k": test_10k}
-    run.finish(status, error=error, **results, **timing)
-
     save_figure(plot_loss(solver.loss_history, solver.iterations_per_epoch), out / "loss.png")
     save_figure(plot_accuracy(solver.train_acc_history, solver.val_acc_history), out / "accuracy.png")
     save_figure(plot_weights(solver.best_params["W1"]), out / "weights.png")
     counts = confusion_matrix(data["y_test"], test_pred, len(CLASS_NAMES))
     save_figure(plot_confusion(counts, CLASS_NAMES), out / "confusion.png")
+    run.finish(status, error=error, **results, **timing)  # last: a run cut short before this still says "running"
 
     summary = (f"val acc {results['val_acc']:.4f} (epoch {best_epoch})  test-1k {test_1k:.4f}  "
                f"test-10k {test_10k:.4f}  |  {timing['seconds_per_epoch']}s/epoch, "
