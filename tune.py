@@ -185,8 +185,10 @@ def make_study(args: argparse.Namespace, space: SearchSpace):
                 time.sleep(0.5 + attempt)
                 continue
             first_line = str(err).splitlines()[0] if str(err) else ""
+            hint = ("; install the database driver and name it in the URL, e.g. pip install psycopg2-binary "
+                    "with postgresql+psycopg2://...") if isinstance(err, ImportError) else ""
             raise UsageError(f"--storage {args.storage}: cannot open the study ({type(err).__name__}: "
-                             f"{first_line})") from None
+                             f"{first_line}){hint}") from None
 
 
 def limit_threads(jobs: int) -> None:
