@@ -136,13 +136,18 @@ def make_model(impl: str, input_dim: int, hidden_size: int, num_classes: int, we
 
 def model_from_params(impl: str, params: dict[str, np.ndarray], device: str = "cpu"):
     """A TwoLayerNet of the chosen implementation holding saved params (NumPy layout)."""
-    (input_dim, hidden), classes = params["W1"].shape, params["W2"].shape[1]
-    model = make_model(impl, input_dim, hidden, classes, 1.0, 0.0, params["W1"].dtype.name, 0, device)
     if impl == "numpy":
-        model.params = {name: value.copy() for name, value in params.items()}
-    else:
-        model.load_numpy_params(params)
-    return model
+        return numpy_impl.TwoLayerNet.from_params(params)
+    import torch_impl
+    return torch_impl.TwoLayerNet.from_params(params, device=device)
+
+
+def make_solver(impl: str, model, data: dict, device: str = "cpu", **options):
+    """The Solver of the chosen implementation (same arguments; torch's also takes the device)."""
+    if impl == "numpy":
+        return numpy_impl.Solver(model, data, **options)
+    import torch_impl
+    return torch_impl.Solver(model, data, device=device, **options)
 
 
 def predict(model, X: np.ndarray, batch_size: int = 1000) -> np.ndarray:
@@ -217,7 +222,6 @@ class Progress:
         self.quiet = quiet
         self.bar = None
         self.epoch_started = time.perf_counter()
-        self.epoch_seconds: list[float] = []
 
     def on_iteration(self, solver) -> None:
         if self.quiet:
@@ -235,9 +239,8 @@ class Progress:
 
     def on_epoch(self, solver) -> None:
         seconds = time.perf_counter() - self.epoch_started
-        epoch_end = solver.iteration + 1 == solver.epoch * solver.iterations_per_epoch
+        epoch_end = solver.at_epoch_end
         if epoch_end:
-            self.epoch_seconds.append(seconds)
             self.epoch_started = time.perf_counter()
         if self.quiet:
             return
@@ -287,15 +290,10 @@ def run_training(args: argparse.Namespace) -> int:
     model = make_model(args.impl, data["X_train"][0].size, args.hidden_size, len(CLASS_NAMES), args.weight_scale,
                        args.reg, args.dtype, args.seed, args.device)
     progress = Progress(args.quiet)
-    solver_class = numpy_impl.Solver
-    options = dict(update_rule=args.update_rule, optim_config={"learning_rate": args.learning_rate},
-                   lr_decay=args.lr_decay, batch_size=args.batch_size, num_epochs=args.num_epochs,
-                   verbose=False, seed=args.seed, on_iteration=progress.on_iteration, on_epoch=progress.on_epoch)
-    if args.impl == "torch":
-        import torch_impl
-        solver_class = torch_impl.Solver
-        options["device"] = args.device
-    solver = solver_class(model, data, **options)
+    solver = make_solver(args.impl, model, data, args.device, update_rule=args.update_rule,
+                         optim_config={"learning_rate": args.learning_rate}, lr_decay=args.lr_decay,
+                         batch_size=args.batch_size, num_epochs=args.num_epochs, verbose=False, seed=args.seed,
+                         on_iteration=progress.on_iteration, on_epoch=progress.on_epoch)
 
     status, error = "completed", None
     train_started = time.perf_counter()

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-import numpy_impl
 import train
 from numpy_impl.artifacts import atomic_open, load_json, save_json
 from numpy_impl.data_utils import CIFAR10NotFoundError, get_CIFAR10_data
@@ -31,7 +30,7 @@ from numpy_impl.runtime import retain_freed_memory
 from numpy_impl.solver import TrainingDivergedError
 from numpy_impl.vis_utils import plot_accuracy, plot_loss, save_figure
 from tuning.greedy import config_key, greedy_search
-from tuning.report import lab_table, results_csv, summary
+from tuning.report import best_record, lab_table, results_csv, summary
 from tuning.space import LAB_START, TUNED, SearchSpace, SpaceError, load_space
 
 STRATEGIES = ("greedy", "grid", "random", "tpe")
@@ -84,14 +83,10 @@ def train_config(config: dict, impl: str, seed: int, data: dict, on_epoch=None) 
     """Train one configuration (tuned + fixed settings) -> val acc (best epoch), train acc, histories, seconds."""
     model = train.make_model(impl, data["X_train"][0].size, int(config["hidden_size"]), 10,
                              float(config["weight_scale"]), float(config["reg"]), "float32", seed)
-    solver_class = numpy_impl.Solver
-    if impl == "torch":
-        import torch_impl
-        solver_class = torch_impl.Solver
-    solver = solver_class(model, data, update_rule=config["update_rule"],
-                          optim_config={"learning_rate": float(config["learning_rate"])},
-                          lr_decay=float(config["lr_decay"]), batch_size=int(config["batch_size"]),
-                          num_epochs=int(config["num_epochs"]), verbose=False, seed=seed, on_epoch=on_epoch)
+    solver = train.make_solver(impl, model, data, update_rule=config["update_rule"],
+                               optim_config={"learning_rate": float(config["learning_rate"])},
+                               lr_decay=float(config["lr_decay"]), batch_size=int(config["batch_size"]),
+                               num_epochs=int(config["num_epochs"]), verbose=False, seed=seed, on_epoch=on_epoch)
     started, diverged = time.perf_counter(), False
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -130,7 +125,7 @@ def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
     trial.set_user_attr("fixed", space.fixed)
 
     def report(solver):
-        if solver.iteration + 1 == solver.epoch * solver.iterations_per_epoch:  # an epoch end
+        if solver.at_epoch_end:
             trial.report(solver.val_acc_history[-1], solver.epoch)
             if trial.should_prune():
                 trial.set_user_attr("pruned_epoch", solver.epoch)
@@ -326,9 +321,8 @@ def write_report(out: Path, records: list[dict], space: SearchSpace, lang: str, 
     with atomic_open(out / "results.md", "w") as f:
         f.write(f"{title}\n\n{lab_table(records, lang, border)}\n\n{summary(records, lang, border)}\n")
     plot_against_params(records, space, out / "val_acc_vs_params.png")
-    finished = [r for r in records if r["state"] == "complete" and not r["diverged"]]
-    if finished:
-        best = max(finished, key=lambda r: (r["val_acc"], -r["number"]))
+    best = best_record(records)
+    if best is not None:
         attrs = best["user_attrs"]
         save_figure(plot_accuracy(attrs["train_acc_history"], attrs["val_acc_history"]), out / "best_accuracy.png")
         save_figure(plot_loss(attrs["epoch_loss"], 1, unit="epoch"), out / "best_loss.png")
@@ -358,10 +352,10 @@ def plot_against_params(records: list[dict], space: SearchSpace, path: Path) -> 
 
 def retrain_best(args, records: list[dict], out: Path) -> dict | None:
     """Retrain the best configuration with its seed as a train.py run in out/best-run; -> its metrics."""
-    finished = [r for r in records if r["state"] == "complete" and not r["diverged"]]
-    if not finished:
+    best = best_record(records)
+    if best is None:
         return None
-    p = max(finished, key=lambda r: (r["val_acc"], -r["number"]))["params"]
+    p = best["params"]
     argv = ["--impl", args.impl, "--hidden-size", str(p["hidden_size"]), "--learning-rate", str(p["learning_rate"]),
             "--lr-decay", str(p["lr_decay"]), "--num-epochs", str(p["num_epochs"]), "--batch-size",
             str(p["batch_size"]), "--reg", str(p["reg"]), "--update-rule", p["update_rule"], "--weight-scale",

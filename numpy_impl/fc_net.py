@@ -58,7 +58,7 @@ class TwoLayerNet:
     def from_params(cls, params: dict[str, np.ndarray], reg: float = 0.0) -> "TwoLayerNet":
         """A network holding the given params (W1 (D, H), b1, W2 (H, C), b2), with sizes and dtype taken from them."""
         (input_dim, hidden_dim), num_classes = params["W1"].shape, params["W2"].shape[1]
-        model = cls(input_dim, hidden_dim, num_classes, weight_scale=0.0, reg=reg, dtype=params["W1"].dtype)
+        model = cls(input_dim, hidden_dim, num_classes, weight_scale=0.0, reg=reg, dtype=params["W1"].dtype, seed=0)
         model.params = {name: np.array(params[name], dtype=model.dtype) for name in PARAM_NAMES}
         return model
 

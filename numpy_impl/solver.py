@@ -131,6 +131,11 @@ class Solver:
         return self.num_epochs * self.iterations_per_epoch
 
     @property
+    def at_epoch_end(self) -> bool:
+        """Whether the current iteration is the last of an epoch (true inside on_epoch after each epoch)."""
+        return (self.iteration + 1) % self.iterations_per_epoch == 0
+
+    @property
     def learning_rate(self) -> float:
         """The current (decayed) learning rate."""
         config = next(iter(self.optim_configs.values()), {})
@@ -210,7 +215,7 @@ class Solver:
             if self.on_iteration is not None:
                 self.on_iteration(self)
 
-            epoch_end = (t + 1) % self.iterations_per_epoch == 0
+            epoch_end = self.at_epoch_end
             if epoch_end:
                 self.epoch += 1
                 self._decay_learning_rate()

@@ -47,6 +47,16 @@ class TwoLayerNet(nn.Module):
         self.load_numpy_params(init_two_layer_params(input_dim, hidden_dim, num_classes, weight_scale,
                                                      numpy_dtype, seed))
 
+    @classmethod
+    def from_params(cls, params: dict[str, np.ndarray], reg: float = 0.0,
+                    device: str | torch.device | None = "cpu") -> "TwoLayerNet":
+        """A network holding lab-layout params (W1 (D, H), b1, W2 (H, C), b2), sizes and dtype taken from them."""
+        (input_dim, hidden_dim), num_classes = params["W1"].shape, params["W2"].shape[1]
+        model = cls(input_dim, hidden_dim, num_classes, weight_scale=0.0, reg=reg, dtype=params["W1"].dtype,
+                    seed=0, device=device)
+        model.load_numpy_params(params)
+        return model
+
     @property
     def dtype(self) -> torch.dtype:
         return self.fc1.weight.dtype

@@ -166,14 +166,19 @@ def lab_table(trials: list[TrialRecord], lang: str = "en", border=lambda name, v
     return "\n".join(lines)
 
 
+def finished_records(trials: list[TrialRecord]) -> list[TrialRecord]:
+    """The trials that completed with a validation accuracy and did not diverge."""
+    return [r for r in trials if r.get("state") == "complete" and r.get("val_acc") is not None
+            and not r.get("diverged")]
+
+
 def importance(trials: list[TrialRecord]) -> list[tuple[str, float]]:
     """Per hyperparameter, the spread (max - min) of mean val accuracy over its values; largest first.
 
     With more than 4 distinct values (random or TPE search) the values are first binned into
     3 groups of equal count (low, middle, high), so each mean averages several trials.
     """
-    finished = [r for r in trials if r.get("state") == "complete" and r.get("val_acc") is not None
-                and not r.get("diverged")]
+    finished = finished_records(trials)
     spreads = []
     for name in ("hidden_size", "learning_rate", "num_epochs", "reg"):
         values = sorted({r["params"].get(name) for r in finished})
@@ -187,14 +192,19 @@ def importance(trials: list[TrialRecord]) -> list[tuple[str, float]]:
     return sorted(spreads, key=lambda item: -item[1])
 
 
+def best_record(trials: list[TrialRecord]) -> TrialRecord | None:
+    """The finished trial with the highest validation accuracy (the earliest on ties), or None."""
+    finished = finished_records(trials)
+    return max(finished, key=lambda r: (r["val_acc"], -r["number"])) if finished else None
+
+
 def summary(trials: list[TrialRecord], lang: str = "en", border=lambda name, value: False) -> str:
     """A paragraph naming the best configuration (and its values on the space's border) and what mattered most."""
     t = TEXT[lang]
-    finished = [r for r in trials if r.get("state") == "complete" and r.get("val_acc") is not None
-                and not r.get("diverged")]
-    if not finished:
+    best = best_record(trials)
+    if best is None:
         return t["no_results"]
-    best = max(finished, key=lambda r: (r["val_acc"], -r["number"]))
+    finished = finished_records(trials)
     p = best["params"]
     text = t["summary"].format(hidden_size=p["hidden_size"], learning_rate=p["learning_rate"],
                                num_epochs=p["num_epochs"], reg=p["reg"], lr_decay=p.get("lr_decay"),
