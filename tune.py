@@ -57,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--storage", default=None, help="Optuna storage URL (default: sqlite:///OUT/study.db)")
     parser.add_argument("--study", default=None, help="study name (default: <impl>-<strategy>)")
     parser.add_argument("--space", default=None, help="TOML or JSON file overriding the search space")
-    parser.add_argument("--order", default=",".join(TUNED), help="greedy: the order of the hyperparameters")
+    parser.add_argument("--order", default=None,
+                        help=f"greedy: the order of the hyperparameters (default: {','.join(TUNED)}, then any "
+                             "optional ones the space tunes)")
     parser.add_argument("--out", default=None, help="output folder (default: runs/tune-<impl>-<strategy>)")
     parser.add_argument("--lang", choices=["en", "ko"], default="en", help="language of results.md")
     parser.add_argument("--prune", choices=["none", "median", "halving"], default="none")
@@ -71,22 +73,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ----------------------------------------------------------------------------- one trial
 
-def load_data(num_train: int, data_dir: str | None) -> dict:
+def load_data(num_train: int, data_dir: str | None, preprocessing: str = "mean_image",
+              zca_epsilon: float = 0.1) -> dict:
+    """The training and validation splits, preprocessed; kept for the next trial with the same preprocessing."""
     global _DATA
-    if _DATA is None or len(_DATA["X_train"]) != num_train:
+    key = (num_train, preprocessing, float(zca_epsilon))
+    if _DATA is None or _DATA["key"] != key:
         _DATA = get_CIFAR10_data(num_training=num_train, num_validation=train.NUM_VALIDATION, num_test=0,
-                                 dtype=np.float32, root=data_dir)
+                                 dtype=np.float32, root=data_dir, preprocessing=preprocessing,
+                                 zca_epsilon=zca_epsilon)
+        _DATA["key"] = key
     return _DATA
+
+
+def trial_data(config: dict, args: argparse.Namespace) -> dict:
+    """load_data for a trial's configuration (its preprocessing may be fixed or tuned)."""
+    settings = {**train.DEFAULTS, **config}
+    return load_data(args.num_train, args.data_dir, settings["preprocessing"], settings["zca_epsilon"])
 
 
 def train_config(config: dict, impl: str, seed: int, data: dict, on_epoch=None) -> dict:
     """Train one configuration (tuned + fixed settings) -> val acc (best epoch), train acc, histories, seconds."""
-    model = train.make_model(impl, data["X_train"][0].size, int(config["hidden_size"]), 10,
-                             float(config["weight_scale"]), float(config["reg"]), "float32", seed)
-    solver = train.make_solver(impl, model, data, update_rule=config["update_rule"],
-                               optim_config={"learning_rate": float(config["learning_rate"])},
-                               lr_decay=float(config["lr_decay"]), batch_size=int(config["batch_size"]),
-                               num_epochs=int(config["num_epochs"]), verbose=False, seed=seed, on_epoch=on_epoch)
+    settings = {**train.DEFAULTS, **config, "seed": seed}
+    model = train.make_model(impl, data["X_train"][0].size, int(settings["hidden_size"]), 10,
+                             float(settings["weight_scale"]), float(settings["reg"]), "float32", seed,
+                             dropout=float(settings["dropout"]), label_smoothing=float(settings["label_smoothing"]))
+    solver = train.make_solver(impl, model, data, **train.solver_options(settings), verbose=False,
+                               on_epoch=on_epoch)
     started, diverged = time.perf_counter(), False
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -133,7 +146,7 @@ def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
                 raise optuna.TrialPruned()
 
     try:
-        result = train_config(config, args.impl, args.seed, load_data(args.num_train, args.data_dir), report)
+        result = train_config(config, args.impl, args.seed, trial_data(config, args), report)
     except optuna.TrialPruned:
         raise
     except Exception as err:  # recorded as a failed trial with its error; the study goes on
@@ -141,7 +154,7 @@ def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
         raise
     for key in ("train_acc", "diverged", "seconds", "train_acc_history", "val_acc_history", "epoch_loss"):
         trial.set_user_attr(key, result[key])
-    shown = ", ".join(f"{name}={config[name]:g}" for name in TUNED)
+    shown = ", ".join(f"{name}={config[name]:g}" for name in space.params)
     print(f"trial {trial.number}: {shown} -> val acc {result['val_acc']:.4f}, train acc {result['train_acc']:.4f}"
           f"{' (diverged)' if result['diverged'] else ''} in {result['seconds']:.0f} s", flush=True)
     return result["val_acc"]
@@ -264,11 +277,11 @@ def finished_configs(study, names) -> dict[tuple, float | None]:
 
 
 def run_greedy(args, space: SearchSpace, study, workers: Workers) -> None:
-    order = [name.strip() for name in args.order.split(",")]
+    order = list(space.params) if args.order is None else [name.strip() for name in args.order.split(",")]
     if sorted(order) != sorted(space.params):
         raise UsageError(f"--order must name each of {', '.join(space.params)} once, got {args.order!r}")
-    start = {name: LAB_START[name] if LAB_START[name] in space.params[name].values else space.params[name].values[0]
-             for name in space.params}
+    start = {name: LAB_START[name] if LAB_START.get(name) in p.values else p.values[0]
+             for name, p in space.params.items()}
     cache = finished_configs(study, list(space.params))
 
     def evaluate(configs):
@@ -355,12 +368,10 @@ def retrain_best(args, records: list[dict], out: Path) -> dict | None:
     best = best_record(records)
     if best is None:
         return None
-    p = best["params"]
-    argv = ["--impl", args.impl, "--hidden-size", str(p["hidden_size"]), "--learning-rate", str(p["learning_rate"]),
-            "--lr-decay", str(p["lr_decay"]), "--num-epochs", str(p["num_epochs"]), "--batch-size",
-            str(p["batch_size"]), "--reg", str(p["reg"]), "--update-rule", p["update_rule"], "--weight-scale",
-            str(p["weight_scale"]), "--seed", str(args.seed), "--num-train", str(args.num_train), "--quiet",
-            "--out", str(out / "best-run")] + (["--data-dir", args.data_dir] if args.data_dir else [])
+    settings = {key: value for key, value in best["params"].items() if key in train.DEFAULTS}
+    argv = ["--impl", args.impl, *train.settings_argv(settings), "--seed", str(args.seed), "--num-train",
+            str(args.num_train), "--quiet", "--out", str(out / "best-run")] + (
+        ["--data-dir", args.data_dir] if args.data_dir else [])
     if train.main(argv) != 0:
         return None
     return load_json(out / "best-run" / "metrics.json")
@@ -390,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         args.study = args.study or f"{args.impl}-{args.strategy}"
         study = make_study(args, space)
         try:
-            load_data(args.num_train, args.data_dir)  # fail fast, and forked workers share it
+            trial_data(space.fixed, args)  # fail fast, and forked workers share it
         except (CIFAR10NotFoundError, ValueError) as err:
             raise UsageError(str(err)) from None
     except (UsageError, SpaceError) as err:

@@ -13,12 +13,25 @@ import torch.nn.functional as F
 import numpy_impl
 import torch_impl
 from compare.metrics import Check, make_check
+from numpy_impl.augment import draw_augmentation, flip_and_shift
 from numpy_impl.layer_utils import affine_relu_backward, affine_relu_forward
-from numpy_impl.layers import affine_backward, affine_forward, relu_backward, relu_forward, softmax_loss, svm_loss
+from numpy_impl.layers import (
+    affine_backward,
+    affine_forward,
+    dropout_backward,
+    dropout_forward,
+    dropout_mask,
+    relu_backward,
+    relu_forward,
+    softmax_loss,
+    svm_loss,
+)
 from numpy_impl.optim import UPDATE_RULES
+from numpy_impl.preprocess import zca_whitening_matrix
 from torch_impl.optim import make_optimizer
 
-UPDATE_RULE_LRS = {"sgd": 1e-1, "sgd_momentum": 5e-2, "rmsprop": 1e-3, "adam": 1e-3}
+UPDATE_RULE_LRS = {"sgd": 1e-1, "sgd_momentum": 5e-2, "sgd_nesterov": 5e-2, "rmsprop": 1e-3, "adam": 1e-3}
+LABEL_SMOOTHING, KEEP_RATIO, WEIGHT_DECAY = 0.1, 0.6, 0.05
 
 
 def _leaf(array: np.ndarray) -> torch.Tensor:
@@ -48,6 +61,15 @@ def autograd_layers(x, w, b, dout, scores, y, reg: float) -> dict[str, dict[str,
     F.cross_entropy(ts, ty).backward()
     grads["softmax_loss"] = {"dx": ts.grad}
 
+    ts = _leaf(scores)
+    loss = F.cross_entropy(ts, ty, label_smoothing=LABEL_SMOOTHING)
+    loss.backward()
+    grads["softmax_loss, label smoothing"] = {"loss": loss.detach(), "dx": ts.grad}
+
+    th, mask = _leaf(dout), torch.from_numpy(_fixed_mask(dout))  # dout doubles as a hidden layer (N, M)
+    (th * mask).backward(torch.from_numpy(scores[:, :1] * dout))
+    grads["dropout (fixed mask)"] = {"dx": th.grad}
+
     # torch's multi_margin_loss averages the hinge over the C classes too; the lab's sums over them.
     ts = _leaf(scores)
     (scores.shape[1] * F.multi_margin_loss(ts, ty, margin=1.0)).backward()
@@ -72,9 +94,22 @@ def numpy_layers(x, w, b, dout, scores, y, reg: float) -> dict[str, dict[str, np
         "relu": {"dx": relu_backward(dout, relu_cache)},
         "affine_relu": {"dx": ar_dx, "dw": ar_dw, "db": ar_db},
         "softmax_loss": {"dx": softmax_loss(scores, y)[1]},
+        "softmax_loss, label smoothing": dict(zip(("loss", "dx"), softmax_loss(scores, y, LABEL_SMOOTHING))),
+        "dropout (fixed mask)": {"dx": _numpy_dropout_dx(dout, scores[:, :1] * dout)},
         "svm_loss": {"dx": svm_loss(scores, y)[1]},
         "l2": {"dW": reg * w},
     }
+
+
+def _fixed_mask(hidden: np.ndarray, seed: int = 7) -> np.ndarray:
+    """The inverted-dropout mask numpy_impl draws from default_rng(seed) for hidden's shape."""
+    return dropout_mask(hidden.shape, KEEP_RATIO, np.random.default_rng(seed), hidden.dtype)
+
+
+def _numpy_dropout_dx(hidden: np.ndarray, dout: np.ndarray) -> np.ndarray:
+    """dropout_backward after dropout_forward with the same generator as _fixed_mask."""
+    _, cache = dropout_forward(hidden, {"p": KEEP_RATIO, "mode": "train", "rng": np.random.default_rng(7)})
+    return dropout_backward(dout, cache)
 
 
 def layer_inputs(dtype: str, seed: int, n: int = 4, dims: tuple = (2, 3), m: int = 5, c: int = 6):
@@ -91,7 +126,8 @@ def layer_inputs(dtype: str, seed: int, n: int = 4, dims: tuple = (2, 3), m: int
 
 
 def check_layers(dtype: str = "float64", seed: int = 0, **sizes) -> list[Check]:
-    """Each hand-written backward (affine, ReLU, affine-ReLU, softmax, SVM, L2) against torch autograd."""
+    """Each hand-written backward (affine, ReLU, affine-ReLU, softmax with and without label smoothing, SVM,
+    dropout with a fixed mask, L2) against torch autograd."""
     inputs = layer_inputs(dtype, seed, **sizes)
     ours, theirs = numpy_layers(*inputs), autograd_layers(*inputs)
     return [make_check("layer vs autograd", f"{layer}: {name}", ours[layer][name], theirs[layer][name], dtype)
@@ -122,22 +158,68 @@ def check_model(dtype: str = "float64", seed: int = 0, **sizes) -> list[Check]:
     return checks
 
 
+def check_model_extras(dtype: str = "float64", seed: int = 0) -> list[Check]:
+    """TwoLayerNet with dropout (the same mask on both sides) and label smoothing: loss and gradients."""
+    ours, theirs, X, y = twin_models(dtype, seed)
+    for model in (ours, theirs):
+        model.label_smoothing = LABEL_SMOOTHING
+    ours.dropout_param.update(p=KEEP_RATIO, rng=np.random.default_rng(7))
+    hidden_shape = (len(X), ours.params["W1"].shape[1])
+    mask = dropout_mask(hidden_shape, KEEP_RATIO, np.random.default_rng(7), np.dtype(dtype))
+    (loss, grads), (t_loss, t_grads) = ours.loss(X, y), theirs.loss(X, y, dropout_mask=mask)
+    checks = [make_check("model", "loss (dropout, label smoothing)", loss, t_loss, dtype)]
+    return checks + [make_check("model", f"grad {name} (dropout, label smoothing)", grads[name], t_grads[name],
+                                dtype) for name in grads]
+
+
 def check_update_rules(dtype: str = "float64", seed: int = 0, steps: int = 3) -> list[Check]:
-    """Each update rule: a few steps of numpy_impl.optim vs the torch optimizer on the same w and dws."""
+    """Each update rule, without and with decoupled weight decay: a few steps of numpy_impl.optim vs the
+    torch optimizer on the same w and dws."""
     rng = np.random.default_rng(seed)
     w0 = rng.standard_normal((4, 5)).astype(dtype)
     dws = [rng.standard_normal((4, 5)).astype(dtype) for _ in range(steps)]
     checks = []
     for rule_name, rule in UPDATE_RULES.items():
-        config = {"learning_rate": UPDATE_RULE_LRS[rule_name]}
-        w, state = w0.copy(), dict(config)
-        tw = torch.tensor(w0)
-        optimizer = make_optimizer(rule_name, [tw], config)
-        for dw in dws:
-            w, state = rule(w, dw, state)
-            tw.grad = torch.from_numpy(dw)
-            optimizer.step()
-        checks.append(make_check("update rule", f"{rule_name}: {steps} steps", w, tw.numpy(), dtype))
+        for decay in (0.0, WEIGHT_DECAY):
+            config = {"learning_rate": UPDATE_RULE_LRS[rule_name], **({"weight_decay": decay} if decay else {})}
+            w, state = w0.copy(), dict(config)
+            tw = torch.tensor(w0)
+            optimizer = make_optimizer(rule_name, [tw], config)
+            for dw in dws:
+                w, state = rule(w, dw, state)
+                tw.grad = torch.from_numpy(dw)
+                optimizer.step()
+            label = f"{rule_name}{f', weight decay {decay:g}' if decay else ''}: {steps} steps"
+            checks.append(make_check("update rule", label, w, tw.numpy(), dtype))
+    return checks
+
+
+def check_preprocessing(dtype: str = "float64", seed: int = 0, n: int = 300, dims: tuple = (3, 4, 4),
+                        epsilon: float = 0.1) -> list[Check]:
+    """ZCA whitening against torch (torch.cov, torch.linalg.eigh); flips and crops against torchvision."""
+    import torchvision.transforms.v2.functional as TF
+
+    rng = np.random.default_rng(seed)
+    images = (rng.standard_normal((n, *dims)) @ rng.standard_normal((dims[-1], dims[-1]))).astype(dtype)
+    mean, whitening = zca_whitening_matrix(images.reshape(n, -1), epsilon)
+    flat = torch.from_numpy(images.reshape(n, -1)).double()
+    covariance = torch.cov(flat.T, correction=0)
+    variances, basis = torch.linalg.eigh(covariance)
+    t_whitening = basis @ torch.diag(variances.clamp(min=0).add(epsilon).rsqrt()) @ basis.T
+    checks = [make_check("preprocessing", "ZCA whitening matrix", whitening, t_whitening.numpy(), "float64"),
+              make_check("preprocessing", "ZCA whitened images", (images.reshape(n, -1) - mean) @ whitening,
+                         ((flat - flat.mean(0)) @ t_whitening).numpy(), "float64")]
+
+    padding = 2
+    flips, shifts = draw_augmentation(n, rng, flip=True, padding=padding)
+    ours = flip_and_shift(images, flips, shifts)
+    theirs = []
+    for image, flip, (dy, dx) in zip(torch.from_numpy(images), flips, shifts):
+        image = TF.horizontal_flip(image) if flip else image
+        padded = TF.pad(image, [padding] * 4, fill=0)
+        theirs.append(TF.crop(padded, int(dy) + padding, int(dx) + padding, dims[1], dims[2]))
+    checks.append(make_check("preprocessing", "flips + crops vs torchvision", ours, torch.stack(theirs).numpy(),
+                             dtype))
     return checks
 
 
@@ -151,15 +233,20 @@ def trajectory_data(dtype: str, seed: int, num_train: int = 200, dims: tuple = (
 
 
 def run_twin_solvers(update_rule: str, dtype: str, seed: int, num_epochs: int = 10, batch_size: int = 20,
-                     lr_decay: float = 0.95, hidden: int = 20, learning_rate: float | None = None):
+                     lr_decay: float = 0.95, hidden: int = 20, learning_rate: float | None = None,
+                     label_smoothing: float = 0.0, weight_decay: float = 0.0, **solver_options):
     """Train both implementations from the same init on the same minibatches; -> (numpy, torch) last-step params
-    and loss histories."""
+    and loss histories. solver_options (lr_schedule, warmup_epochs, augment) go to both Solvers."""
     data = trajectory_data(dtype, seed)
     d = int(np.prod(data["X_train"].shape[1:]))
     c = int(data["y_train"].max()) + 1
+    optim_config = {"learning_rate": learning_rate or UPDATE_RULE_LRS[update_rule]}
+    if weight_decay:
+        optim_config["weight_decay"] = weight_decay
     results = []
     for impl in (numpy_impl, torch_impl):
-        model = impl.TwoLayerNet(d, hidden, c, weight_scale=0.1, reg=1e-3, dtype=dtype, seed=seed)
+        model = impl.TwoLayerNet(d, hidden, c, weight_scale=0.1, reg=1e-3, dtype=dtype, seed=seed,
+                                 label_smoothing=label_smoothing)
         last = {}
 
         def keep_last(solver):
@@ -167,27 +254,38 @@ def run_twin_solvers(update_rule: str, dtype: str, seed: int, num_epochs: int = 
                 last.update(solver.current_params())
 
         solver = impl.Solver(model, data, update_rule=update_rule, lr_decay=lr_decay, batch_size=batch_size,
-                             num_epochs=num_epochs, optim_config={"learning_rate": learning_rate
-                                                                  or UPDATE_RULE_LRS[update_rule]},
-                             verbose=False, seed=seed, on_iteration=keep_last)
+                             num_epochs=num_epochs, optim_config=dict(optim_config), verbose=False, seed=seed,
+                             on_iteration=keep_last, **solver_options)
         solver.train()
         results.append((last, solver.loss_history))
     return results
 
 
+# The recipe's training setup, small: Nesterov, warm-up + cosine, flips and crops, label smoothing.
+RECIPE_RUN = {"update_rule": "sgd_nesterov", "lr_schedule": "cosine", "warmup_epochs": 1.0,
+              "augment": {"flip": True, "padding": 1}, "label_smoothing": LABEL_SMOOTHING}
+
+
 def check_trajectories(dtype: str = "float64", seed: int = 0) -> list[Check]:
-    """100 steps of each update rule (10 epochs x 10 batches, lr decay 0.95) end in the same parameters."""
+    """100 steps of each update rule (10 epochs x 10 batches, lr decay 0.95) end in the same parameters; so do
+    the recipe's setup and decoupled weight decay under the cosine schedule."""
+    runs = {rule: {} for rule in UPDATE_RULES}
+    runs["recipe (nesterov, warm-up + cosine, flips + crops, label smoothing)"] = RECIPE_RUN
+    runs["adam, decoupled weight decay, cosine"] = {"update_rule": "adam", "lr_schedule": "cosine",
+                                                    "weight_decay": WEIGHT_DECAY}
     checks = []
-    for rule in UPDATE_RULES:
-        (ours, our_losses), (theirs, their_losses) = run_twin_solvers(rule, dtype, seed)
-        checks.append(make_check("trajectory", f"{rule}: loss history ({len(our_losses)} steps)",
+    for label, options in runs.items():
+        options = {"update_rule": label, **options}
+        (ours, our_losses), (theirs, their_losses) = run_twin_solvers(dtype=dtype, seed=seed, **options)
+        checks.append(make_check("trajectory", f"{label}: loss history ({len(our_losses)} steps)",
                                  our_losses, their_losses, dtype, "trajectory"))
-        checks += [make_check("trajectory", f"{rule}: final {name}", ours[name], theirs[name], dtype, "trajectory")
-                   for name in ours]
+        checks += [make_check("trajectory", f"{label}: final {name}", ours[name], theirs[name], dtype,
+                              "trajectory") for name in ours]
     return checks
 
 
-ALL_CHECKS = (check_layers, check_model, check_update_rules, check_trajectories)
+ALL_CHECKS = (check_layers, check_model, check_model_extras, check_update_rules, check_preprocessing,
+              check_trajectories)
 
 
 def run_all(dtypes=("float64", "float32"), seed: int = 0) -> list[Check]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from compare.checks import autograd_layers, layer_inputs, numpy_layers
+from compare.checks import KEEP_RATIO, LABEL_SMOOTHING, autograd_layers, layer_inputs, numpy_layers
 from compare.metrics import relative_error
 from numpy_impl.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array
 from numpy_impl.layer_utils import affine_relu_forward
-from numpy_impl.layers import affine_forward, relu_forward, softmax_loss, svm_loss
+from numpy_impl.layers import affine_forward, dropout_forward, relu_forward, softmax_loss, svm_loss
 
 # layer -> (what it computes, how the backward pass is derived); the notation of numpy_impl and
 # docs/derivations.md: x (N, d1..dk) flattened to X (N, D), w (D, M), b (M,), dout = dL/dout (N, M).
@@ -36,6 +36,16 @@ DERIVATIONS = {
          "dx = (p - onehot(y)) / N              (N, C)",
          "computed stably with s - max_j s_ij (log-sum-exp), which changes no p"],
     ),
+    "softmax_loss, label smoothing": (
+        f"L = -(1/N) sum_ij q_ij log p_ij,  q = (1 - e) onehot(y) + e / C,  e = {LABEL_SMOOTHING}",
+        ["the same derivation with a soft target q (sum_j q_ij = 1) instead of onehot(y):",
+         "dx = (p - q) / N                      torch: F.cross_entropy(..., label_smoothing=e)"],
+    ),
+    "dropout (fixed mask)": (
+        f"out = h * m,  m = [u < p] / p  (keep probability p = {KEEP_RATIO}, u uniform)",
+        ["a fixed mask makes dropout a constant elementwise scale, so dh = dout * m:",
+         "dropped units get no gradient; kept ones get 1/p of it (inverted dropout: test mode is identity)"],
+    ),
     "svm_loss": (
         "L = (1/N) sum_i sum_{j != y_i} max(0, s_ij - s_iy_i + 1)",
         ["each violated margin (s_ij - s_iy_i + 1 > 0) adds +1 to class j and -1 to class y_i:",
@@ -47,6 +57,11 @@ DERIVATIONS = {
         ["the 0.5 cancels the 2 of the square:  dW = reg * W  (added to the data gradient; biases get none)"],
     ),
 }
+
+
+def _seeded_dropout() -> dict:
+    """The dropout_param whose mask compare.checks uses (default_rng(7)), fresh for every evaluation."""
+    return {"p": KEEP_RATIO, "mode": "train", "rng": np.random.default_rng(7)}
 
 
 def numerical_layers(x, w, b, dout, scores, y, reg):
@@ -62,6 +77,10 @@ def numerical_layers(x, w, b, dout, scores, y, reg):
                         "dw": num(lambda v: affine_relu_forward(x, v, b)[0], w.copy(), dout),
                         "db": num(lambda v: affine_relu_forward(x, w, v)[0], b.copy(), dout)},
         "softmax_loss": {"dx": eval_numerical_gradient(lambda v: softmax_loss(v, y)[0], scores.copy(), False)},
+        "softmax_loss, label smoothing": {"dx": eval_numerical_gradient(
+            lambda v: softmax_loss(v, y, LABEL_SMOOTHING)[0], scores.copy(), False)},
+        "dropout (fixed mask)": {"dx": num(lambda v: dropout_forward(v, _seeded_dropout())[0], dout.copy(),
+                                           scores[:, :1] * dout)},
         "svm_loss": {"dx": eval_numerical_gradient(lambda v: svm_loss(v, y)[0], scores.copy(), False)},
         "l2": {"dW": eval_numerical_gradient(lambda v: 0.5 * reg * np.sum(v * v), w.copy(), False)},
     }
@@ -78,8 +97,9 @@ def explain(seed: int = 0) -> str:
         lines += [f"   {step}" for step in steps]
         for name, value in ours[layer].items():
             _, vs_autograd = relative_error(value, theirs[layer][name])
-            _, vs_numeric = relative_error(value, numeric[layer][name])
-            lines.append(f"   {name} {tuple(value.shape)}: vs autograd {vs_autograd:.1e}, "
-                         f"vs numerical gradient {vs_numeric:.1e}")
+            line = f"   {name} {tuple(np.shape(value))}: vs autograd {vs_autograd:.1e}"
+            if name in numeric[layer]:
+                line += f", vs numerical gradient {relative_error(value, numeric[layer][name])[1]:.1e}"
+            lines.append(line)
         lines.append("")
     return "\n".join(lines)

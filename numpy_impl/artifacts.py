@@ -16,6 +16,8 @@ from typing import IO, Iterator
 
 import numpy as np
 
+from numpy_impl.preprocess import check_preprocessing
+
 
 @contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
@@ -91,26 +93,37 @@ def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 
 MODEL_KEYS = ("W1", "b1", "W2", "b2", "mean_image")
+OPTIONAL_MODEL_KEYS = ("scale", "whitening")  # the rest of a preprocessing (numpy_impl.preprocess)
 
 
-def save_model(path: str | os.PathLike, params: dict[str, np.ndarray], mean_image: np.ndarray) -> Path:
-    """Write a classifier as .npz: W1 (D, H), b1 (H,), W2 (H, C), b2 (C,) and the mean_image (3, 32, 32)
-    subtracted from its inputs, so it classifies raw 0-255 images by itself."""
-    return save_npz(path, {**{name: params[name] for name in MODEL_KEYS[:4]}, "mean_image": mean_image})
+def save_model(path: str | os.PathLike, params: dict[str, np.ndarray], preprocessing) -> Path:
+    """Write a classifier as .npz: W1 (D, H), b1 (H,), W2 (H, C), b2 (C,) and the preprocessing of its inputs
+    (a dict with mean_image (3, 32, 32) and optionally scale, whitening; or just the mean_image array),
+    so it classifies raw 0-255 images by itself."""
+    if not isinstance(preprocessing, dict):
+        preprocessing = {"mean_image": preprocessing}
+    return save_npz(path, {**{name: params[name] for name in MODEL_KEYS[:4]}, **preprocessing})
 
 
-def load_model(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Read a model.npz written by save_model -> (params, mean_image), checking names and shapes."""
+def load_model(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Read a model.npz written by save_model -> (params, preprocessing), checking names and shapes."""
     arrays = load_npz(path)
     missing = [key for key in MODEL_KEYS if key not in arrays]
-    if missing:
-        raise ValueError(f"{path}: not a two-layer-net model: missing {', '.join(missing)} "
-                         f"(a model.npz holds {', '.join(MODEL_KEYS)})")
+    unknown = sorted(set(arrays) - set(MODEL_KEYS) - set(OPTIONAL_MODEL_KEYS))
+    if missing or unknown:
+        problem = f"missing {', '.join(missing)}" if missing else f"unexpected arrays {', '.join(unknown)}"
+        raise ValueError(f"{path}: not a two-layer-net model: {problem} "
+                         f"(a model.npz holds {', '.join(MODEL_KEYS)}, optionally {', '.join(OPTIONAL_MODEL_KEYS)})")
     W1, b1, W2, b2, mean_image = (arrays[key] for key in MODEL_KEYS)
     consistent = (W1.ndim == 2 and W2.ndim == 2 and b1.shape == (W1.shape[1],) and W2.shape[0] == W1.shape[1]
                   and b2.shape == (W2.shape[1],) and mean_image.size == W1.shape[0])
     if not consistent or not all(np.issubdtype(a.dtype, np.floating) for a in arrays.values()):
-        shapes = ", ".join(f"{key} {arrays[key].shape} {arrays[key].dtype}" for key in MODEL_KEYS)
+        shapes = ", ".join(f"{key} {value.shape} {value.dtype}" for key, value in arrays.items())
         raise ValueError(f"{path}: inconsistent model arrays ({shapes}); expected W1 (D, H), b1 (H,), "
                          "W2 (H, C), b2 (C,), mean_image with D elements, all floating point")
-    return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}, mean_image
+    preprocessing = {key: arrays[key] for key in ("mean_image", *OPTIONAL_MODEL_KEYS) if key in arrays}
+    try:
+        check_preprocessing(preprocessing, mean_image.shape)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+    return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}, preprocessing

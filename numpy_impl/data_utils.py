@@ -25,6 +25,7 @@ from typing import Iterator
 import numpy as np
 
 from numpy_impl.fc_net import check_float_dtype
+from numpy_impl.preprocess import fit_preprocessing, preprocess
 
 CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -322,13 +323,18 @@ def load_CIFAR10(root: str | os.PathLike | None = None, dtype=np.float64, verify
 
 def get_CIFAR10_data(num_training: int = 49000, num_validation: int = 1000, num_test: int = 1000,
                      subtract_mean: bool = True, dtype=np.float64, root: str | os.PathLike | None = None,
-                     with_mean_image: bool = False, verify: bool = False) -> dict[str, np.ndarray]:
+                     with_mean_image: bool = False, verify: bool = False, preprocessing: str | None = None,
+                     zca_epsilon: float = 0.1) -> dict:
     """The lab's splits -> dict X_train, y_train, X_val, y_val, X_test, y_test; images (N, 3, 32, 32).
 
     Validation is training rows [num_training, num_training + num_validation), test the
     first num_test test images. The mean image of the training split (in float64) is
     subtracted from every split when subtract_mean; ``with_mean_image`` adds it as
     ``mean_image`` (3, 32, 32). Each split is written once, straight from the stored bytes.
+
+    ``preprocessing`` ("mean_image", "standardize" or "zca", see numpy_impl.preprocess) replaces
+    subtract_mean: it is fitted on the training split, applied to every split, and returned
+    as ``preprocessing`` (its dict of arrays) beside ``mean_image``.
     """
     for name, value, low in (("num_training", num_training, 1), ("num_validation", num_validation, 0),
                              ("num_test", num_test, 0)):
@@ -344,6 +350,13 @@ def get_CIFAR10_data(num_training: int = 49000, num_validation: int = 1000, num_
     dtype = check_float_dtype(dtype)
     raw = load_raw_cifar10(root, verify=verify)
     train = raw.x_train[:num_training]
+    val_rows = slice(num_training, num_training + num_validation)
+    if preprocessing is not None:
+        fitted = fit_preprocessing(preprocessing, train, zca_epsilon)
+        return {"X_train": preprocess(train, fitted, dtype), "y_train": raw.y_train[:num_training].copy(),
+                "X_val": preprocess(raw.x_train[val_rows], fitted, dtype), "y_val": raw.y_train[val_rows].copy(),
+                "X_test": preprocess(raw.x_test[:num_test], fitted, dtype), "y_test": raw.y_test[:num_test].copy(),
+                "mean_image": fitted["mean_image"].astype(dtype), "preprocessing": fitted}
     mean_image = train.mean(axis=0, dtype=np.float64) if subtract_mean else np.zeros(IMAGE_SHAPE)
 
     def prepare(images: np.ndarray) -> np.ndarray:
@@ -354,7 +367,6 @@ def get_CIFAR10_data(num_training: int = 49000, num_validation: int = 1000, num_
             out[...] = images
         return out
 
-    val_rows = slice(num_training, num_training + num_validation)
     data = {
         "X_train": prepare(train), "y_train": raw.y_train[:num_training].copy(),
         "X_val": prepare(raw.x_train[val_rows]), "y_val": raw.y_train[val_rows].copy(),

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from numpy_impl.layer_utils import affine_relu_forward
-from numpy_impl.layers import affine_backward, affine_forward, affine_param_backward, relu_backward, softmax_loss
+from numpy_impl.layers import (
+    affine_backward,
+    affine_forward,
+    affine_param_backward,
+    dropout_backward,
+    dropout_forward,
+    relu_backward,
+    softmax_loss,
+)
 from numpy_impl.rng import make_rng
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
@@ -46,13 +54,23 @@ class TwoLayerNet:
 
     ``params`` is a plain dict of arrays (W1 (D, H), b1 (H,), W2 (H, C), b2 (C,)) that
     the Solver and the gradient checks update in place; ``reg`` may be changed at any time.
+    Beyond the lab: inverted dropout on the hidden layer while training (``dropout_keep_ratio``
+    < 1, the lab's name: the probability of keeping a unit) and ``label_smoothing`` in the loss.
+    The dropout masks come from ``dropout_param["rng"]``, seeded from ``seed`` (stream 1).
     """
 
     def __init__(self, input_dim: int = 3 * 32 * 32, hidden_dim: int = 100, num_classes: int = 10,
-                 weight_scale: float = 1e-3, reg: float = 0.0, dtype=np.float64, seed: int | None = None):
+                 weight_scale: float = 1e-3, reg: float = 0.0, dtype=np.float64, seed: int | None = None,
+                 dropout_keep_ratio: float = 1.0, label_smoothing: float = 0.0):
         self.reg = reg
         self.dtype = check_float_dtype(dtype)
         self.params = init_two_layer_params(input_dim, hidden_dim, num_classes, weight_scale, self.dtype, seed)
+        if not 0.0 < dropout_keep_ratio <= 1.0:
+            raise ValueError(f"dropout_keep_ratio must be in (0, 1]; got {dropout_keep_ratio!r}")
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1]; got {label_smoothing!r}")
+        self.label_smoothing = float(label_smoothing)
+        self.dropout_param = {"p": float(dropout_keep_ratio), "mode": "train", "rng": make_rng(seed, stream=1)}
 
     @classmethod
     def from_params(cls, params: dict[str, np.ndarray], reg: float = 0.0) -> "TwoLayerNet":
@@ -67,16 +85,20 @@ class TwoLayerNet:
 
         loss = softmax cross-entropy averaged over N + 0.5 * reg * (sum W1^2 + sum W2^2).
         X is cast to the model's dtype (a no-op when it already matches), never upcast.
+        Dropout (if any) acts only when y is given: scores for prediction use every unit.
         """
         X = np.asarray(X, dtype=self.dtype)
         W1, b1, W2, b2 = (self.params[name] for name in PARAM_NAMES)
         hidden, (fc1_cache, relu_cache) = affine_relu_forward(X, W1, b1)
+        self.dropout_param["mode"] = "test" if y is None else "train"
+        hidden, dropout_cache = dropout_forward(hidden, self.dropout_param)
         scores, scores_cache = affine_forward(hidden, W2, b2)
         if y is None:
             return scores
 
-        loss, dscores = softmax_loss(scores, y)
+        loss, dscores = softmax_loss(scores, y, self.label_smoothing)
         dhidden, dW2, db2 = affine_backward(dscores, scores_cache)
+        dhidden = dropout_backward(dhidden, dropout_cache)
         # affine_relu_backward would also compute dX = da @ W1.T, a third of the work, for nobody.
         dW1, db1 = affine_param_backward(relu_backward(dhidden, relu_cache), fc1_cache)
         if self.reg:

@@ -87,20 +87,67 @@ def svm_loss(x: Array, y: Array) -> tuple[Array, Array]:
     return loss, dx
 
 
-def softmax_loss(x: Array, y: Array) -> tuple[Array, Array]:
+def softmax_loss(x: Array, y: Array, label_smoothing: float = 0.0) -> tuple[Array, Array]:
     """Cross-entropy of softmax(x) averaged over N.  x: (N, C) scores, y: (N,) ints in [0, C) -> (loss, dx (N, C)).
 
     Stable form: log p_ij = s_ij - log sum_k exp(s_ik), with s = x - max_j x_ij,
-    so exp never overflows. dx = (p - onehot(y)) / N.
+    so exp never overflows. With label smoothing e the target is q = (1 - e) onehot(y) + e / C
+    (torch's ``label_smoothing``): L = -(1/N) sum_ij q_ij log p_ij and dx = (p - q) / N.
     """
     x = check_scores(x, "softmax_loss")
-    n, _ = x.shape
-    y = check_labels(y, n, x.shape[1], "softmax_loss")
+    n, c = x.shape
+    y = check_labels(y, n, c, "softmax_loss")
+    smoothing = float(label_smoothing)
+    if not 0.0 <= smoothing <= 1.0:
+        raise ValueError(f"softmax_loss: label_smoothing must be in [0, 1]; got {label_smoothing!r}")
     rows = np.arange(n)
     shifted = x - x.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    loss = -log_probs[rows, y].sum() / n
+    loss = -(1 - smoothing) * log_probs[rows, y].sum() / n
+    if smoothing:
+        loss -= smoothing / c * log_probs.sum() / n
     dx = np.exp(log_probs)
-    dx[rows, y] -= 1
+    if smoothing:
+        dx -= smoothing / c
+    dx[rows, y] -= 1 - smoothing
     dx /= n
     return loss, dx
+
+
+def dropout_mask(shape: tuple, keep_prob: float, rng, dtype=np.float64) -> Array:
+    """Inverted-dropout mask of the given shape: 1/keep_prob with probability keep_prob, else 0."""
+    return ((rng.random(shape) < keep_prob) / keep_prob).astype(dtype, copy=False)
+
+
+def dropout_forward(x: Array, dropout_param: dict) -> tuple[Array, tuple]:
+    """Inverted dropout, as in the lab: x (any shape) -> (out, cache).
+
+    dropout_param: "p", the probability of KEEPING each unit (the lab's convention; torch's
+    nn.Dropout(p) takes the drop probability 1 - p); "mode", "train" or "test"; optional
+    "seed" (reseeds np.random like the lab) or "rng" (a np.random.Generator). In training,
+    out = x * mask with mask = [u < p] / p, so E[out] = x and test mode is the identity.
+    """
+    keep = float(dropout_param["p"])
+    mode = dropout_param.get("mode", "train")
+    if not 0.0 < keep <= 1.0:
+        raise ValueError(f"dropout_forward: p (keep probability) must be in (0, 1]; got {dropout_param['p']!r}")
+    if mode not in ("train", "test"):
+        raise ValueError(f"dropout_forward: mode must be 'train' or 'test'; got {mode!r}")
+    x = np.asarray(x)
+    if mode == "test" or keep == 1.0:
+        return x, (dropout_param, None)
+    if "seed" in dropout_param:  # the lab's way to a repeatable mask
+        np.random.seed(dropout_param["seed"])
+        rng = np.random.mtrand._rand
+    else:
+        rng = dropout_param.get("rng") or np.random.mtrand._rand
+    mask = dropout_mask(x.shape, keep, rng, x.dtype)
+    return x * mask, (dropout_param, mask)
+
+
+def dropout_backward(dout: Array, cache: tuple) -> Array:
+    """dx = dout * mask in training mode (the same mask as the forward pass), dout in test mode."""
+    _, mask = cache
+    if mask is None:
+        return np.asarray(dout)
+    return check_dout(dout, mask.shape, "dropout_backward") * mask

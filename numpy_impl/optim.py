@@ -4,6 +4,11 @@
 between steps (velocity, caches, moments); missing entries get the lab's defaults.
 All arithmetic stays in w's dtype: hyperparameters are read as Python floats,
 which never upcast. The rules update ``w`` and their state arrays in place.
+
+Beyond the lab: ``sgd_nesterov`` (torch's form of Nesterov momentum), and an optional
+``weight_decay`` entry in any rule's config for decoupled weight decay: before the rule's
+step, w -= learning_rate * weight_decay * w (as in AdamW; the L2 penalty in the loss is the
+model's ``reg``).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ Array = np.ndarray
 DEFAULT_CONFIGS = {
     "sgd": {"learning_rate": 1e-2},
     "sgd_momentum": {"learning_rate": 1e-2, "momentum": 0.9},
+    "sgd_nesterov": {"learning_rate": 1e-2, "momentum": 0.9},
     "rmsprop": {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8},
     "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
 }
@@ -34,17 +40,23 @@ def _blocks(w: Array, block_bytes: int = 1 << 20) -> list[slice]:
     return [slice(start, start + rows) for start in range(0, len(w), rows)]
 
 
-def _with_defaults(config: dict | None, rule: str) -> dict:
-    """The config dict (created if None) with the rule's missing hyperparameters set to the defaults."""
+def _with_defaults(config: dict | None, rule: str, w: Array) -> dict:
+    """The config dict (created if None) with the rule's missing hyperparameters set to the defaults.
+
+    Applies the config's decoupled weight decay to w first, if any: w *= 1 - lr * weight_decay.
+    """
     config = {} if config is None else config
     for key, value in DEFAULT_CONFIGS[rule].items():
         config.setdefault(key, value)
+    decay = float(config.get("weight_decay", 0.0))
+    if decay:
+        w *= 1.0 - float(config["learning_rate"]) * decay
     return config
 
 
 def sgd(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dict]:
     """Vanilla SGD: w -= learning_rate * dw.  Defaults: learning_rate 1e-2."""
-    config = _with_defaults(config, "sgd")
+    config = _with_defaults(config, "sgd", w)
     lr = float(config["learning_rate"])
     for rows in _blocks(w):
         w[rows] -= lr * dw[rows]
@@ -56,7 +68,7 @@ def sgd_momentum(w: Array, dw: Array, config: dict | None = None) -> tuple[Array
 
     Defaults: learning_rate 1e-2, momentum 0.9, velocity zeros like w.
     """
-    config = _with_defaults(config, "sgd_momentum")
+    config = _with_defaults(config, "sgd_momentum", w)
     v = config.get("velocity")
     if v is None:
         v = np.zeros_like(w)
@@ -70,12 +82,33 @@ def sgd_momentum(w: Array, dw: Array, config: dict | None = None) -> tuple[Array
     return w, config
 
 
+def sgd_nesterov(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dict]:
+    """Nesterov momentum in torch's form: v = momentum * v + dw; w -= learning_rate * (dw + momentum * v).
+
+    The gradient is applied once now and once more through the velocity: the step looks ahead
+    along the momentum. Defaults: learning_rate 1e-2, momentum 0.9, velocity zeros like w.
+    """
+    config = _with_defaults(config, "sgd_nesterov", w)
+    v = config.get("velocity")
+    if v is None:
+        v = np.zeros_like(w)
+    mu, lr = float(config["momentum"]), float(config["learning_rate"])
+    for rows in _blocks(w):
+        v_block, g = v[rows], dw[rows]
+        v_block *= mu
+        v_block += g
+        w[rows] -= lr * g
+        w[rows] -= (lr * mu) * v_block
+    config["velocity"] = v
+    return w, config
+
+
 def rmsprop(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dict]:
     """RMSProp: cache = decay_rate * cache + (1 - decay_rate) * dw^2; w -= lr * dw / (sqrt(cache) + epsilon).
 
     Defaults: learning_rate 1e-2, decay_rate 0.99, epsilon 1e-8, cache zeros like w.
     """
-    config = _with_defaults(config, "rmsprop")
+    config = _with_defaults(config, "rmsprop", w)
     cache = config.get("cache")
     if cache is None:
         cache = np.zeros_like(w)
@@ -98,7 +131,7 @@ def adam(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dict]:
     w -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + epsilon).
     Defaults: learning_rate 1e-3, beta1 0.9, beta2 0.999, epsilon 1e-8, m and v zeros, t 0.
     """
-    config = _with_defaults(config, "adam")
+    config = _with_defaults(config, "adam", w)
     config.setdefault("t", 0)
     m, v = config.get("m"), config.get("v")
     if m is None:
@@ -125,11 +158,12 @@ def adam(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dict]:
     return w, config
 
 
-UPDATE_RULES = {"sgd": sgd, "sgd_momentum": sgd_momentum, "rmsprop": rmsprop, "adam": adam}
+UPDATE_RULES = {"sgd": sgd, "sgd_momentum": sgd_momentum, "sgd_nesterov": sgd_nesterov, "rmsprop": rmsprop,
+                "adam": adam}
 
 
 def check_update_rule(name: str) -> str:
-    """Return name if it is one of the lab's update rules, else raise ValueError listing them."""
+    """Return name if it is one of the update rules, else raise ValueError listing them."""
     if name not in UPDATE_RULES:
         raise ValueError(f"unknown update_rule {name!r}; expected one of {', '.join(UPDATE_RULES)}")
     return name

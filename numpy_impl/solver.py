@@ -19,13 +19,18 @@ from typing import Callable
 import numpy as np
 
 from numpy_impl.artifacts import load_json, load_npz, save_json, save_npz
+from numpy_impl.augment import augment_batch
 from numpy_impl.optim import DEFAULT_CONFIGS, get_update_rule
 from numpy_impl.rng import make_rng
+from numpy_impl.schedules import check_lr_schedule, warmup_cosine_factor
 
 DEFAULTS = {
     "update_rule": "sgd",
     "optim_config": None,
     "lr_decay": 1.0,
+    "lr_schedule": "step",
+    "warmup_epochs": 0.0,
+    "augment": None,
     "batch_size": 100,
     "num_epochs": 10,
     "num_train_samples": 1000,
@@ -47,11 +52,17 @@ class TrainingDivergedError(FloatingPointError):
 class Solver:
     """Minibatch training loop with per-epoch learning-rate decay, accuracy histories and best-val restore.
 
-    Keyword arguments (defaults as in the lab): update_rule ("sgd", "sgd_momentum", "rmsprop", "adam"),
-    optim_config, lr_decay, batch_size, num_epochs, num_train_samples, num_val_samples,
+    Keyword arguments (defaults as in the lab): update_rule ("sgd", "sgd_momentum", "rmsprop", "adam",
+    or "sgd_nesterov"), optim_config, lr_decay, batch_size, num_epochs, num_train_samples, num_val_samples,
     checkpoint_name, print_every, verbose; plus seed (one generator for every minibatch and
     accuracy subsample: same seed, same run; None draws from np.random like the lab) and the
     hooks on_iteration(solver) after each step and on_epoch(solver) after each accuracy check.
+
+    Beyond the lab: lr_schedule "step" (the lab's: lr *= lr_decay after each epoch) or "cosine"
+    (linear warm-up over warmup_epochs, then cosine decay to 0 at the last update, set before
+    every update); augment, None or {"flip": bool, "padding": int}: each training batch is
+    randomly flipped and cropped (numpy_impl.augment) with its own generator (seed stream 2),
+    so augmentation does not change which images are drawn.
     """
 
     def __init__(self, model, data: dict, **kwargs):
@@ -71,12 +82,15 @@ class Solver:
         self.model = model
         self.X_train, self.y_train = np.asarray(data["X_train"]), np.asarray(data["y_train"])
         self.X_val, self.y_val = np.asarray(data["X_val"]), np.asarray(data["y_val"])
-        self._X_batch = self._y_batch = None
+        self._X_batch = self._y_batch = self._X_augmented = None
 
         self.update_rule_name = options["update_rule"]
         self.update_rule = get_update_rule(self.update_rule_name)
         self.optim_config = dict(options["optim_config"] or {})
         self.lr_decay = options["lr_decay"]
+        self.lr_schedule = options["lr_schedule"]
+        self.warmup_epochs = options["warmup_epochs"]
+        self.augment = None if options["augment"] is None else {"flip": False, "padding": 0, **options["augment"]}
         self.batch_size = options["batch_size"]
         self.num_epochs = options["num_epochs"]
         self.num_train_samples = options["num_train_samples"]
@@ -89,6 +103,7 @@ class Solver:
         self.on_epoch: Callable | None = options["on_epoch"]
         self._check_hyperparameters()
         self.rng = make_rng(self.seed)
+        self.augment_rng = make_rng(self.seed, stream=2)
         self._reset()
 
     def _check_hyperparameters(self) -> None:
@@ -102,6 +117,18 @@ class Solver:
         lr = self.optim_config.get("learning_rate", 1.0)
         if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
             raise ValueError(f"Solver: optim_config['learning_rate'] must be a positive number; got {lr!r}")
+        check_lr_schedule(self.lr_schedule)
+        if not (isinstance(self.warmup_epochs, (int, float)) and 0 <= self.warmup_epochs <= self.num_epochs):
+            raise ValueError(f"Solver: warmup_epochs must be a number in [0, num_epochs = {self.num_epochs}]; "
+                             f"got {self.warmup_epochs!r}")
+        if self.augment is not None:
+            unknown = sorted(set(self.augment) - {"flip", "padding"})
+            padding = self.augment["padding"]
+            if unknown or isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
+                raise ValueError(f"Solver: augment must be None or {{'flip': bool, 'padding': int >= 0}}; "
+                                 f"got {self.augment!r}")
+            if self.X_train.ndim != 4:
+                raise ValueError(f"Solver: augment needs images (N, C, H, W); X_train has shape {self.X_train.shape}")
 
     def _reset(self) -> None:
         """Fresh bookkeeping and optimizer state."""
@@ -131,6 +158,10 @@ class Solver:
         return self.num_epochs * self.iterations_per_epoch
 
     @property
+    def warmup_iterations(self) -> int:
+        return round(self.warmup_epochs * self.iterations_per_epoch)
+
+    @property
     def at_epoch_end(self) -> bool:
         """Whether the current iteration is the last of an epoch (true inside on_epoch after each epoch)."""
         return (self.iteration + 1) % self.iterations_per_epoch == 0
@@ -156,10 +187,24 @@ class Solver:
             self._y_batch = np.empty(len(batch), dtype=self.y_train.dtype)
         np.take(self.X_train, batch, axis=0, out=self._X_batch)
         np.take(self.y_train, batch, axis=0, out=self._y_batch)
-        return self._X_batch, self._y_batch
+        if self.augment is None:
+            return self._X_batch, self._y_batch
+        if self._X_augmented is None or self._X_augmented.shape != self._X_batch.shape:
+            self._X_augmented = np.empty_like(self._X_batch)
+        augment_batch(self._X_batch, self.augment_rng, self.augment["flip"], self.augment["padding"],
+                      out=self._X_augmented)
+        return self._X_augmented, self._y_batch
+
+    def _scheduled_learning_rate(self) -> float:
+        """The cosine schedule's learning rate for the update about to be made (iteration + 1)."""
+        factor = warmup_cosine_factor(self.iteration + 1, self.num_iterations, self.warmup_iterations)
+        return self.initial_learning_rate * factor
 
     def _step(self) -> float:
         """One gradient update on a fresh minibatch; returns its loss."""
+        if self.lr_schedule == "cosine":
+            for config in self.optim_configs.values():
+                config["learning_rate"] = self._scheduled_learning_rate()
         loss, grads = self.model.loss(*self._gather_batch(self._sample_batch_indices()))
         self._check_finite(loss)
         for name, w in self.model.params.items():
@@ -178,6 +223,9 @@ class Solver:
             )
 
     def _decay_learning_rate(self) -> None:
+        """The lab's per-epoch decay (the cosine schedule sets the rate before each step instead)."""
+        if self.lr_schedule != "step":
+            return
         for config in self.optim_configs.values():
             config["learning_rate"] *= self.lr_decay
 
@@ -262,6 +310,9 @@ class Solver:
             "optim_config": self.optim_config,
             "optim_state": optim_scalars,
             "lr_decay": self.lr_decay,
+            "lr_schedule": self.lr_schedule,
+            "warmup_epochs": self.warmup_epochs,
+            "augment": self.augment,
             "batch_size": self.batch_size,
             "num_epochs": self.num_epochs,
             "num_train_samples": self.num_train_samples,

@@ -10,6 +10,8 @@ from compare.__main__ import main as compare_main
 from compare.checks import (
     check_layers,
     check_model,
+    check_model_extras,
+    check_preprocessing,
     check_trajectories,
     check_update_rules,
     run_twin_solvers,
@@ -50,6 +52,22 @@ def test_layers_match_autograd(dtype, seed, sizes):
 @pytest.mark.parametrize("sizes", MODEL_SIZES)
 def test_models_agree(dtype, seed, sizes):
     assert_all_pass(check_model(dtype, seed, **sizes))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_models_with_dropout_and_label_smoothing_agree(dtype, seed):
+    checks = check_model_extras(dtype, seed)
+    assert len(checks) == 5
+    assert_all_pass(checks)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_preprocessing_and_augmentation_agree_with_torch(dtype, seed):
+    checks = check_preprocessing(dtype, seed)
+    assert [c.name for c in checks] == ["ZCA whitening matrix", "ZCA whitened images", "flips + crops vs torchvision"]
+    assert_all_pass(checks)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -70,5 +70,5 @@ def test_numpy_float64_hyperparameters_do_not_upcast():
 
 
 def test_unknown_rule_is_named():
-    with pytest.raises(ValueError, match="'nesterov'.*sgd, sgd_momentum, rmsprop, adam"):
+    with pytest.raises(ValueError, match="'nesterov'.*sgd, sgd_momentum, sgd_nesterov, rmsprop, adam"):
         get_update_rule("nesterov")

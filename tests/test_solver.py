@@ -95,7 +95,7 @@ def test_checkpoint_round_trip(tmp_path):
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"learning_rat": 1e-3}, "unrecognized arguments learning_rat"),
-    ({"update_rule": "sgd_nesterov"}, "unknown update_rule 'sgd_nesterov'"),
+    ({"update_rule": "nesterov"}, "unknown update_rule 'nesterov'"),
     ({"batch_size": 0}, "batch_size must be a positive integer"),
     ({"num_epochs": 2.5}, "num_epochs must be a positive integer"),
     ({"optim_config": {"learning_rate": -1.0}}, "learning_rate'\\] must be a positive number"),

@@ -57,7 +57,9 @@ def test_run_writes_every_artifact(runs, impl):
     assert len(rows) == 20 and rows[0]["iteration"] == "1" and rows[-1]["epoch"] == "2"
     assert [r["val_acc"] != "" for r in rows].count(True) == 3  # first iteration and the two epoch ends
     assert float(rows[0]["loss"]) == pytest.approx(2.3026, abs=0.01)
-    params, mean_image = load_model(out / "model.npz")
+    params, preprocessing = load_model(out / "model.npz")
+    mean_image = preprocessing["mean_image"]
+    assert set(preprocessing) == {"mean_image"}  # the default preprocessing: the lab's mean image
     assert params["W1"].shape == (3072, 30) and params["W2"].shape == (30, 10) and mean_image.shape == (3, 32, 32)
     assert params["W1"].dtype == np.float64
     assert 100 < mean_image.mean() < 150  # the training mean, in 0-255 pixel units
@@ -89,9 +91,9 @@ def test_eval_reproduces_the_recorded_accuracy(runs, impl):
 
 
 def test_saved_model_classifies_raw_images_identically_in_both(runs, real_data_dir):
-    params, mean_image = load_model(runs["numpy"][0] / "model.npz")
+    params, preprocessing = load_model(runs["numpy"][0] / "model.npz")
     raw = load_raw_cifar10(real_data_dir)
-    X = (raw.x_test[:2000] - mean_image).astype(np.float64)
+    X = (raw.x_test[:2000] - preprocessing["mean_image"]).astype(np.float64)
     numpy_pred = train.predict(train.model_from_params("numpy", params), X)
     torch_pred = train.predict(train.model_from_params("torch", params), X)
     np.testing.assert_array_equal(numpy_pred, torch_pred)
@@ -103,7 +105,18 @@ def test_saved_model_classifies_raw_images_identically_in_both(runs, real_data_d
     (["--num-epochs", "ten"], "argument --num-epochs: invalid int value: 'ten' (see --help)"),
     (["--hidden-size", "0"], "--hidden-size must be a positive integer, got 0"),
     (["--num-epochs", "-2"], "--num-epochs must be a positive integer, got -2"),
-    (["--update-rule", "nesterov"], "--update-rule must be one of sgd, sgd_momentum, rmsprop, adam, got 'nesterov'"),
+    (["--update-rule", "nesterov"],
+     "--update-rule must be one of sgd, sgd_momentum, sgd_nesterov, rmsprop, adam, got 'nesterov'"),
+    (["--preprocessing", "pca"], "--preprocessing must be one of mean_image, standardize, zca, got 'pca'"),
+    (["--lr-schedule", "linear"], "--lr-schedule must be one of step, cosine, got 'linear'"),
+    (["--zca-epsilon", "0"], "--zca-epsilon must be a positive number, got 0.0"),
+    (["--crop-padding", "40"], "--crop-padding must be an integer in [0, 32), got 40"),
+    (["--warmup-epochs", "2"], "--warmup-epochs applies to --lr-schedule cosine only"),
+    (["--lr-schedule", "cosine", "--warmup-epochs", "20"], "--warmup-epochs must be in [0, --num-epochs = 10]"),
+    (["--dropout", "1"], "--dropout must be >= 0 and < 1, got 1.0"),
+    (["--label-smoothing", "1.5"], "--label-smoothing must be >= 0 and <= 1, got 1.5"),
+    (["--weight-decay=-1"], "--weight-decay must be >= 0 and finite, got -1.0"),
+    (["--recipe", "fastest"], "argument --recipe: invalid choice: 'fastest'"),
     (["--impl", "jax"], "--impl must be numpy or torch, got 'jax'"),
     (["--dtype", "float16"], "--dtype must be float32 or float64"),
     (["--num-train", "49500"], "--num-train must be at most 49000"),
@@ -181,6 +194,47 @@ def test_quiet_prints_only_the_summary(real_data_dir, tmp_path):
     assert proc.returncode == 0
     assert proc.stdout.startswith("done: val acc") and proc.stdout.count("\n") == 2
     assert proc.stderr == ""
+
+
+RECIPE_QUICK = ["--recipe", "best", "--num-train", "2000", "--num-epochs", "8", "--hidden-size", "64",
+                "--batch-size", "100", "--seed", "1", "--quiet"]
+
+
+def test_recipe_runs_end_to_end_on_a_subset_identically_in_both(real_data_dir, tmp_path):
+    """--recipe best on 2,000 images: ZCA saved with the model, flip TTA reported, numpy == torch in float64."""
+    metrics = {}
+    for impl in ("numpy", "torch"):
+        proc = run_train(*RECIPE_QUICK, "--impl", impl, "--dtype", "float64", "--out", str(tmp_path / impl))
+        assert proc.returncode == 0, proc.stderr
+        assert "with flip TTA: val" in proc.stdout
+        metrics[impl] = json.loads((tmp_path / impl / "metrics.json").read_text())
+    config = json.loads((tmp_path / "numpy" / "config.json").read_text())
+    assert config["recipe"] == "best" and config["hidden_size"] == 64 and config["num_epochs"] == 8  # flags win
+    assert {key: config[key] for key in ("preprocessing", "flip", "crop_padding", "update_rule", "lr_schedule",
+                                         "label_smoothing", "tta", "learning_rate")} == {
+        "preprocessing": "zca", "flip": True, "crop_padding": 4, "update_rule": "sgd_nesterov",
+        "lr_schedule": "cosine", "label_smoothing": 0.1, "tta": True, "learning_rate": 0.05}
+    for key in ("val_acc", "test_acc_1k", "test_acc_10k", "val_acc_tta", "test_acc_1k_tta", "test_acc_10k_tta"):
+        assert 0.2 < metrics["numpy"][key] < 0.5, key  # chance is 0.1
+        assert metrics["numpy"][key] == pytest.approx(metrics["torch"][key], abs=1e-3), key
+
+    params, preprocessing = load_model(tmp_path / "numpy" / "model.npz")
+    assert set(preprocessing) == {"mean_image", "whitening"} and preprocessing["whitening"].shape == (3072, 3072)
+    proc = run_train("--eval", str(tmp_path / "numpy"), "--tta", "--impl", "torch")
+    assert proc.returncode == 0, proc.stderr
+    m = metrics["numpy"]
+    assert (f"val acc {m['val_acc']:.4f}  test-1k {m['test_acc_1k']:.4f}  test-10k {m['test_acc_10k']:.4f}  "
+            f"| with flip TTA: val acc {m['val_acc_tta']:.4f}  test-1k {m['test_acc_1k_tta']:.4f}  "
+            f"test-10k {m['test_acc_10k_tta']:.4f}") in proc.stdout
+
+
+def test_settings_argv_round_trips_through_the_parser():
+    settings = {"hidden_size": 64, "learning_rate": 2.5e-4, "flip": True, "tta": False, "preprocessing": "zca",
+                "warmup_epochs": 1.0}
+    args = train.parse_args(train.settings_argv(settings))
+    assert {key: getattr(args, key) for key in settings} == settings
+    recipe = train.parse_args(["--recipe", "best", "--no-flip"])
+    assert recipe.flip is False and recipe.hidden_size == 4096 and recipe.preprocessing == "zca"
 
 
 def test_help_shows_defaults():

@@ -8,7 +8,7 @@ import pytest
 
 from tuning.greedy import config_key, greedy_search
 from tuning.report import OVERFIT_GAP, analyse, importance, lab_table, results_csv, summary
-from tuning.space import DEFAULT_PARAMS, SpaceError, load_space
+from tuning.space import DEFAULT_PARAMS, OPTIONAL_PARAMS, TUNED, SpaceError, load_space
 
 CANDIDATES = {"a": [1, 2, 3], "b": [10, 20, 30]}
 
@@ -193,8 +193,29 @@ def test_space_defaults_and_overrides(tmp_path):
     assert space.params["hidden_size"].on_border(300) and not space.params["hidden_size"].on_border(200)
 
 
+def test_space_tunes_optional_settings_and_fixes_any_train_setting(tmp_path):
+    toml = tmp_path / "space.toml"
+    toml.write_text('[label_smoothing]\nvalues = [0.0, 0.1]\n[dropout]\n'
+                    '[fixed]\npreprocessing = "zca"\nflip = true\ncrop_padding = 4\nlr_schedule = "cosine"\n')
+    space = load_space(toml)
+    assert list(space.params) == [*TUNED, "label_smoothing", "dropout"]
+    assert space.params["label_smoothing"].values == (0.0, 0.1)
+    assert space.params["dropout"] == OPTIONAL_PARAMS["dropout"]
+    assert space.fixed["preprocessing"] == "zca" and space.fixed["flip"] is True and space.fixed["batch_size"] == 200
+
+
+def test_table_shows_tuned_settings_beyond_the_lab_columns():
+    trials = [{"number": i, "state": "complete", "train_acc": 0.5, "val_acc": 0.4 + i / 100,
+               "params": {"hidden_size": 50, "learning_rate": 1e-4, "lr_decay": 0.95, "num_epochs": 5, "reg": 0.0,
+                          "batch_size": 200, "dropout": value}} for i, value in enumerate((0.0, 0.3))]
+    header = lab_table(trials).splitlines()[0]
+    assert header.startswith("| hidden_size | learning_rate | lr_decay | num_epochs | reg | dropout | train acc")
+    assert "batch_size" not in header  # fixed: the same in every trial
+
+
 @pytest.mark.parametrize("content, message", [
     ('[hidden_size]\nvalues = []\n', "hidden_size: the list of values is empty"),
+    ('[fixed]\nflips = true\n', r"\[fixed\] flips are not train.py settings"),
     ('[reg]\nlow = 1.0\nhigh = 0.1\n', r"reg: the range is empty or inverted \(low 1.0 >= high 0.1\)"),
     ('[learning_rate]\nlow = 0.0\nhigh = 0.1\n', "needs low > 0"),
     ('[batchsize]\nvalues = [1]\n', "unknown sections batchsize"),

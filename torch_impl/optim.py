@@ -4,6 +4,7 @@
     sgd            torch.optim.SGD(lr)                          yes: w -= lr * dw
     sgd_momentum   torch.optim.SGD(lr, momentum)                only while lr is constant (see below)
                    LabMomentumSGD otherwise                     yes, by construction
+    sgd_nesterov   torch.optim.SGD(lr, momentum, nesterov=True) yes: numpy_impl's rule is torch's form
     rmsprop        torch.optim.RMSprop(lr, alpha, eps)          yes: epsilon is added after the sqrt in both
     adam           torch.optim.Adam(lr, betas, eps)             yes: sqrt(v / bc2) + eps == sqrt(v) / sqrt(bc2) + eps
 
@@ -11,7 +12,10 @@ Momentum differs in where the learning rate enters. The lab keeps v_lab = mu v_l
 and adds it; torch keeps v_t = mu v_t + dw and subtracts lr v_t. With a constant lr,
 v_lab = -lr v_t at every step, so the two agree. Once lr decays, torch rescales the whole
 accumulated velocity by the new lr while the lab keeps the old steps at the old lr, and the
-trajectories part. So with lr_decay < 1, sgd_momentum runs the lab's rule on tensors.
+trajectories part. So with lr_decay < 1 (or any schedule), sgd_momentum runs the lab's rule on tensors.
+
+A ``weight_decay`` in optim_config is decoupled weight decay, w *= 1 - lr * weight_decay
+before each step, as numpy_impl.optim applies it: a step pre-hook on whichever optimizer.
 """
 
 from __future__ import annotations
@@ -45,22 +49,48 @@ class LabMomentumSGD(torch.optim.Optimizer):
         return loss
 
 
+def decoupled_weight_decay(weight_decay: float):
+    """A step pre-hook for any optimizer: p *= 1 - lr * weight_decay for every parameter, before the step."""
+
+    @torch.no_grad()
+    def hook(optimizer: torch.optim.Optimizer, args, kwargs) -> None:
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                p.mul_(1.0 - group["lr"] * weight_decay)
+
+    return hook
+
+
 def make_optimizer(update_rule: str, params: Iterable[torch.Tensor], optim_config: dict | None = None,
-                   lr_decay: float = 1.0) -> torch.optim.Optimizer:
-    """The optimizer that performs the lab's ``update_rule`` with ``optim_config`` (lab key names)."""
+                   lr_decay: float = 1.0, constant_lr: bool | None = None) -> torch.optim.Optimizer:
+    """The optimizer that performs the lab's ``update_rule`` with ``optim_config`` (lab key names).
+
+    constant_lr (default: lr_decay == 1) says whether the learning rate never changes.
+    """
     defaults = DEFAULT_CONFIGS[check_update_rule(update_rule)]
     config = {**defaults, **(optim_config or {})}
+    weight_decay = float(config.pop("weight_decay", 0.0))
     unknown = sorted(set(config) - set(defaults))
     if unknown:
         raise ValueError(f"optim_config keys {', '.join(unknown)} do not apply to {update_rule}; "
-                         f"it takes {', '.join(defaults)}")
+                         f"it takes {', '.join(defaults)} and weight_decay")
+    optimizer = _make_rule(update_rule, params, config, lr_decay == 1.0 if constant_lr is None else constant_lr)
+    if weight_decay:
+        optimizer.register_step_pre_hook(decoupled_weight_decay(weight_decay))
+    return optimizer
+
+
+def _make_rule(update_rule: str, params: Iterable[torch.Tensor], config: dict,
+               constant_lr: bool) -> torch.optim.Optimizer:
     lr = config["learning_rate"]
     if update_rule == "sgd":
         return torch.optim.SGD(params, lr=lr)
     if update_rule == "sgd_momentum":
-        if lr_decay == 1.0:
+        if constant_lr:
             return torch.optim.SGD(params, lr=lr, momentum=config["momentum"])
         return LabMomentumSGD(params, lr=lr, momentum=config["momentum"])
+    if update_rule == "sgd_nesterov":
+        return torch.optim.SGD(params, lr=lr, momentum=config["momentum"], nesterov=True)
     if update_rule == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, alpha=config["decay_rate"], eps=config["epsilon"])
     return torch.optim.Adam(params, lr=lr, betas=(config["beta1"], config["beta2"]), eps=config["epsilon"])

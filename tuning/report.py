@@ -142,18 +142,30 @@ def _percent(value) -> str:
     return "" if value is None else f"{100 * value:.1f}%"
 
 
+def varied_extras(trials: list[TrialRecord]) -> list[str]:
+    """Settings beyond the lab's columns that take more than one value across the trials (tuned ones)."""
+    values = defaultdict(set)
+    for trial in trials:
+        for name, value in trial["params"].items():
+            if name not in COLUMNS:
+                values[name].add(repr(value))
+    return sorted(name for name, seen in values.items() if len(seen) > 1)
+
+
 def lab_table(trials: list[TrialRecord], lang: str = "en", border=lambda name, value: False) -> str:
     """The lab's Markdown table, one row per trial in run order, with the analysis column.
 
     Values on the border of the search space (``border(name, value)``) are marked with a dagger.
     """
     t = TEXT[lang]
-    lines = ["| " + " | ".join(t["header"]) + " |", "|" + "---|" * len(t["header"])]
+    columns = (*COLUMNS, *varied_extras(trials))
+    header = (*columns, *t["header"][len(COLUMNS):])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     best, any_border = None, False
     for trial in sorted(trials, key=lambda r: r["number"]):
         params = trial["params"]
         cells = []
-        for name in COLUMNS:
+        for name in columns:
             on_border = name in params and border(name, params[name])
             any_border |= on_border
             cells.append(_fmt(params.get(name)) + (" †" if on_border else ""))

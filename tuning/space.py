@@ -9,6 +9,10 @@ A space file (TOML or JSON) overrides any part of the default, e.g.
     high = 1.0
     [fixed]
     update_rule = "adam"
+
+A section named after one of OPTIONAL_PARAMS (label_smoothing, dropout, weight_decay, zca_epsilon,
+warmup_epochs) tunes it too, from the candidates below unless given; ``[fixed]`` takes any
+train.py setting (preprocessing = "zca", flip = true, crop_padding = 4, lr_schedule = "cosine", ...).
 """
 
 from __future__ import annotations
@@ -43,6 +47,14 @@ DEFAULT_PARAMS = {
     "learning_rate": Param("learning_rate", (3e-5, 1e-4, 3e-4, 1e-3), 3e-5, 1e-3, False, True),
     "num_epochs": Param("num_epochs", (5, 10, 15, 20), 5, 20, True, False),
     "reg": Param("reg", (0.0, 1e-3, 1e-2, 1e-1, 0.5), 1e-4, 0.5, False, True),
+}
+# Beyond the lab: tuned only when a space file has a section for them.
+OPTIONAL_PARAMS = {
+    "label_smoothing": Param("label_smoothing", (0.0, 0.05, 0.1, 0.2), 0.0, 0.3, False, False),
+    "dropout": Param("dropout", (0.0, 0.1, 0.3, 0.5), 0.0, 0.6, False, False),
+    "weight_decay": Param("weight_decay", (0.0, 1e-4, 5e-4, 1e-3), 1e-5, 1e-2, False, True),
+    "zca_epsilon": Param("zca_epsilon", (0.01, 0.03, 0.1, 0.3), 0.01, 1.0, False, True),
+    "warmup_epochs": Param("warmup_epochs", (0.0, 1.0, 2.0, 5.0), 0.0, 5.0, False, False),
 }
 # The lab's fixed settings; the update rule is train.py's default, momentum SGD.
 DEFAULT_FIXED = {"batch_size": 200, "lr_decay": 0.95, "update_rule": "sgd_momentum", "weight_scale": 1e-3}
@@ -98,14 +110,21 @@ def load_space(path: str | Path | None = None) -> SearchSpace:
         raise SpaceError(f"--space {path}: file not found") from None
     except (ValueError, UnicodeDecodeError) as err:
         raise SpaceError(f"--space {path}: not valid {'JSON' if path.suffix == '.json' else 'TOML'} ({err})") from None
-    unknown = sorted(set(overrides) - set(TUNED) - {"fixed"})
+    tunable = (*TUNED, *OPTIONAL_PARAMS)
+    unknown = sorted(set(overrides) - set(tunable) - {"fixed"})
     if unknown:
-        raise SpaceError(f"--space {path}: unknown sections {', '.join(unknown)}; expected {', '.join(TUNED)}, fixed")
+        raise SpaceError(f"--space {path}: unknown sections {', '.join(unknown)}; expected {', '.join(tunable)}, "
+                         "fixed")
     for name, section in overrides.items():
         if name == "fixed":
+            from train import DEFAULTS as TRAIN_SETTINGS
+            not_settings = sorted(set(section) - set(TRAIN_SETTINGS))
+            if not_settings:
+                raise SpaceError(f"--space {path}: [fixed] {', '.join(not_settings)} are not train.py settings; "
+                                 f"those are {', '.join(TRAIN_SETTINGS)}")
             space.fixed.update(section)
             continue
-        base = space.params[name]
+        base = space.params.get(name) or OPTIONAL_PARAMS[name]
         values, log = tuple(section.get("values", base.values)), section.get("log", base.log)
         low, high = base.low, base.high
         if "values" in section and values:  # the range follows new values unless given too

@@ -1,0 +1,96 @@
+"""Benchmark: what the recipe's extras cost, next to the training step they feed (numpy vs torch).
+
+    python benchmarks/bench_recipe.py [--repeats 5] [--data-dir DIR] [--out benchmarks/recipe_results.json]
+
+On the real training split (49,000 images) it measures: fitting and applying each
+preprocessing (mean image, per-channel standardization, ZCA with epsilon 0.1); augmenting one
+batch of 512 images (flips and crops from 4-pixel padding, the Solver's own code); and one
+training step of the recipe's network (H = 4096, batch 512, Nesterov, label smoothing) in each
+implementation, so the augmentation's share of an epoch is read off directly. Medians of the
+repeats are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy_impl  # noqa: E402
+import torch_impl  # noqa: E402
+from numpy_impl.artifacts import save_json  # noqa: E402
+from numpy_impl.augment import augment_batch  # noqa: E402
+from numpy_impl.data_utils import load_raw_cifar10  # noqa: E402
+from numpy_impl.preprocess import PREPROCESSINGS, fit_preprocessing, preprocess  # noqa: E402
+from numpy_impl.runtime import retain_freed_memory  # noqa: E402
+
+NUM_TRAIN, BATCH, HIDDEN, PADDING = 49_000, 512, 4096, 4
+
+
+def median_seconds(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def step_seconds(impl, X: np.ndarray, y: np.ndarray, repeats: int) -> float:
+    """Median seconds of one Solver step of the recipe's network on batches of X."""
+    data = {"X_train": X, "y_train": y, "X_val": X[:BATCH], "y_val": y[:BATCH]}
+    model = impl.TwoLayerNet(X[0].size, HIDDEN, 10, weight_scale=1e-2, reg=5e-4, dtype="float32", seed=0,
+                             label_smoothing=0.1)
+    solver = impl.Solver(model, data, update_rule="sgd_nesterov", optim_config={"learning_rate": 0.01},
+                         batch_size=BATCH, num_epochs=1, verbose=False, seed=0)
+    solver._step()  # warm-up: buffers, optimizer state
+    return median_seconds(solver._step, repeats)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "recipe_results.json"))
+    args = parser.parse_args()
+    retain_freed_memory()
+    raw = load_raw_cifar10(args.data_dir)
+    images, labels = raw.x_train[:NUM_TRAIN], raw.y_train[:NUM_TRAIN]
+    results: dict = {"preprocessing": {}}
+
+    print("| preprocessing | fit (s) | apply to 49,000 images, float32 (s) |\n|---|---|---|")
+    for kind in PREPROCESSINGS:
+        fit = median_seconds(lambda: fit_preprocessing(kind, images), max(1, args.repeats // 2))
+        fitted = fit_preprocessing(kind, images)
+        apply = median_seconds(lambda: preprocess(images, fitted, np.float32), max(1, args.repeats // 2))
+        results["preprocessing"][kind] = {"fit_seconds": fit, "apply_seconds": apply}
+        print(f"| {kind} | {fit:.2f} | {apply:.2f} |", flush=True)
+
+    X = preprocess(images, fitted, np.float32)  # ZCA, as the recipe trains on
+    rng = np.random.default_rng(0)
+    batch = X[rng.choice(NUM_TRAIN, BATCH)]
+    out = np.empty_like(batch)
+    augment = median_seconds(lambda: augment_batch(batch, rng, flip=True, padding=PADDING, out=out),
+                             20 * args.repeats)
+    steps = {name: step_seconds(impl, X, labels, args.repeats)
+             for name, impl in (("numpy", numpy_impl), ("torch", torch_impl))}
+    results.update(augment_batch_seconds=augment, step_seconds=steps,
+                   augment_share={name: augment / (augment + s) for name, s in steps.items()})
+    print(f"\naugmenting a batch of {BATCH} (flips + crops, padding {PADDING}): {1e3 * augment:.2f} ms")
+    print("| implementation | training step, H=4096, batch 512 (ms) | augmentation's share of a step |\n|---|---|---|")
+    for name, seconds in steps.items():
+        print(f"| {name} | {1e3 * seconds:.0f} | {100 * results['augment_share'][name]:.1f}% |")
+    print(f"numpy / torch step time: {steps['numpy'] / steps['torch']:.2f}")
+    save_json(args.out, results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,270 @@
+"""The additions beyond the lab, unit by unit: dropout, label smoothing, preprocessing, augmentation,
+Nesterov momentum, decoupled weight decay and the warm-up + cosine schedule."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import numpy_impl
+import torch_impl
+from numpy_impl.augment import augment_batch, draw_augmentation, flip_and_shift, flip_images
+from numpy_impl.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
+from numpy_impl.layers import dropout_backward, dropout_forward, softmax_loss
+from numpy_impl.optim import sgd_nesterov, sgd_momentum
+from numpy_impl.preprocess import check_preprocessing, fit_preprocessing, preprocess, zca_whitening_matrix
+from numpy_impl.schedules import warmup_cosine_factor
+from torch_impl.optim import make_optimizer
+
+
+# ----------------------------------------------------------------------------- dropout
+
+def test_dropout_gradient_with_a_fixed_mask():
+    rng = np.random.default_rng(0)
+    x, dout = rng.standard_normal((6, 9)), rng.standard_normal((6, 9))
+    param = {"p": 0.7, "mode": "train", "seed": 123}  # the lab's way: reseeded, so every call draws the same mask
+    _, cache = dropout_forward(x, param)
+    dx = dropout_backward(dout, cache)
+    dx_num = eval_numerical_gradient_array(lambda x: dropout_forward(x, param)[0], x, dout)
+    assert rel_error(dx, dx_num) < 1e-9
+
+
+def test_dropout_keeps_the_expected_fraction_and_the_mean():
+    x = np.random.default_rng(1).standard_normal((500, 500)) + 10
+    for keep in (0.25, 0.6, 0.9):
+        out, _ = dropout_forward(x, {"p": keep, "mode": "train", "rng": np.random.default_rng(2)})
+        assert np.mean(out == 0) == pytest.approx(1 - keep, abs=0.01)
+        assert out.mean() == pytest.approx(x.mean(), rel=0.01)  # inverted dropout: E[out] = x
+        test_out, _ = dropout_forward(x, {"p": keep, "mode": "test"})
+        assert test_out is x or np.array_equal(test_out, x)
+
+
+def test_dropout_keeps_float32_and_rejects_bad_settings():
+    x = np.ones((3, 4), dtype=np.float32)
+    out, cache = dropout_forward(x, {"p": 0.5, "mode": "train", "rng": np.random.default_rng(0)})
+    assert out.dtype == np.float32 and dropout_backward(np.ones_like(x), cache).dtype == np.float32
+    with pytest.raises(ValueError, match=r"p \(keep probability\) must be in \(0, 1\]; got 0"):
+        dropout_forward(x, {"p": 0, "mode": "train"})
+    with pytest.raises(ValueError, match="mode must be 'train' or 'test'; got 'eval'"):
+        dropout_forward(x, {"p": 0.5, "mode": "eval"})
+
+
+def test_model_with_dropout_passes_the_gradient_check():
+    model = numpy_impl.TwoLayerNet(12, 8, 4, weight_scale=0.3, reg=0.1, dropout_keep_ratio=0.5,
+                                   label_smoothing=0.2, seed=0)
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((5, 12)), rng.integers(4, size=5)
+    model.dropout_param["seed"] = 5  # the same mask at every evaluation
+    _, grads = model.loss(X, y)
+    for name in model.params:
+        numeric = eval_numerical_gradient(lambda _: model.loss(X, y)[0], model.params[name], verbose=False)
+        assert rel_error(grads[name], numeric) < 1e-7, name
+    scores = model.loss(X)  # prediction uses every unit, deterministically
+    np.testing.assert_array_equal(scores, model.loss(X))
+
+
+def test_torch_dropout_uses_the_drop_probability():
+    model = torch_impl.TwoLayerNet(12, 8, 4, dropout_keep_ratio=0.7)
+    assert model.dropout.p == pytest.approx(0.3)
+
+
+# ----------------------------------------------------------------------------- label smoothing
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.5, 1.0])
+def test_label_smoothing_matches_torch_and_the_numerical_gradient(smoothing):
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((7, 5)) * 3, rng.integers(5, size=7)
+    loss, dx = softmax_loss(x, y, smoothing)
+    expected = F.cross_entropy(torch.from_numpy(x), torch.from_numpy(y), label_smoothing=smoothing).item()
+    assert loss == pytest.approx(expected, rel=1e-12)
+    dx_num = eval_numerical_gradient(lambda x: softmax_loss(x, y, smoothing)[0], x, verbose=False)
+    assert np.max(np.abs(dx - dx_num)) < 1e-9  # absolute: some entries are ~1e-5, where rel_error is noise
+
+
+def test_label_smoothing_zero_is_the_lab_loss_and_bad_values_raise():
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((4, 3)), rng.integers(3, size=4)
+    np.testing.assert_array_equal(softmax_loss(x, y)[1], softmax_loss(x, y, 0.0)[1])
+    with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\]; got 1.5"):
+        softmax_loss(x, y, 1.5)
+
+
+# ----------------------------------------------------------------------------- preprocessing
+
+def correlated_images(n=2000, shape=(3, 4, 4), seed=0):
+    """Random 0-255 'images' (n, *shape) with strongly correlated pixels."""
+    rng = np.random.default_rng(seed)
+    d = int(np.prod(shape))
+    mixed = rng.standard_normal((n, d)) @ rng.standard_normal((d, d))
+    return np.clip(128 + 12 * mixed, 0, 255).reshape(n, *shape)
+
+
+def test_zca_makes_the_training_covariance_the_identity_up_to_epsilon():
+    X = correlated_images().reshape(2000, -1) / 255.0
+    centred = X - X.mean(axis=0)
+    variances, basis = np.linalg.eigh(centred.T @ centred / len(X))
+    for epsilon in (1e-8, 0.1):
+        mean, whitening = zca_whitening_matrix(X, epsilon)
+        white = (X - mean) @ whitening
+        covariance = white.T @ white / len(X)
+        expected = (basis * (variances / (variances + epsilon))) @ basis.T  # U diag(S / (S + eps)) U^T
+        np.testing.assert_allclose(covariance, expected, atol=1e-8)
+        np.testing.assert_allclose(whitening, whitening.T, atol=1e-12)  # ZCA: symmetric, unlike PCA whitening
+    assert np.linalg.eigvalsh(covariance).max() < 1  # eps = 0.1 damps every direction, the small ones most
+    _, whitening = zca_whitening_matrix(X, 1e-8)
+    white = (X - X.mean(axis=0)) @ whitening
+    np.testing.assert_allclose(white.T @ white / len(X), np.eye(48), atol=1e-5)
+
+
+def test_fitted_zca_maps_raw_pixels_like_whitening_in_unit_scale():
+    images = correlated_images()
+    fitted = fit_preprocessing("zca", images, zca_epsilon=0.1)
+    assert set(fitted) == {"mean_image", "whitening"} and fitted["mean_image"].shape == (3, 4, 4)
+    mean, whitening = zca_whitening_matrix(images.reshape(len(images), -1) / 255.0, 0.1)
+    expected = (images.reshape(len(images), -1) / 255.0 - mean) @ whitening
+    np.testing.assert_allclose(preprocess(images, fitted, np.float64).reshape(len(images), -1), expected,
+                               atol=1e-10)
+    out32 = preprocess(images.astype(np.uint8), fitted, np.float32)
+    assert out32.dtype == np.float32 and out32.shape == images.shape
+
+
+def test_standardize_gives_each_channel_mean_0_and_std_1():
+    images = correlated_images().astype(np.uint8)
+    out = preprocess(images, fit_preprocessing("standardize", images), np.float64)
+    np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-10)
+    np.testing.assert_allclose(out.std(axis=(0, 2, 3)), 1, atol=1e-10)
+
+
+def test_mean_image_preprocessing_is_the_lab_subtraction():
+    images = correlated_images().astype(np.uint8)
+    fitted = fit_preprocessing("mean_image", images)
+    np.testing.assert_allclose(preprocess(images, fitted, np.float64), images - images.mean(axis=0))
+    zca = fit_preprocessing("zca", images)
+    assert preprocess(images[:0], zca, np.float32).shape == (0, 3, 4, 4)  # an empty split (tune.py: no test set)
+
+
+def test_preprocessing_rejects_what_does_not_fit():
+    images = correlated_images(n=10)
+    with pytest.raises(ValueError, match="unknown preprocessing 'pca'; expected one of mean_image, standardize, zca"):
+        fit_preprocessing("pca", images)
+    with pytest.raises(ValueError, match=r"ZCA epsilon must be a positive number; got -1"):
+        fit_preprocessing("zca", images, zca_epsilon=-1)
+    with pytest.raises(ValueError, match=r"whitening \(48, 48\)"):
+        check_preprocessing({"mean_image": np.zeros((3, 4, 4)), "whitening": np.eye(5)}, (3, 4, 4))
+
+
+# ----------------------------------------------------------------------------- augmentation
+
+def test_flip_and_shift_equal_padding_then_cropping():
+    images = np.random.default_rng(5).standard_normal((3, 2, 6, 7)).astype(np.float32)
+    flips, shifts = np.array([False, True, True]), np.array([[2, -1], [0, 0], [-2, 2]])
+    out = flip_and_shift(images, flips, shifts)
+    padded = np.pad(images, ((0, 0), (0, 0), (2, 2), (2, 2)))
+    padded_flipped = np.pad(images[..., ::-1], ((0, 0), (0, 0), (2, 2), (2, 2)))
+    for i, (flip, (dy, dx)) in enumerate(zip(flips, shifts)):
+        source = padded_flipped if flip else padded
+        np.testing.assert_array_equal(out[i], source[i, :, 2 + dy:2 + dy + 6, 2 + dx:2 + dx + 7])
+    np.testing.assert_array_equal(out[1], images[1, :, :, ::-1])
+    np.testing.assert_array_equal(flip_images(images), images[..., ::-1])
+
+
+def test_augmentation_keeps_shape_dtype_and_content_and_is_reproducible():
+    images = np.random.default_rng(6).standard_normal((64, 3, 8, 8)).astype(np.float32)
+    out = augment_batch(images, np.random.default_rng(7), flip=True, padding=2)
+    assert out.shape == images.shape and out.dtype == np.float32
+    np.testing.assert_array_equal(out, augment_batch(images, np.random.default_rng(7), flip=True, padding=2))
+    assert not np.array_equal(out, augment_batch(images, np.random.default_rng(8), flip=True, padding=2))
+    flips, shifts = draw_augmentation(64, np.random.default_rng(7), flip=True, padding=2)
+    assert 10 < flips.sum() < 54 and shifts.min() == -2 and shifts.max() == 2
+    centre = out[:, :, 2:6, 2:6]  # every output pixel away from the border comes from the same image
+    for i in range(64):
+        assert np.isin(centre[i], images[i]).all()
+    np.testing.assert_array_equal(augment_batch(images, np.random.default_rng(0), flip=False, padding=0), images)
+    with pytest.raises(ValueError, match=r"padding must be an integer in \[0, 8\); got 8"):
+        augment_batch(images, np.random.default_rng(0), padding=8)
+
+
+def test_solver_batches_keep_their_labels_and_do_not_move_the_draws():
+    """Each image's label is unchanged: the class encoded in the image survives flips and crops."""
+    rng = np.random.default_rng(9)
+    y = rng.integers(10, size=300)
+    X = np.zeros((300, 1, 8, 8), dtype=np.float32)
+    X[np.arange(300), 0, 3:5, 3:5] = y[:, None, None] + 1  # the label, in the 2x2 centre (inside any crop)
+    data = {"X_train": X, "y_train": y, "X_val": X[:20], "y_val": y[:20]}
+    plain = numpy_impl.Solver(numpy_impl.TwoLayerNet(64, 5, 10), data, seed=3, batch_size=32)
+    augmented = numpy_impl.Solver(numpy_impl.TwoLayerNet(64, 5, 10), data, seed=3, batch_size=32,
+                                  augment={"flip": True, "padding": 2})
+    for _ in range(5):
+        batch = plain._sample_batch_indices()
+        assert np.array_equal(batch, augmented._sample_batch_indices())  # augmentation has its own generator
+        X_batch, y_batch = augmented._gather_batch(batch)
+        np.testing.assert_array_equal(y_batch, y[batch])
+        np.testing.assert_array_equal(X_batch.max(axis=(1, 2, 3)), y_batch + 1)
+    with pytest.raises(ValueError, match="augment must be None or"):
+        numpy_impl.Solver(numpy_impl.TwoLayerNet(64, 5, 10), data, augment={"flip": True, "pad": 2})
+
+
+# ----------------------------------------------------------------------------- update rules
+
+def test_nesterov_by_hand_and_against_torch():
+    w, dw1, dw2 = np.array([1.0, -2.0]), np.array([0.5, 1.0]), np.array([-1.0, 0.25])
+    config = {"learning_rate": 0.1, "momentum": 0.9}
+    w1, config = sgd_nesterov(w.copy(), dw1, config)
+    np.testing.assert_allclose(w1, w - 0.1 * (dw1 + 0.9 * dw1))  # v = dw1
+    v2 = 0.9 * dw1 + dw2
+    w2, _ = sgd_nesterov(w1.copy(), dw2, config)
+    np.testing.assert_allclose(w2, w1 - 0.1 * (dw2 + 0.9 * v2))
+    tw = torch.tensor(w)
+    optimizer = torch.optim.SGD([tw], lr=0.1, momentum=0.9, nesterov=True)
+    for dw in (dw1, dw2):
+        tw.grad = torch.from_numpy(dw)
+        optimizer.step()
+    np.testing.assert_allclose(tw.numpy(), w2, rtol=1e-15)
+
+
+def test_decoupled_weight_decay_shrinks_weights_by_lr_times_decay():
+    w = np.array([2.0, -4.0])
+    out, config = sgd_momentum(w.copy(), np.zeros(2), {"learning_rate": 0.1, "weight_decay": 0.5})
+    np.testing.assert_allclose(out, w * (1 - 0.1 * 0.5))
+    tw = torch.tensor(w)
+    optimizer = make_optimizer("adam", [tw], {"learning_rate": 0.1, "weight_decay": 0.5})
+    tw.grad = torch.zeros(2, dtype=torch.float64)
+    optimizer.step()
+    np.testing.assert_allclose(tw.numpy(), w * (1 - 0.1 * 0.5))
+
+
+# ----------------------------------------------------------------------------- learning-rate schedule
+
+def test_warmup_cosine_values_at_known_steps():
+    assert warmup_cosine_factor(1, 100, 10) == pytest.approx(0.1)
+    assert warmup_cosine_factor(5, 100, 10) == pytest.approx(0.5)
+    assert warmup_cosine_factor(10, 100, 10) == 1.0
+    assert warmup_cosine_factor(55, 100, 10) == pytest.approx(0.5)  # half-way through the cosine
+    assert warmup_cosine_factor(100, 100, 10) == pytest.approx(0.0, abs=1e-15)
+    assert warmup_cosine_factor(1, 100, 0) == pytest.approx((1 + math.cos(math.pi / 100)) / 2)
+    factors = [warmup_cosine_factor(t, 100, 10) for t in range(10, 101)]
+    assert all(a > b for a, b in zip(factors, factors[1:]))
+    with pytest.raises(ValueError, match=r"step must be in \[1, 100\]; got 0"):
+        warmup_cosine_factor(0, 100, 10)
+
+
+@pytest.mark.parametrize("impl", [numpy_impl, torch_impl])
+def test_solvers_follow_the_schedule_at_every_step(impl):
+    rng = np.random.default_rng(0)
+    data = {"X_train": rng.standard_normal((100, 6)), "y_train": rng.integers(3, size=100),
+            "X_val": rng.standard_normal((10, 6)), "y_val": rng.integers(3, size=10)}
+    seen = []
+    solver = impl.Solver(impl.TwoLayerNet(6, 4, 3), data, update_rule="sgd_nesterov", lr_schedule="cosine",
+                         warmup_epochs=2, num_epochs=5, batch_size=10, verbose=False,
+                         optim_config={"learning_rate": 0.2}, on_iteration=lambda s: seen.append(s.learning_rate))
+    solver.train()
+    if impl is torch_impl:  # torch's scheduler has already moved on to the next step's rate
+        seen = [0.2 * warmup_cosine_factor(1, 50, 20)] + seen[:-1]
+    expected = [0.2 * warmup_cosine_factor(t, 50, 20) for t in range(1, 51)]
+    np.testing.assert_allclose(seen, expected, rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match=r"warmup_epochs must be a number in \[0, num_epochs = 5\]; got 6"):
+        impl.Solver(impl.TwoLayerNet(6, 4, 3), data, lr_schedule="cosine", warmup_epochs=6, num_epochs=5)
+    with pytest.raises(ValueError, match="unknown lr_schedule 'linear'; expected one of step, cosine"):
+        impl.Solver(impl.TwoLayerNet(6, 4, 3), data, lr_schedule="linear")
