@@ -27,7 +27,7 @@ from numpy_impl.layers import (
     svm_loss,
 )
 from numpy_impl.optim import UPDATE_RULES
-from numpy_impl.preprocess import zca_whitening_matrix
+from numpy_impl.preprocess import fit_preprocessing, preprocess, zca_whitening_matrix
 from torch_impl.optim import make_optimizer
 
 UPDATE_RULE_LRS = {"sgd": 1e-1, "sgd_momentum": 5e-2, "sgd_nesterov": 5e-2, "rmsprop": 1e-3, "adam": 1e-3}
@@ -196,7 +196,8 @@ def check_update_rules(dtype: str = "float64", seed: int = 0, steps: int = 3) ->
 
 def check_preprocessing(dtype: str = "float64", seed: int = 0, n: int = 300, dims: tuple = (3, 4, 4),
                         epsilon: float = 0.1) -> list[Check]:
-    """ZCA whitening against torch (torch.cov, torch.linalg.eigh); flips and crops against torchvision."""
+    """ZCA whitening against torch (torch.cov, torch.linalg.eigh); standardization, flips and crops against
+    torchvision."""
     import torchvision.transforms.v2.functional as TF
 
     rng = np.random.default_rng(seed)
@@ -209,6 +210,13 @@ def check_preprocessing(dtype: str = "float64", seed: int = 0, n: int = 300, dim
     checks = [make_check("preprocessing", "ZCA whitening matrix", whitening, t_whitening.numpy(), "float64"),
               make_check("preprocessing", "ZCA whitened images", (images.reshape(n, -1) - mean) @ whitening,
                          ((flat - flat.mean(0)) @ t_whitening).numpy(), "float64")]
+
+    standardize = fit_preprocessing("standardize", images)
+    channel_mean = torch.from_numpy(images).mean(dim=(0, 2, 3)).tolist()
+    channel_std = torch.from_numpy(images).std(dim=(0, 2, 3), correction=0).tolist()
+    checks.append(make_check("preprocessing", "standardization vs torchvision normalize",
+                             preprocess(images, standardize, dtype),
+                             TF.normalize(torch.from_numpy(images), channel_mean, channel_std).numpy(), dtype))
 
     padding = 2
     flips, shifts = draw_augmentation(n, rng, flip=True, padding=padding)

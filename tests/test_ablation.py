@@ -21,27 +21,45 @@ def test_every_row_is_a_valid_train_py_command(index):
 
 def test_rows_add_one_step_at_a_time():
     settings = [vars(train.parse_args(ablation.command(flags)[2:])) for _, flags, _ in ablation.ROWS]
-    changed = [{k for k in train.DEFAULTS if a[k] != b[k]} for a, b in zip(settings, settings[1:])]
-    assert changed[0] == {"hidden_size"}
-    assert changed[3] == {"preprocessing"}  # standardization -> ZCA
-    assert changed[4] == {"flip"} and changed[5] == {"crop_padding"} and changed[6] == {"label_smoothing"}
-    assert changed[7] == {"dropout"}
-    assert changed[8] == {"num_epochs", "dropout", "tta"}  # the recipe: longer, dropout off again
-    assert changed[9] == set()  # test-time flips: the same run, flip-averaged scores
+
+    def changed(a, b):
+        return {k for k in train.DEFAULTS if settings[a][k] != settings[b][k]}
+
+    assert changed(0, 1) == {"hidden_size"}
+    assert changed(3, 4) == {"preprocessing"}  # standardization -> ZCA
+    assert changed(4, 5) == {"flip"} and changed(5, 6) == {"crop_padding"} and changed(6, 7) == {"label_smoothing"}
+    assert ablation.EXCURSIONS == {8, 9, 11}
+    assert changed(7, 8) == {"dropout"} and changed(7, 9) == {"preprocessing"}  # tried, then left out
+    assert changed(7, 10) == {"num_epochs", "tta"}  # the recipe: label smoothing's row, trained longer
+    assert changed(10, 11) == {"crop_padding"}  # the recipe without crops
+    assert changed(10, 12) == set()  # test-time flips: the same run, flip-averaged scores
 
 
 def fake_metrics(test_10k, tta=None):
-    metrics = {"val_acc": test_10k + 0.01, "test_acc_1k": test_10k, "test_acc_10k": test_10k, "train_seconds": 90}
+    metrics = {"status": "completed", "val_acc": test_10k + 0.01, "test_acc_1k": test_10k, "test_acc_10k": test_10k,
+               "train_seconds": 90}
     if tta is not None:
         metrics.update(val_acc_tta=tta, test_acc_1k_tta=tta, test_acc_10k_tta=tta)
     return metrics
 
 
 def test_table_marks_harmful_steps_and_compares_with_the_last_kept_step():
-    results = {"0": fake_metrics(0.50), "7": fake_metrics(0.60), "8": fake_metrics(0.58),
-               "9": fake_metrics(0.66, tta=0.67), "10": fake_metrics(0.66, tta=0.67)}
+    results = {"0": fake_metrics(0.50), "7": fake_metrics(0.60), "8": fake_metrics(0.58), "9": fake_metrics(0.59),
+               "10": fake_metrics(0.66, tta=0.67), "11": fake_metrics(0.65), "12": fake_metrics(0.66, tta=0.67)}
     lines = ablation.table(results).splitlines()
-    assert len(lines) == 2 + 5 and "| 50.0% |" in lines[2] and "1.5 min" in lines[2]
+    assert "| 50.0% | 50.00% | 1.5 min |" in lines[2] and "| 60.00% |" in lines[3]
     assert "-2.0 pts (hurts)" in lines[4]             # dropout, against label smoothing
-    assert "+6.0 pts" in lines[5]                     # longer training, against label smoothing again
-    assert "+1.0 pts" in lines[6] and "(TTA on)" in lines[6]
+    assert "-1.0 pts (hurts)" in lines[5]             # standardization instead of ZCA, against label smoothing
+    assert "+6.0 pts" in lines[6]                     # longer training, against label smoothing again
+    assert "-1.0 pts (hurts)" in lines[7]             # no crops, against the recipe
+    assert "+1.0 pts" in lines[8]                     # TTA, against the recipe's plain scores
+    assert lines[9:12] == ["", "Commands (each also takes `--quiet --out DIR`):", ""]
+    assert lines[12].startswith("- 0: `python train.py --impl numpy --hidden-size 1000")
+    assert lines[-1] == "- 12: `python train.py --impl numpy --recipe best` (its flip-averaged scores)"
+
+
+def test_a_failed_row_stays_in_the_table_without_becoming_the_baseline():
+    failed = {"status": "failed", "error": "loss became inf at iteration 7", "train_seconds": 6}
+    lines = ablation.table({"0": fake_metrics(0.50), "1": failed, "2": fake_metrics(0.52)}).splitlines()
+    assert "failed: loss became inf at iteration 7" in lines[3] and "(hurts)" in lines[3]
+    assert "+2.0 pts" in lines[4]  # against row 0
