@@ -201,6 +201,14 @@ def make_model(impl: str, input_dim: int, hidden_size: int, num_classes: int, we
                                   **extras)
 
 
+def model_for(settings: dict, input_dim: int):
+    """The TwoLayerNet that train.py settings (names as in DEFAULTS; missing ones take the defaults) describe."""
+    s = {**DEFAULTS, **settings}
+    return make_model(s["impl"], input_dim, int(s["hidden_size"]), len(CLASS_NAMES), float(s["weight_scale"]),
+                      float(s["reg"]), s["dtype"], s["seed"], s["device"], float(s["dropout"]),
+                      float(s["label_smoothing"]))
+
+
 def solver_options(settings: dict) -> dict:
     """The Solver arguments for train.py settings (names as in DEFAULTS; missing ones take the defaults)."""
     s = {**DEFAULTS, **settings}
@@ -388,8 +396,7 @@ def run_training(args: argparse.Namespace) -> int:
     run = Run(out, config)
     say(f"run folder: {out}")
 
-    model = make_model(args.impl, data["X_train"][0].size, args.hidden_size, len(CLASS_NAMES), args.weight_scale,
-                       args.reg, args.dtype, args.seed, args.device, args.dropout, args.label_smoothing)
+    model = model_for(settings, data["X_train"][0].size)
     progress = Progress(args.quiet)
     solver = make_solver(args.impl, model, data, args.device, **solver_options(settings), verbose=False,
                          on_iteration=progress.on_iteration, on_epoch=progress.on_epoch)

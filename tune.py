@@ -94,10 +94,8 @@ def trial_data(config: dict, args: argparse.Namespace) -> dict:
 
 def train_config(config: dict, impl: str, seed: int, data: dict, on_epoch=None) -> dict:
     """Train one configuration (tuned + fixed settings) -> val acc (best epoch), train acc, histories, seconds."""
-    settings = {**train.DEFAULTS, **config, "seed": seed}
-    model = train.make_model(impl, data["X_train"][0].size, int(settings["hidden_size"]), 10,
-                             float(settings["weight_scale"]), float(settings["reg"]), "float32", seed,
-                             dropout=float(settings["dropout"]), label_smoothing=float(settings["label_smoothing"]))
+    settings = {**train.DEFAULTS, **config, "impl": impl, "seed": seed, "dtype": "float32"}
+    model = train.model_for(settings, data["X_train"][0].size)
     solver = train.make_solver(impl, model, data, **train.solver_options(settings), verbose=False,
                                on_epoch=on_epoch)
     started, diverged = time.perf_counter(), False

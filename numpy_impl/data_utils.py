@@ -353,25 +353,15 @@ def get_CIFAR10_data(num_training: int = 49000, num_validation: int = 1000, num_
     val_rows = slice(num_training, num_training + num_validation)
     if preprocessing is not None:
         fitted = fit_preprocessing(preprocessing, train, zca_epsilon)
-        return {"X_train": preprocess(train, fitted, dtype), "y_train": raw.y_train[:num_training].copy(),
-                "X_val": preprocess(raw.x_train[val_rows], fitted, dtype), "y_val": raw.y_train[val_rows].copy(),
-                "X_test": preprocess(raw.x_test[:num_test], fitted, dtype), "y_test": raw.y_test[:num_test].copy(),
-                "mean_image": fitted["mean_image"].astype(dtype), "preprocessing": fitted}
-    mean_image = train.mean(axis=0, dtype=np.float64) if subtract_mean else np.zeros(IMAGE_SHAPE)
-
-    def prepare(images: np.ndarray) -> np.ndarray:
-        out = np.empty(images.shape, dtype=dtype)
-        if subtract_mean:
-            np.subtract(images, mean_image, out=out)  # computed in float64 chunk by chunk, stored as dtype
-        else:
-            out[...] = images
-        return out
-
+    else:  # the lab's: the training mean image, or nothing (computed in float64, stored as dtype)
+        fitted = {"mean_image": train.mean(axis=0, dtype=np.float64) if subtract_mean else np.zeros(IMAGE_SHAPE)}
     data = {
-        "X_train": prepare(train), "y_train": raw.y_train[:num_training].copy(),
-        "X_val": prepare(raw.x_train[val_rows]), "y_val": raw.y_train[val_rows].copy(),
-        "X_test": prepare(raw.x_test[:num_test]), "y_test": raw.y_test[:num_test].copy(),
+        "X_train": preprocess(train, fitted, dtype), "y_train": raw.y_train[:num_training].copy(),
+        "X_val": preprocess(raw.x_train[val_rows], fitted, dtype), "y_val": raw.y_train[val_rows].copy(),
+        "X_test": preprocess(raw.x_test[:num_test], fitted, dtype), "y_test": raw.y_test[:num_test].copy(),
     }
-    if with_mean_image:
-        data["mean_image"] = mean_image.astype(dtype)
+    if with_mean_image or preprocessing is not None:
+        data["mean_image"] = fitted["mean_image"].astype(dtype)
+    if preprocessing is not None:
+        data["preprocessing"] = fitted
     return data

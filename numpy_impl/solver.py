@@ -203,8 +203,9 @@ class Solver:
     def _step(self) -> float:
         """One gradient update on a fresh minibatch; returns its loss."""
         if self.lr_schedule == "cosine":
+            lr = self._scheduled_learning_rate()
             for config in self.optim_configs.values():
-                config["learning_rate"] = self._scheduled_learning_rate()
+                config["learning_rate"] = lr
         loss, grads = self.model.loss(*self._gather_batch(self._sample_batch_indices()))
         self._check_finite(loss)
         for name, w in self.model.params.items():
