@@ -1,6 +1,6 @@
 # The two commands of the README's quick start:
 #   make train   set up .venv, then train the network on CIFAR-10 (python train.py --impl numpy)
-#   make test    set up .venv, then run the whole test suite
+#   make test    set up .venv, then check the code with ruff (lint, format) and run the whole test suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,7 +11,7 @@ ifneq ($(wildcard $(SHARED_CIFAR)/cifar-10-binary.tar.gz),)
 export CIFAR10_DIR ?= $(SHARED_CIFAR)
 endif
 
-.PHONY: setup train test bench notebook clean
+.PHONY: setup train test lint bench notebook clean
 
 setup: $(VENV)/.installed
 
@@ -23,8 +23,12 @@ $(VENV)/.installed: pyproject.toml
 train: setup
 	$(BIN)/python train.py --impl numpy $(ARGS)
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest $(ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: setup
 	$(BIN)/python benchmarks/bench.py $(ARGS)

@@ -23,24 +23,49 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import train  # noqa: E402
-from numpy_impl.artifacts import load_json, save_json  # noqa: E402
+from common.artifacts import load_json, save_json  # noqa: E402
+from common.config import Config, config_from_argv  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "ablation.json"
 RUNS = ROOT / "runs" / "ablation"
 
 BASELINE = ["--hidden-size", "1000", "--learning-rate", "1e-4", "--num-epochs", "15", "--reg", "0.5"]
 WIDE = ["--hidden-size", "4096", "--learning-rate", "1e-4", "--num-epochs", "15", "--reg", "0.5"]
-OPTIMIZER = ["--hidden-size", "4096", "--num-epochs", "15", "--update-rule", "sgd_nesterov", "--batch-size", "512",
-             "--lr-schedule", "cosine", "--warmup-epochs", "1", "--learning-rate", "2.5e-4", "--reg", "0.5"]
+OPTIMIZER = [
+    "--hidden-size",
+    "4096",
+    "--num-epochs",
+    "15",
+    "--update-rule",
+    "sgd_nesterov",
+    "--batch-size",
+    "512",
+    "--lr-schedule",
+    "cosine",
+    "--warmup-epochs",
+    "1",
+    "--learning-rate",
+    "2.5e-4",
+    "--reg",
+    "0.5",
+]
 # Unit-variance inputs take the recipe's learning rate, L2 and initial weight scale (pixels shrink ~60x).
-STANDARDIZED = [*OPTIMIZER[:-4], "--learning-rate", "0.05", "--reg", "5e-4", "--weight-scale", "1e-2",
-                "--preprocessing", "standardize"]
+STANDARDIZED = [
+    *OPTIMIZER[:-4],
+    "--learning-rate",
+    "0.05",
+    "--reg",
+    "5e-4",
+    "--weight-scale",
+    "1e-2",
+    "--preprocessing",
+    "standardize",
+]
 ZCA = [*STANDARDIZED[:-2], "--preprocessing", "zca", "--zca-epsilon", "0.1"]
 FLIPS = [*ZCA, "--flip"]
 CROPS = [*FLIPS, "--crop-padding", "4"]
 SMOOTHING = [*CROPS, "--label-smoothing", "0.1"]
-DROPOUT = [*SMOOTHING, "--dropout", "0.3"]
+DROPOUT = [*SMOOTHING, "--dropout-keep-ratio", "0.7"]
 STANDARDIZED_AUGMENTED = [*STANDARDIZED, "--flip", "--crop-padding", "4", "--label-smoothing", "0.1"]
 
 # (step, train.py flags, which accuracies to report: "plain" or "tta"). Each row adds its step to the
@@ -54,9 +79,8 @@ ROWS = [
     ("+ random flips", FLIPS, "plain"),
     ("+ random crops (4-pixel padding)", CROPS, "plain"),
     ("+ label smoothing 0.1", SMOOTHING, "plain"),
-    ("+ dropout 0.3", DROPOUT, "plain"),
-    ("per-channel standardization instead of ZCA, with flips, crops, label smoothing", STANDARDIZED_AUGMENTED,
-     "plain"),
+    ("+ dropout 0.3 (keep ratio 0.7)", DROPOUT, "plain"),
+    ("per-channel standardization instead of ZCA, with flips, crops, label smoothing", STANDARDIZED_AUGMENTED, "plain"),
     ("longer training: 80 epochs, no dropout (= `--recipe best`)", ["--recipe", "best"], "plain"),
     ("the recipe without random crops (80 epochs)", ["--recipe", "best", "--crop-padding", "0"], "plain"),
     ("+ test-time flips (same run as `--recipe best`, flip-averaged scores)", ["--recipe", "best"], "tta"),
@@ -70,9 +94,7 @@ def command(flags: list[str]) -> list[str]:
 
 def same_settings(config_path: Path, flags: list[str]) -> bool:
     """Whether a run's config.json records exactly the settings these train.py flags give."""
-    args = vars(train.parse_args(command(flags)[2:]))
-    config = load_json(config_path)
-    return all(config.get(key) == args[key] for key in train.DEFAULTS)
+    return Config.from_run(load_json(config_path)) == config_from_argv(command(flags)[2:])
 
 
 def run_row(index: int) -> dict:
@@ -96,8 +118,10 @@ def table(results: dict) -> str:
     The change column compares each row with the last row it builds on; a step that lowers
     test accuracy is marked "(hurts)" and stays in the table.
     """
-    lines = ["| # | step | val | test-1k | test-10k | training time | change (test-10k) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| # | step | val | test-1k | test-10k | training time | change (test-10k) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     commands = []
     previous = None
     for index, (step, flags, scores) in enumerate(ROWS):
@@ -108,16 +132,20 @@ def table(results: dict) -> str:
         commands.append(f"- {index}: `{shlex.join(command(flags))}`{note}")
         minutes = metrics["train_seconds"] / 60
         if metrics.get("status") != "completed":  # e.g. diverged: kept in the table, and not a new baseline
-            lines.append(f"| {index} | {step} | {metrics.get('status')}: {metrics.get('error') or ''} | | | "
-                         f"{minutes:.1f} min | (hurts) |")
+            lines.append(
+                f"| {index} | {step} | {metrics.get('status')}: {metrics.get('error') or ''} | | | "
+                f"{minutes:.1f} min | (hurts) |"
+            )
             continue
         suffix = "_tta" if scores == "tta" else ""
         val, test_1k, test_10k = (metrics[f"{key}{suffix}"] for key in ("val_acc", "test_acc_1k", "test_acc_10k"))
         change = "" if previous is None else f"{100 * (test_10k - previous):+.1f} pts"
         if previous is not None and test_10k < previous:
             change += " (hurts)"
-        lines.append(f"| {index} | {step} | {100 * val:.1f}% | {100 * test_1k:.1f}% | {100 * test_10k:.2f}% | "
-                     f"{minutes:.1f} min | {change} |")
+        lines.append(
+            f"| {index} | {step} | {100 * val:.1f}% | {100 * test_1k:.1f}% | {100 * test_10k:.2f}% | "
+            f"{minutes:.1f} min | {change} |"
+        )
         if index not in EXCURSIONS:
             previous = test_10k
     return "\n".join(lines + ["", "Commands (each also takes `--quiet --out DIR`):", ""] + commands)

@@ -23,10 +23,12 @@ def peak_rss_mib():
     with open("/proc/self/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
 """
-CHILD = PEAK_RSS + r"""
+CHILD = (
+    PEAK_RSS
+    + r"""
 import json, sys, time
 import numpy as np
-from numpy_impl.data_utils import get_CIFAR10_data
+from common.cifar10 import get_CIFAR10_data
 root, dtype = sys.argv[1] or None, sys.argv[2]
 base = peak_rss_mib()
 start = time.perf_counter()
@@ -35,12 +37,19 @@ seconds = time.perf_counter() - start
 print(json.dumps({"seconds": seconds, "extra_mib": peak_rss_mib() - base,
                   "result_mib": sum(v.nbytes for v in data.values()) / 2**20}))
 """
+)
 
 
 def measure(dtype: str, repeats: int, data_dir: str) -> dict:
     root = Path(__file__).resolve().parents[1]
-    runs = [json.loads(subprocess.run([sys.executable, "-c", CHILD, data_dir, dtype], check=True, cwd=root,
-                                      capture_output=True, text=True).stdout) for _ in range(repeats)]
+    runs = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", CHILD, data_dir, dtype], check=True, cwd=root, capture_output=True, text=True
+            ).stdout
+        )
+        for _ in range(repeats)
+    ]
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
@@ -53,8 +62,10 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for dtype in ("float64", "float32"):
         m = measure(dtype, args.repeats, args.data_dir)
-        print(f"| {dtype} | {m['seconds']:.2f} | {m['result_mib']:.0f} | {m['extra_mib']:.0f} | "
-              f"{m['extra_mib'] - m['result_mib']:.0f} |")
+        print(
+            f"| {dtype} | {m['seconds']:.2f} | {m['result_mib']:.0f} | {m['extra_mib']:.0f} | "
+            f"{m['extra_mib'] - m['result_mib']:.0f} |"
+        )
 
 
 if __name__ == "__main__":

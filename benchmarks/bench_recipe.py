@@ -16,20 +16,23 @@ import argparse
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy_impl  # noqa: E402
 import torch_impl  # noqa: E402
-from numpy_impl.artifacts import save_json  # noqa: E402
-from numpy_impl.augment import augment_batch  # noqa: E402
-from numpy_impl.data_utils import load_raw_cifar10  # noqa: E402
-from numpy_impl.preprocess import PREPROCESSINGS, fit_preprocessing, preprocess  # noqa: E402
-from numpy_impl.runtime import retain_freed_memory  # noqa: E402
+from common.artifacts import save_json  # noqa: E402
+from common.batches import Augmentation, BatchStream  # noqa: E402
+from common.cifar10 import load_raw_cifar10  # noqa: E402
+from common.preprocess import PREPROCESSINGS, fit_preprocessing, preprocess  # noqa: E402
+from common.runtime import retain_freed_memory  # noqa: E402
+from numpy_impl.augment import flip_and_shift  # noqa: E402
 
 NUM_TRAIN, BATCH, HIDDEN, PADDING = 49_000, 512, 4096, 4
 
@@ -44,14 +47,27 @@ def median_seconds(fn, repeats: int) -> float:
 
 
 def step_seconds(impl, X: np.ndarray, y: np.ndarray, repeats: int) -> float:
-    """Median seconds of one Solver step of the recipe's network on batches of X."""
-    data = {"X_train": X, "y_train": y, "X_val": X[:BATCH], "y_val": y[:BATCH]}
-    model = impl.TwoLayerNet(X[0].size, HIDDEN, 10, weight_scale=1e-2, reg=5e-4, dtype="float32", seed=0,
-                             label_smoothing=0.1)
-    solver = impl.Solver(model, data, update_rule="sgd_nesterov", optim_config={"learning_rate": 0.01},
-                         batch_size=BATCH, num_epochs=1, verbose=False, seed=0)
-    solver._step()  # warm-up: buffers, optimizer state
-    return median_seconds(solver._step, repeats)
+    """Median seconds of one Solver update of the recipe's network: one epoch of repeats + 2 updates, timed between
+    the on_iteration calls from the second update on (the first pays for buffers and an accuracy check)."""
+    rows = BATCH * (repeats + 2)
+    data = {"X_train": X[:rows], "y_train": y[:rows], "X_val": X[:BATCH], "y_val": y[:BATCH]}
+    model = impl.TwoLayerNet(
+        X[0].size, HIDDEN, 10, weight_scale=1e-2, reg=5e-4, dtype="float32", seed=0, label_smoothing=0.1
+    )
+    stamps = []
+    solver = impl.Solver(
+        model,
+        data,
+        update_rule="sgd_nesterov",
+        optim_config={"learning_rate": 0.01},
+        batch_size=BATCH,
+        num_epochs=1,
+        verbose=False,
+        seed=0,
+        on_iteration=lambda _: stamps.append(time.perf_counter()),
+    )
+    solver.train()
+    return statistics.median(np.diff(stamps[1:]))
 
 
 def main() -> int:
@@ -67,27 +83,41 @@ def main() -> int:
 
     print("| preprocessing | fit (s) | apply to 49,000 images, float32 (s) |\n|---|---|---|")
     for kind in PREPROCESSINGS:
-        fit = median_seconds(lambda: fit_preprocessing(kind, images), max(1, args.repeats // 2))
+        fit = median_seconds(partial(fit_preprocessing, kind, images), max(1, args.repeats // 2))
         fitted = fit_preprocessing(kind, images)
         preprocess(images[:5000], fitted, np.float32)  # warm-up: the first big allocation pays page faults
-        apply = median_seconds(lambda: preprocess(images, fitted, np.float32), max(1, args.repeats // 2))
+        apply = median_seconds(partial(preprocess, images, fitted, np.float32), max(1, args.repeats // 2))
         results["preprocessing"][kind] = {"fit_seconds": fit, "apply_seconds": apply}
         print(f"| {kind} | {fit:.2f} | {apply:.2f} |", flush=True)
 
     X = preprocess(images, fitted, np.float32)  # ZCA, as the recipe trains on
-    rng = np.random.default_rng(0)
-    batch = X[rng.choice(NUM_TRAIN, BATCH)]
-    out = np.empty_like(batch)
-    augment = median_seconds(lambda: augment_batch(batch, rng, flip=True, padding=PADDING, out=out),
-                             20 * args.repeats)
-    steps = {name: step_seconds(impl, X, labels, args.repeats)
-             for name, impl in (("numpy", numpy_impl), ("torch", torch_impl))}
-    results.update(augment_batch_seconds=augment, step_seconds=steps,
-                   augment_share={name: augment / (augment + s) for name, s in steps.items()})
-    print(f"\naugmenting a batch of {BATCH} (flips + crops, padding {PADDING}): {1e3 * augment:.2f} ms")
-    print("| implementation | training step, H=4096, batch 512 (ms) | augmentation's share of a step |\n|---|---|---|")
+    draws = BatchStream(NUM_TRAIN, BATCH, seed=0, augmentation=Augmentation(flip=True, padding=PADDING)).next_batch()
+    batch, out = X[draws.indices], np.empty((BATCH, *X.shape[1:]), dtype=X.dtype)
+    t_batch, t_flips, t_shifts = (torch.from_numpy(a) for a in (batch, draws.flips, draws.shifts))
+    augment = {
+        "numpy": median_seconds(partial(flip_and_shift, batch, draws.flips, draws.shifts, out), 20 * args.repeats),
+        "torch": median_seconds(
+            partial(torch_impl.flip_and_shift, t_batch, t_flips, t_shifts, PADDING), 20 * args.repeats
+        ),
+    }
+    steps = {
+        name: step_seconds(impl, X, labels, args.repeats)
+        for name, impl in (("numpy", numpy_impl), ("torch", torch_impl))
+    }
+    results.update(
+        augment_batch_seconds=augment,
+        step_seconds=steps,
+        augment_share={name: augment[name] / (augment[name] + s) for name, s in steps.items()},
+    )
+    print(
+        f"\n| implementation | augmenting a batch of {BATCH} (flips + crops, padding {PADDING}), ms | "
+        f"training step, H=4096, batch 512 (ms) | augmentation's share of a step |\n|---|---|---|---|"
+    )
     for name, seconds in steps.items():
-        print(f"| {name} | {1e3 * seconds:.0f} | {100 * results['augment_share'][name]:.1f}% |")
+        print(
+            f"| {name} | {1e3 * augment[name]:.2f} | {1e3 * seconds:.0f} | "
+            f"{100 * results['augment_share'][name]:.1f}% |"
+        )
     print(f"numpy / torch step time: {steps['numpy'] / steps['torch']:.2f}")
     save_json(args.out, results)
     return 0

@@ -1,6 +1,6 @@
 """`python -m compare`: run every numpy-vs-torch agreement check and print a table; non-zero exit on failure.
 
-    python -m compare [--dtype float64|float32|both] [--seed S] [--explain]
+python -m compare [--dtype float64|float32|both] [--seed S] [--explain]
 """
 
 from __future__ import annotations
@@ -15,12 +15,16 @@ from compare.metrics import ERROR_MEASURE, Check
 
 def format_table(checks: list[Check]) -> str:
     """A Markdown table: check, dtype, shape, max abs error, relative error, tolerance, pass/fail."""
-    rows = ["| group | check | dtype | shape | max abs error | relative error | tolerance | result |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| group | check | dtype | shape | max abs error | relative error | tolerance | result |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for c in checks:
         shape = "x".join(map(str, c.shape)) or "scalar"
-        rows.append(f"| {c.group} | {c.name} | {c.dtype} | {shape} | {c.max_abs_error:.2e} | "
-                    f"{c.rel_error:.2e} | {c.tolerance:.0e} | {'pass' if c.passed else 'FAIL'} |")
+        rows.append(
+            f"| {c.group} | {c.name} | {c.dtype} | {shape} | {c.max_abs_error:.2e} | "
+            f"{c.rel_error:.2e} | {c.tolerance:.0e} | {'pass' if c.passed else 'FAIL'} |"
+        )
     return "\n".join(rows)
 
 

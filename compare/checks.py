@@ -1,10 +1,14 @@
 """Every agreement check between numpy_impl and torch_impl / torch autograd, as functions returning Checks.
 
 Each function takes a dtype ("float32" or "float64"), a seed and sizes, builds the same
-inputs for both sides, and returns a list of Check rows (see compare/metrics.py).
+inputs for both sides, and returns a list of Check rows (see compare/metrics.py). The two
+implementations share data, not code: the same initial weights (common.init) and the same
+batch stream (common.batches); each trains with its own loop.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -12,8 +16,12 @@ import torch.nn.functional as F
 
 import numpy_impl
 import torch_impl
+from common.batches import draw_augmentation
+from common.init import initial_params
+from common.preprocess import fit_preprocessing, preprocess, zca_whitening_matrix
+from compare.adapter import lab_loss, lab_params, torch_state
 from compare.metrics import Check, make_check
-from numpy_impl.augment import draw_augmentation, flip_and_shift
+from numpy_impl.augment import flip_and_shift
 from numpy_impl.layer_utils import affine_relu_backward, affine_relu_forward
 from numpy_impl.layers import (
     affine_backward,
@@ -27,8 +35,6 @@ from numpy_impl.layers import (
     svm_loss,
 )
 from numpy_impl.optim import UPDATE_RULES
-from numpy_impl.preprocess import fit_preprocessing, preprocess, zca_whitening_matrix
-from torch_impl.optim import make_optimizer
 
 UPDATE_RULE_LRS = {"sgd": 1e-1, "sgd_momentum": 5e-2, "sgd_nesterov": 5e-2, "rmsprop": 1e-3, "adam": 1e-3}
 LABEL_SMOOTHING, KEEP_RATIO, WEIGHT_DECAY = 0.1, 0.6, 0.05
@@ -130,16 +136,33 @@ def check_layers(dtype: str = "float64", seed: int = 0, **sizes) -> list[Check]:
     dropout with a fixed mask, L2) against torch autograd."""
     inputs = layer_inputs(dtype, seed, **sizes)
     ours, theirs = numpy_layers(*inputs), autograd_layers(*inputs)
-    return [make_check("layer vs autograd", f"{layer}: {name}", ours[layer][name], theirs[layer][name], dtype)
-            for layer in ours for name in ours[layer]]
+    return [
+        make_check("layer vs autograd", f"{layer}: {name}", ours[layer][name], theirs[layer][name], dtype)
+        for layer in ours
+        for name in ours[layer]
+    ]
 
 
-def twin_models(dtype: str, seed: int, n: int = 5, dims: tuple = (3, 4, 4), hidden: int = 20, c: int = 10,
-                reg: float = 0.1, weight_scale: float = 0.1):
-    """A NumPy and a torch TwoLayerNet from the same initialization, and a batch X (n, *dims), y (n,)."""
+def twin_models(
+    dtype: str,
+    seed: int,
+    n: int = 5,
+    dims: tuple = (3, 4, 4),
+    hidden: int = 20,
+    c: int = 10,
+    reg: float = 0.1,
+    weight_scale: float = 0.1,
+    **options,
+):
+    """A NumPy and a torch TwoLayerNet from the same initial weights, and a batch X (n, *dims), y (n,).
+
+    options (dropout_keep_ratio, label_smoothing) go to both models.
+    """
     d = int(np.prod(dims))
-    ours = numpy_impl.TwoLayerNet(d, hidden, c, weight_scale=weight_scale, reg=reg, dtype=dtype, seed=seed)
-    theirs = torch_impl.TwoLayerNet(d, hidden, c, weight_scale=weight_scale, reg=reg, dtype=dtype, seed=seed)
+    init = initial_params(d, hidden, c, weight_scale, dtype, seed)
+    ours = numpy_impl.TwoLayerNet.from_params(init, reg=reg, seed=seed, **options)
+    theirs = torch_impl.TwoLayerNet(d, hidden, c, reg=reg, dtype=dtype, **options)
+    theirs.load_state_dict(torch_state(init))
     rng = np.random.default_rng(seed + 1)
     X = rng.standard_normal((n, *dims)).astype(dtype)
     y = rng.integers(c, size=n)
@@ -149,10 +172,12 @@ def twin_models(dtype: str, seed: int, n: int = 5, dims: tuple = (3, 4, 4), hidd
 def check_model(dtype: str = "float64", seed: int = 0, **sizes) -> list[Check]:
     """TwoLayerNet: the same init, then scores, loss and the four gradients."""
     ours, theirs, X, y = twin_models(dtype, seed, **sizes)
-    checks = [make_check("model", f"init {name}", ours.params[name], value, dtype)
-              for name, value in theirs.numpy_params().items()]
-    checks.append(make_check("model", "scores", ours.loss(X), theirs.loss(X), dtype))
-    (loss, grads), (t_loss, t_grads) = ours.loss(X, y), theirs.loss(X, y)
+    checks = [
+        make_check("model", f"init {name}", ours.params[name], value, dtype)
+        for name, value in lab_params(theirs).items()
+    ]
+    checks.append(make_check("model", "scores", ours.loss(X), lab_loss(theirs, X), dtype))
+    (loss, grads), (t_loss, t_grads) = ours.loss(X, y), lab_loss(theirs, X, y)
     checks.append(make_check("model", "loss", loss, t_loss, dtype))
     checks += [make_check("model", f"grad {name}", grads[name], t_grads[name], dtype) for name in grads]
     return checks
@@ -160,16 +185,16 @@ def check_model(dtype: str = "float64", seed: int = 0, **sizes) -> list[Check]:
 
 def check_model_extras(dtype: str = "float64", seed: int = 0) -> list[Check]:
     """TwoLayerNet with dropout (the same mask on both sides) and label smoothing: loss and gradients."""
-    ours, theirs, X, y = twin_models(dtype, seed)
-    for model in (ours, theirs):
-        model.label_smoothing = LABEL_SMOOTHING
-    ours.dropout_param.update(p=KEEP_RATIO, rng=np.random.default_rng(7))
+    ours, theirs, X, y = twin_models(dtype, seed, label_smoothing=LABEL_SMOOTHING, dropout_keep_ratio=KEEP_RATIO)
+    ours.dropout_param["rng"] = np.random.default_rng(7)
     hidden_shape = (len(X), ours.params["W1"].shape[1])
     mask = dropout_mask(hidden_shape, KEEP_RATIO, np.random.default_rng(7), np.dtype(dtype))
-    (loss, grads), (t_loss, t_grads) = ours.loss(X, y), theirs.loss(X, y, dropout_mask=mask)
+    (loss, grads), (t_loss, t_grads) = ours.loss(X, y), lab_loss(theirs, X, y, dropout_mask=mask)
     checks = [make_check("model", "loss (dropout, label smoothing)", loss, t_loss, dtype)]
-    return checks + [make_check("model", f"grad {name} (dropout, label smoothing)", grads[name], t_grads[name],
-                                dtype) for name in grads]
+    return checks + [
+        make_check("model", f"grad {name} (dropout, label smoothing)", grads[name], t_grads[name], dtype)
+        for name in grads
+    ]
 
 
 def check_update_rules(dtype: str = "float64", seed: int = 0, steps: int = 3) -> list[Check]:
@@ -184,7 +209,7 @@ def check_update_rules(dtype: str = "float64", seed: int = 0, steps: int = 3) ->
             config = {"learning_rate": UPDATE_RULE_LRS[rule_name], **({"weight_decay": decay} if decay else {})}
             w, state = w0.copy(), dict(config)
             tw = torch.tensor(w0)
-            optimizer = make_optimizer(rule_name, [tw], config)
+            optimizer = torch_impl.make_optimizer(rule_name, [tw], config)
             for dw in dws:
                 w, state = rule(w, dw, state)
                 tw.grad = torch.from_numpy(dw)
@@ -194,8 +219,9 @@ def check_update_rules(dtype: str = "float64", seed: int = 0, steps: int = 3) ->
     return checks
 
 
-def check_preprocessing(dtype: str = "float64", seed: int = 0, n: int = 300, dims: tuple = (3, 4, 4),
-                        epsilon: float = 0.1) -> list[Check]:
+def check_preprocessing(
+    dtype: str = "float64", seed: int = 0, n: int = 300, dims: tuple = (3, 4, 4), epsilon: float = 0.1
+) -> list[Check]:
     """ZCA whitening against torch (torch.cov, torch.linalg.eigh); standardization, flips and crops against
     torchvision."""
     import torchvision.transforms.v2.functional as TF
@@ -207,16 +233,29 @@ def check_preprocessing(dtype: str = "float64", seed: int = 0, n: int = 300, dim
     covariance = torch.cov(flat.T, correction=0)
     variances, basis = torch.linalg.eigh(covariance)
     t_whitening = basis @ torch.diag(variances.clamp(min=0).add(epsilon).rsqrt()) @ basis.T
-    checks = [make_check("preprocessing", "ZCA whitening matrix", whitening, t_whitening.numpy(), "float64"),
-              make_check("preprocessing", "ZCA whitened images", (images.reshape(n, -1) - mean) @ whitening,
-                         ((flat - flat.mean(0)) @ t_whitening).numpy(), "float64")]
+    checks = [
+        make_check("preprocessing", "ZCA whitening matrix", whitening, t_whitening.numpy(), "float64"),
+        make_check(
+            "preprocessing",
+            "ZCA whitened images",
+            (images.reshape(n, -1) - mean) @ whitening,
+            ((flat - flat.mean(0)) @ t_whitening).numpy(),
+            "float64",
+        ),
+    ]
 
     standardize = fit_preprocessing("standardize", images)
     channel_mean = torch.from_numpy(images).mean(dim=(0, 2, 3)).tolist()
     channel_std = torch.from_numpy(images).std(dim=(0, 2, 3), correction=0).tolist()
-    checks.append(make_check("preprocessing", "standardization vs torchvision normalize",
-                             preprocess(images, standardize, dtype),
-                             TF.normalize(torch.from_numpy(images), channel_mean, channel_std).numpy(), dtype))
+    checks.append(
+        make_check(
+            "preprocessing",
+            "standardization vs torchvision normalize",
+            preprocess(images, standardize, dtype),
+            TF.normalize(torch.from_numpy(images), channel_mean, channel_std).numpy(),
+            dtype,
+        )
+    )
 
     padding = 2
     flips, shifts = draw_augmentation(n, rng, flip=True, padding=padding)
@@ -226,13 +265,16 @@ def check_preprocessing(dtype: str = "float64", seed: int = 0, n: int = 300, dim
         image = TF.horizontal_flip(image) if flip else image
         padded = TF.pad(image, [padding] * 4, fill=0)
         theirs.append(TF.crop(padded, int(dy) + padding, int(dx) + padding, dims[1], dims[2]))
-    checks.append(make_check("preprocessing", "flips + crops vs torchvision", ours, torch.stack(theirs).numpy(),
-                             dtype))
+    checks.append(make_check("preprocessing", "flips + crops vs torchvision", ours, torch.stack(theirs).numpy(), dtype))
+    torch_impl_crops = torch_impl.flip_and_shift(
+        torch.from_numpy(images), torch.from_numpy(flips), torch.from_numpy(shifts), padding
+    )
+    checks.append(make_check("preprocessing", "flips + crops vs torch_impl", ours, torch_impl_crops.numpy(), dtype))
     return checks
 
 
 def trajectory_data(dtype: str, seed: int, num_train: int = 200, dims: tuple = (3, 4, 4), c: int = 5):
-    """A small learnable problem: labels from a random linear map of the inputs."""
+    """A small learnable problem: labels from a random linear map of the inputs; 200 train and 50 val images."""
     rng = np.random.default_rng(seed)
     d = int(np.prod(dims))
     X = rng.standard_normal((num_train + 50, *dims)).astype(dtype)
@@ -240,60 +282,180 @@ def trajectory_data(dtype: str, seed: int, num_train: int = 200, dims: tuple = (
     return {"X_train": X[:num_train], "y_train": y[:num_train], "X_val": X[num_train:], "y_val": y[num_train:]}
 
 
-def run_twin_solvers(update_rule: str, dtype: str, seed: int, num_epochs: int = 10, batch_size: int = 20,
-                     lr_decay: float = 0.95, hidden: int = 20, learning_rate: float | None = None,
-                     label_smoothing: float = 0.0, weight_decay: float = 0.0, **solver_options):
-    """Train both implementations from the same init on the same minibatches; -> (numpy, torch) last-step params
-    and loss histories. solver_options (lr_schedule, warmup_epochs, augment) go to both Solvers."""
+def train_twins(
+    update_rule: str,
+    dtype: str,
+    seed: int,
+    num_epochs: int = 10,
+    batch_size: int = 20,
+    lr_decay: float = 0.95,
+    hidden: int = 20,
+    learning_rate: float | None = None,
+    label_smoothing: float = 0.0,
+    weight_decay: float = 0.0,
+    solvers=None,
+    **solver_options,
+) -> list[dict]:
+    """Train numpy_impl's and torch_impl's Solvers, each with its own loop, from the same initial weights on the
+    same batch stream -> per implementation: its histories, the parameters at every accuracy check, the final
+    (best-validation) parameters.
+
+    Accuracy is estimated on subsets (100 of 200 training images, 40 of 50 validation images), so the
+    subsample draws are exercised too. ``solvers`` replaces the pair of Solver classes (the tests put a
+    deliberately broken loop in one of them); solver_options (lr_schedule, warmup_epochs, augment) go to both.
+    """
     data = trajectory_data(dtype, seed)
     d = int(np.prod(data["X_train"].shape[1:]))
     c = int(data["y_train"].max()) + 1
+    init = initial_params(d, hidden, c, 0.1, dtype, seed)
     optim_config = {"learning_rate": learning_rate or UPDATE_RULE_LRS[update_rule]}
     if weight_decay:
         optim_config["weight_decay"] = weight_decay
+    numpy_solver, torch_solver = solvers or (numpy_impl.Solver, torch_impl.Solver)
+    ours = numpy_impl.TwoLayerNet.from_params(init, reg=1e-3, seed=seed, label_smoothing=label_smoothing)
+    theirs = torch_impl.TwoLayerNet(d, hidden, c, reg=1e-3, dtype=dtype, label_smoothing=label_smoothing)
+    theirs.load_state_dict(torch_state(init))
     results = []
-    for impl in (numpy_impl, torch_impl):
-        model = impl.TwoLayerNet(d, hidden, c, weight_scale=0.1, reg=1e-3, dtype=dtype, seed=seed,
-                                 label_smoothing=label_smoothing)
-        last = {}
+    twins = ((numpy_solver, ours, lambda m: dict(m.params)), (torch_solver, theirs, lab_params))
+    for solver_class, model, params in twins:
+        at_checks = []
 
-        def keep_last(solver):
-            if solver.iteration == solver.num_iterations - 1:
-                last.update(solver.current_params())
+        def snapshot(solver, at_checks=at_checks, model=model, params=params):
+            at_checks.append({name: value.copy() for name, value in params(model).items()})
 
-        solver = impl.Solver(model, data, update_rule=update_rule, lr_decay=lr_decay, batch_size=batch_size,
-                             num_epochs=num_epochs, optim_config=dict(optim_config), verbose=False, seed=seed,
-                             on_iteration=keep_last, **solver_options)
+        solver = solver_class(
+            model,
+            data,
+            update_rule=update_rule,
+            lr_decay=lr_decay,
+            batch_size=batch_size,
+            num_epochs=num_epochs,
+            optim_config=dict(optim_config),
+            verbose=False,
+            seed=seed,
+            num_train_samples=100,
+            num_val_samples=40,
+            on_epoch=snapshot,
+            **solver_options,
+        )
         solver.train()
-        results.append((last, solver.loss_history))
+        results.append(
+            {
+                "loss": solver.loss_history,
+                "lr": solver.lr_history,
+                "train_acc": solver.train_acc_history,
+                "val_acc": solver.val_acc_history,
+                "checked_at": solver.accuracy_iterations,
+                "best_val_acc": solver.best_val_acc,
+                "at_checks": at_checks,
+                "final": params(model),
+            }
+        )
     return results
 
 
+def compare_runs(label: str, ours: dict, theirs: dict, dtype: str) -> list[Check]:
+    """Step by step: losses, learning rates, the iterations of the accuracy checks, accuracies, parameters at every
+    check, the best validation accuracy and the parameters restored at the end."""
+    steps, checks_made = len(ours["loss"]), len(ours["at_checks"])
+    if len(theirs["loss"]) != steps or len(theirs["at_checks"]) != checks_made:
+        return [
+            Check("trajectory", f"{label}: number of updates and accuracy checks", dtype, (2,), math.inf, math.inf, 0.0)
+        ]
+    rows = [
+        make_check(
+            "trajectory", f"{label}: loss at every update ({steps})", ours["loss"], theirs["loss"], dtype, "trajectory"
+        ),
+        make_check(
+            "trajectory", f"{label}: learning rate of every update", ours["lr"], theirs["lr"], dtype, "trajectory"
+        ),
+        make_check(
+            "trajectory",
+            f"{label}: iteration of every accuracy check",
+            ours["checked_at"],
+            theirs["checked_at"],
+            dtype,
+            "exact",
+        ),
+        make_check(
+            "trajectory",
+            f"{label}: train and val accuracy at every check",
+            ours["train_acc"] + ours["val_acc"],
+            theirs["train_acc"] + theirs["val_acc"],
+            dtype,
+            "exact",
+        ),
+        make_check(
+            "trajectory", f"{label}: best val accuracy", ours["best_val_acc"], theirs["best_val_acc"], dtype, "exact"
+        ),
+    ]
+    for name in ours["final"]:
+        at_checks = [np.stack([params[name] for params in run["at_checks"]]) for run in (ours, theirs)]
+        rows.append(
+            make_check("trajectory", f"{label}: {name} at every check ({checks_made})", *at_checks, dtype, "trajectory")
+        )
+        rows.append(
+            make_check(
+                "trajectory",
+                f"{label}: best-validation {name} restored",
+                ours["final"][name],
+                theirs["final"][name],
+                dtype,
+                "trajectory",
+            )
+        )
+    return rows
+
+
 # The recipe's training setup, small: Nesterov, warm-up + cosine, flips and crops, label smoothing.
-RECIPE_RUN = {"update_rule": "sgd_nesterov", "lr_schedule": "cosine", "warmup_epochs": 1.0,
-              "augment": {"flip": True, "padding": 1}, "label_smoothing": LABEL_SMOOTHING}
+RECIPE_RUN = {
+    "update_rule": "sgd_nesterov",
+    "lr_schedule": "cosine",
+    "warmup_epochs": 1.0,
+    "augment": {"flip": True, "padding": 1},
+    "label_smoothing": LABEL_SMOOTHING,
+}
+TRAJECTORIES = {
+    **{f"{rule} (lab decay 0.95)": {"update_rule": rule} for rule in UPDATE_RULES},
+    "recipe (nesterov, warm-up + cosine, flips + crops, label smoothing)": RECIPE_RUN,
+    "adam, decoupled weight decay, cosine": {
+        "update_rule": "adam",
+        "lr_schedule": "cosine",
+        "weight_decay": WEIGHT_DECAY,
+    },
+    "momentum, batch 30 (6 updates per epoch, 20 images unused), 2.5 warm-up epochs": {
+        "update_rule": "sgd_momentum",
+        "batch_size": 30,
+        "lr_schedule": "cosine",
+        "warmup_epochs": 2.5,
+    },
+    "momentum, one update per epoch (batch 256 > 200 images), decay 0.8": {
+        "update_rule": "sgd_momentum",
+        "batch_size": 256,
+        "lr_decay": 0.8,
+        "learning_rate": 0.2,
+    },
+}
 
 
-def check_trajectories(dtype: str = "float64", seed: int = 0) -> list[Check]:
-    """100 steps of each update rule (10 epochs x 10 batches, lr decay 0.95) end in the same parameters; so do
-    the recipe's setup and decoupled weight decay under the cosine schedule."""
-    runs = {rule: {} for rule in UPDATE_RULES}
-    runs["recipe (nesterov, warm-up + cosine, flips + crops, label smoothing)"] = RECIPE_RUN
-    runs["adam, decoupled weight decay, cosine"] = {"update_rule": "adam", "lr_schedule": "cosine",
-                                                    "weight_decay": WEIGHT_DECAY}
+def check_trajectories(dtype: str = "float64", seed: int = 0, solvers=None) -> list[Check]:
+    """Both Solvers' independent loops, trained on the same batch stream, agree update by update: each update rule
+    under the lab's decay, the recipe's setup, decoupled weight decay under cosine, and uneven epoch sizes."""
     checks = []
-    for label, options in runs.items():
-        options = {"update_rule": label, **options}
-        (ours, our_losses), (theirs, their_losses) = run_twin_solvers(dtype=dtype, seed=seed, **options)
-        checks.append(make_check("trajectory", f"{label}: loss history ({len(our_losses)} steps)",
-                                 our_losses, their_losses, dtype, "trajectory"))
-        checks += [make_check("trajectory", f"{label}: final {name}", ours[name], theirs[name], dtype,
-                              "trajectory") for name in ours]
+    for label, options in TRAJECTORIES.items():
+        ours, theirs = train_twins(dtype=dtype, seed=seed, solvers=solvers, **options)
+        checks += compare_runs(label, ours, theirs, dtype)
     return checks
 
 
-ALL_CHECKS = (check_layers, check_model, check_model_extras, check_update_rules, check_preprocessing,
-              check_trajectories)
+ALL_CHECKS = (
+    check_layers,
+    check_model,
+    check_model_extras,
+    check_update_rules,
+    check_preprocessing,
+    check_trajectories,
+)
 
 
 def run_all(dtypes=("float64", "float32"), seed: int = 0) -> list[Check]:

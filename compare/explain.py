@@ -15,42 +15,56 @@ from numpy_impl.layers import affine_forward, dropout_forward, relu_forward, sof
 DERIVATIONS = {
     "affine": (
         "out = X w + b, X = x.reshape(N, D)",
-        ["out_nm = sum_d X_nd w_dm + b_m, so each input meets dout through w:",
-         "dw = X^T . dout                       (D, M) = (D, N)(N, M)",
-         "dx = (dout . w^T).reshape(x.shape)    (N, D) = (N, M)(M, D)",
-         "db = sum over rows of dout            (M,): b is added to every row"],
+        [
+            "out_nm = sum_d X_nd w_dm + b_m, so each input meets dout through w:",
+            "dw = X^T . dout                       (D, M) = (D, N)(N, M)",
+            "dx = (dout . w^T).reshape(x.shape)    (N, D) = (N, M)(M, D)",
+            "db = sum over rows of dout            (M,): b is added to every row",
+        ],
     ),
     "relu": (
         "out = max(0, a)",
-        ["d out / d a is 1 where a > 0 and 0 elsewhere (the kink at 0 takes 0):",
-         "dx = dout * [a > 0]                   elementwise mask, same shape as a"],
+        [
+            "d out / d a is 1 where a > 0 and 0 elsewhere (the kink at 0 takes 0):",
+            "dx = dout * [a > 0]                   elementwise mask, same shape as a",
+        ],
     ),
     "affine_relu": (
         "out = max(0, X w + b)",
-        ["chain rule through the sandwich: mask first, then the affine backward:",
-         "da = dout * [X w + b > 0];  dx, dw, db = affine_backward(da)"],
+        [
+            "chain rule through the sandwich: mask first, then the affine backward:",
+            "da = dout * [X w + b > 0];  dx, dw, db = affine_backward(da)",
+        ],
     ),
     "softmax_loss": (
         "L = -(1/N) sum_i log p_i,y_i,  p_ij = exp(s_ij) / sum_k exp(s_ik)",
-        ["d(-log p_iy)/d s_ij = p_ij - [j == y_i], averaged over the N rows:",
-         "dx = (p - onehot(y)) / N              (N, C)",
-         "computed stably with s - max_j s_ij (log-sum-exp), which changes no p"],
+        [
+            "d(-log p_iy)/d s_ij = p_ij - [j == y_i], averaged over the N rows:",
+            "dx = (p - onehot(y)) / N              (N, C)",
+            "computed stably with s - max_j s_ij (log-sum-exp), which changes no p",
+        ],
     ),
     "softmax_loss, label smoothing": (
         f"L = -(1/N) sum_ij q_ij log p_ij,  q = (1 - e) onehot(y) + e / C,  e = {LABEL_SMOOTHING}",
-        ["the same derivation with a soft target q (sum_j q_ij = 1) instead of onehot(y):",
-         "dx = (p - q) / N                      torch: F.cross_entropy(..., label_smoothing=e)"],
+        [
+            "the same derivation with a soft target q (sum_j q_ij = 1) instead of onehot(y):",
+            "dx = (p - q) / N                      torch: F.cross_entropy(..., label_smoothing=e)",
+        ],
     ),
     "dropout (fixed mask)": (
         f"out = h * m,  m = [u < p] / p  (keep probability p = {KEEP_RATIO}, u uniform)",
-        ["a fixed mask makes dropout a constant elementwise scale, so dh = dout * m:",
-         "dropped units get no gradient; kept ones get 1/p of it (inverted dropout: test mode is identity)"],
+        [
+            "a fixed mask makes dropout a constant elementwise scale, so dh = dout * m:",
+            "dropped units get no gradient; kept ones get 1/p of it (inverted dropout: test mode is identity)",
+        ],
     ),
     "svm_loss": (
         "L = (1/N) sum_i sum_{j != y_i} max(0, s_ij - s_iy_i + 1)",
-        ["each violated margin (s_ij - s_iy_i + 1 > 0) adds +1 to class j and -1 to class y_i:",
-         "dx_ij = [margin_ij > 0] / N,  dx_iy_i = -(number of violated margins in row i) / N",
-         "torch's multi_margin_loss also divides by C, so autograd is run on C * multi_margin_loss"],
+        [
+            "each violated margin (s_ij - s_iy_i + 1 > 0) adds +1 to class j and -1 to class y_i:",
+            "dx_ij = [margin_ij > 0] / N,  dx_iy_i = -(number of violated margins in row i) / N",
+            "torch's multi_margin_loss also divides by C, so autograd is run on C * multi_margin_loss",
+        ],
     ),
     "l2": (
         "R = 0.5 * reg * sum W^2",
@@ -69,18 +83,24 @@ def numerical_layers(x, w, b, dout, scores, y, reg):
     num = eval_numerical_gradient_array
     a = x.reshape(len(x), -1) @ w + b
     return {
-        "affine": {"dx": num(lambda v: affine_forward(v, w, b)[0], x.copy(), dout),
-                   "dw": num(lambda v: affine_forward(x, v, b)[0], w.copy(), dout),
-                   "db": num(lambda v: affine_forward(x, w, v)[0], b.copy(), dout)},
+        "affine": {
+            "dx": num(lambda v: affine_forward(v, w, b)[0], x.copy(), dout),
+            "dw": num(lambda v: affine_forward(x, v, b)[0], w.copy(), dout),
+            "db": num(lambda v: affine_forward(x, w, v)[0], b.copy(), dout),
+        },
         "relu": {"dx": num(lambda v: relu_forward(v)[0], a.copy(), dout)},
-        "affine_relu": {"dx": num(lambda v: affine_relu_forward(v, w, b)[0], x.copy(), dout),
-                        "dw": num(lambda v: affine_relu_forward(x, v, b)[0], w.copy(), dout),
-                        "db": num(lambda v: affine_relu_forward(x, w, v)[0], b.copy(), dout)},
+        "affine_relu": {
+            "dx": num(lambda v: affine_relu_forward(v, w, b)[0], x.copy(), dout),
+            "dw": num(lambda v: affine_relu_forward(x, v, b)[0], w.copy(), dout),
+            "db": num(lambda v: affine_relu_forward(x, w, v)[0], b.copy(), dout),
+        },
         "softmax_loss": {"dx": eval_numerical_gradient(lambda v: softmax_loss(v, y)[0], scores.copy(), False)},
-        "softmax_loss, label smoothing": {"dx": eval_numerical_gradient(
-            lambda v: softmax_loss(v, y, LABEL_SMOOTHING)[0], scores.copy(), False)},
-        "dropout (fixed mask)": {"dx": num(lambda v: dropout_forward(v, _seeded_dropout())[0], dout.copy(),
-                                           scores[:, :1] * dout)},
+        "softmax_loss, label smoothing": {
+            "dx": eval_numerical_gradient(lambda v: softmax_loss(v, y, LABEL_SMOOTHING)[0], scores.copy(), False)
+        },
+        "dropout (fixed mask)": {
+            "dx": num(lambda v: dropout_forward(v, _seeded_dropout())[0], dout.copy(), scores[:, :1] * dout)
+        },
         "svm_loss": {"dx": eval_numerical_gradient(lambda v: svm_loss(v, y)[0], scores.copy(), False)},
         "l2": {"dW": eval_numerical_gradient(lambda v: 0.5 * reg * np.sum(v * v), w.copy(), False)},
     }
@@ -90,8 +110,11 @@ def explain(seed: int = 0) -> str:
     """The teaching text: per layer, the derivation, then max error against autograd and numerics."""
     inputs = layer_inputs("float64", seed)
     ours, theirs, numeric = numpy_layers(*inputs), autograd_layers(*inputs), numerical_layers(*inputs)
-    lines = ["How numpy_impl differentiates each layer, checked against torch autograd and against",
-             "centered differences (float64, h = 1e-5). Full derivations: docs/derivations.md", ""]
+    lines = [
+        "How numpy_impl differentiates each layer, checked against torch autograd and against",
+        "centered differences (float64, h = 1e-5). Full derivations: docs/derivations.md",
+        "",
+    ]
     for layer, (forward, steps) in DERIVATIONS.items():
         lines.append(f"== {layer}: {forward}")
         lines += [f"   {step}" for step in steps]

@@ -22,8 +22,9 @@ NOTEBOOK = HERE / "two_layer_net.ipynb"
 def execute(path: Path = NOTEBOOK, timeout: int = 1800, workdir: Path = HERE) -> nbformat.NotebookNode:
     """Run every cell in a fresh kernel (cwd: workdir); raises nbclient's CellExecutionError on the first error."""
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(workdir)}}).execute()
+    NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+    ).execute()
     return notebook
 
 

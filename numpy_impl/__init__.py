@@ -21,8 +21,22 @@ from numpy_impl.layers import (
 from numpy_impl.solver import Solver, TrainingDivergedError, load_checkpoint
 
 __all__ = [
-    "Solver", "TrainingDivergedError", "TwoLayerNet", "affine_backward", "affine_forward",
-    "affine_relu_backward", "affine_relu_forward", "dropout_backward", "dropout_forward", "eval_numerical_gradient",
+    "Solver",
+    "TrainingDivergedError",
+    "TwoLayerNet",
+    "affine_backward",
+    "affine_forward",
+    "affine_relu_backward",
+    "affine_relu_forward",
+    "dropout_backward",
+    "dropout_forward",
+    "eval_numerical_gradient",
     "eval_numerical_gradient_array",
-    "grad_check_sparse", "load_checkpoint", "rel_error", "relu_backward", "relu_forward", "softmax_loss", "svm_loss",
+    "grad_check_sparse",
+    "load_checkpoint",
+    "rel_error",
+    "relu_backward",
+    "relu_forward",
+    "softmax_loss",
+    "svm_loss",
 ]

@@ -33,7 +33,5 @@ def check_labels(y, n: int, num_classes: int, where: str) -> np.ndarray:
     if y.shape != (n,):
         raise ValueError(f"{where}: labels y must have shape ({n},), one per row of x; got {y.shape}")
     if n and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(
-            f"{where}: labels y must lie in [0, {num_classes}); got values from {y.min()} to {y.max()}"
-        )
+        raise ValueError(f"{where}: labels y must lie in [0, {num_classes}); got values from {y.min()} to {y.max()}")
     return y

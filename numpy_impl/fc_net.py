@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from common.dtypes import check_float_dtype
+from common.init import PARAM_NAMES, initial_params
+from common.rng import make_rng
 from numpy_impl.layer_utils import affine_relu_forward
 from numpy_impl.layers import (
     affine_backward,
@@ -14,39 +17,6 @@ from numpy_impl.layers import (
     relu_backward,
     softmax_loss,
 )
-from numpy_impl.rng import make_rng
-
-PARAM_NAMES = ("W1", "b1", "W2", "b2")
-FLOAT_DTYPES = (np.float32, np.float64)
-
-
-def check_float_dtype(dtype) -> np.dtype:
-    """Return dtype as np.dtype if it is float32 or float64, else raise ValueError."""
-    resolved = np.dtype(dtype)
-    if resolved not in FLOAT_DTYPES:
-        raise ValueError(f"dtype must be float32 or float64; got {resolved}")
-    return resolved
-
-
-def init_two_layer_params(input_dim: int, hidden_dim: int, num_classes: int, weight_scale: float,
-                          dtype=np.float64, seed: int | None = None) -> dict[str, np.ndarray]:
-    """Weights ~ N(0, weight_scale^2), biases 0: W1 (D, H), b1 (H,), W2 (H, C), b2 (C,).
-
-    Draws W1 then W2 from ``make_rng(seed)`` (NumPy's global generator when seed is None).
-    """
-    for name, value in (("input_dim", input_dim), ("hidden_dim", hidden_dim), ("num_classes", num_classes)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    if not np.isfinite(weight_scale) or weight_scale < 0:
-        raise ValueError(f"weight_scale must be a finite number >= 0; got {weight_scale!r}")
-    dtype = check_float_dtype(dtype)
-    rng = make_rng(seed)
-    return {
-        "W1": (weight_scale * rng.standard_normal((input_dim, hidden_dim))).astype(dtype),
-        "b1": np.zeros(hidden_dim, dtype=dtype),
-        "W2": (weight_scale * rng.standard_normal((hidden_dim, num_classes))).astype(dtype),
-        "b2": np.zeros(num_classes, dtype=dtype),
-    }
 
 
 class TwoLayerNet:
@@ -59,12 +29,21 @@ class TwoLayerNet:
     The dropout masks come from ``dropout_param["rng"]``, seeded from ``seed`` (stream 1).
     """
 
-    def __init__(self, input_dim: int = 3 * 32 * 32, hidden_dim: int = 100, num_classes: int = 10,
-                 weight_scale: float = 1e-3, reg: float = 0.0, dtype=np.float64, seed: int | None = None,
-                 dropout_keep_ratio: float = 1.0, label_smoothing: float = 0.0):
+    def __init__(
+        self,
+        input_dim: int = 3 * 32 * 32,
+        hidden_dim: int = 100,
+        num_classes: int = 10,
+        weight_scale: float = 1e-3,
+        reg: float = 0.0,
+        dtype=np.float64,
+        seed: int | None = None,
+        dropout_keep_ratio: float = 1.0,
+        label_smoothing: float = 0.0,
+    ):
         self.reg = reg
         self.dtype = check_float_dtype(dtype)
-        self.params = init_two_layer_params(input_dim, hidden_dim, num_classes, weight_scale, self.dtype, seed)
+        self.params = initial_params(input_dim, hidden_dim, num_classes, weight_scale, self.dtype, seed)
         if not 0.0 < dropout_keep_ratio <= 1.0:
             raise ValueError(f"dropout_keep_ratio must be in (0, 1]; got {dropout_keep_ratio!r}")
         if not 0.0 <= label_smoothing <= 1.0:
@@ -73,10 +52,24 @@ class TwoLayerNet:
         self.dropout_param = {"p": float(dropout_keep_ratio), "mode": "train", "rng": make_rng(seed, stream=1)}
 
     @classmethod
-    def from_params(cls, params: dict[str, np.ndarray], reg: float = 0.0) -> "TwoLayerNet":
-        """A network holding the given params (W1 (D, H), b1, W2 (H, C), b2), with sizes and dtype taken from them."""
+    def from_params(
+        cls, params: dict[str, np.ndarray], reg: float = 0.0, seed: int | None = 0, **options
+    ) -> TwoLayerNet:
+        """A network holding copies of params (W1 (D, H), b1, W2 (H, C), b2), sizes and dtype taken from them.
+
+        ``seed`` seeds the dropout masks; ``options`` are dropout_keep_ratio and label_smoothing.
+        """
         (input_dim, hidden_dim), num_classes = params["W1"].shape, params["W2"].shape[1]
-        model = cls(input_dim, hidden_dim, num_classes, weight_scale=0.0, reg=reg, dtype=params["W1"].dtype, seed=0)
+        model = cls(
+            input_dim,
+            hidden_dim,
+            num_classes,
+            weight_scale=0.0,
+            reg=reg,
+            dtype=params["W1"].dtype,
+            seed=seed,
+            **options,
+        )
         model.params = {name: np.array(params[name], dtype=model.dtype) for name in PARAM_NAMES}
         return model
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from numpy_impl.rng import make_rng
+from common.rng import make_rng
 
 
 def rel_error(x, y) -> float:
@@ -26,8 +26,9 @@ def _centered_difference(f: Callable, x: np.ndarray, ix: tuple, h: float):
     return (plus - minus) / (2 * h)
 
 
-def eval_numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, verbose: bool = True,
-                            h: float = 1e-5) -> np.ndarray:
+def eval_numerical_gradient(
+    f: Callable[[np.ndarray], float], x: np.ndarray, verbose: bool = True, h: float = 1e-5
+) -> np.ndarray:
     """Gradient of scalar f at x (any shape), same shape as x; x is perturbed in place and restored."""
     grad = np.zeros_like(x)
     for ix in np.ndindex(x.shape):
@@ -37,8 +38,9 @@ def eval_numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, ver
     return grad
 
 
-def eval_numerical_gradient_array(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, df: np.ndarray,
-                                  h: float = 1e-5) -> np.ndarray:
+def eval_numerical_gradient_array(
+    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, df: np.ndarray, h: float = 1e-5
+) -> np.ndarray:
     """Gradient of sum(f(x) * df) at x, for array-valued f with upstream gradient df; shape of x."""
     grad = np.zeros_like(x)
     for ix in np.ndindex(x.shape):
@@ -46,9 +48,15 @@ def eval_numerical_gradient_array(f: Callable[[np.ndarray], np.ndarray], x: np.n
     return grad
 
 
-def grad_check_sparse(f: Callable[[np.ndarray], float], x: np.ndarray, analytic_grad: np.ndarray,
-                      num_checks: int = 10, h: float = 1e-5, seed: int | None = None,
-                      verbose: bool = True) -> list[float]:
+def grad_check_sparse(
+    f: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    analytic_grad: np.ndarray,
+    num_checks: int = 10,
+    h: float = 1e-5,
+    seed: int | None = None,
+    verbose: bool = True,
+) -> list[float]:
     """Compare analytic_grad with centered differences at num_checks random entries of x; return the errors.
 
     Each error is |num - ana| / (|num| + |ana|) (0 where both are 0).

@@ -158,8 +158,13 @@ def adam(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dict]:
     return w, config
 
 
-UPDATE_RULES = {"sgd": sgd, "sgd_momentum": sgd_momentum, "sgd_nesterov": sgd_nesterov, "rmsprop": rmsprop,
-                "adam": adam}
+UPDATE_RULES = {
+    "sgd": sgd,
+    "sgd_momentum": sgd_momentum,
+    "sgd_nesterov": sgd_nesterov,
+    "rmsprop": rmsprop,
+    "adam": adam,
+}
 
 
 def check_update_rule(name: str) -> str:

@@ -29,8 +29,12 @@ def binary_bytes(images, labels) -> bytes:
 
 
 def python_bytes(images, labels, name) -> bytes:
-    batch = {b"batch_label": name.encode(), b"labels": [int(v) for v in labels],
-             b"data": images.reshape(len(images), -1), b"filenames": [b"x.png"] * len(labels)}
+    batch = {
+        b"batch_label": name.encode(),
+        b"labels": [int(v) for v in labels],
+        b"data": images.reshape(len(images), -1),
+        b"filenames": [b"x.png"] * len(labels),
+    }
     return pickle.dumps(batch, protocol=2)
 
 

@@ -24,6 +24,7 @@ def lab_seed():
     """The lab seeds NumPy's global generator with 231 before each check cell."""
     np.random.seed(231)
 
+
 # Property tests explore new examples locally but replay a fixed set in CI, so a run is reproducible.
 from hypothesis import settings  # noqa: E402
 

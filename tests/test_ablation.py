@@ -8,51 +8,63 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import ablation  # noqa: E402
-import train  # noqa: E402
+
+from common.config import NAMES, config_from_argv  # noqa: E402
 
 
 @pytest.mark.parametrize("index", range(len(ablation.ROWS)))
 def test_every_row_is_a_valid_train_py_command(index):
     _, flags, _ = ablation.ROWS[index]
-    args = train.parse_args(ablation.command(flags)[2:])
-    train.check_settings(args)  # raises UsageError on any bad combination
-    assert args.impl == "numpy" and args.seed == 0
+    config = config_from_argv(ablation.command(flags)[2:])  # checked: raises ConfigError on any bad combination
+    assert config.impl == "numpy" and config.seed == 0
 
 
 def test_rows_add_one_step_at_a_time():
-    settings = [vars(train.parse_args(ablation.command(flags)[2:])) for _, flags, _ in ablation.ROWS]
+    settings = [config_from_argv(ablation.command(flags)[2:]).to_dict() for _, flags, _ in ablation.ROWS]
 
     def changed(a, b):
-        return {k for k in train.DEFAULTS if settings[a][k] != settings[b][k]}
+        return {k for k in NAMES if settings[a][k] != settings[b][k]}
 
     assert changed(0, 1) == {"hidden_size"}
     assert changed(3, 4) == {"preprocessing"}  # standardization -> ZCA
     assert changed(4, 5) == {"flip"} and changed(5, 6) == {"crop_padding"} and changed(6, 7) == {"label_smoothing"}
     assert ablation.EXCURSIONS == {8, 9, 11}
-    assert changed(7, 8) == {"dropout"} and changed(7, 9) == {"preprocessing"}  # tried, then left out
+    assert changed(7, 8) == {"dropout_keep_ratio"} and changed(7, 9) == {"preprocessing"}  # tried, then left out
     assert changed(7, 10) == {"num_epochs", "tta"}  # the recipe: label smoothing's row, trained longer
     assert changed(10, 11) == {"crop_padding"}  # the recipe without crops
     assert changed(10, 12) == set()  # test-time flips: the same run, flip-averaged scores
 
 
 def fake_metrics(test_10k, tta=None):
-    metrics = {"status": "completed", "val_acc": test_10k + 0.01, "test_acc_1k": test_10k, "test_acc_10k": test_10k,
-               "train_seconds": 90}
+    metrics = {
+        "status": "completed",
+        "val_acc": test_10k + 0.01,
+        "test_acc_1k": test_10k,
+        "test_acc_10k": test_10k,
+        "train_seconds": 90,
+    }
     if tta is not None:
         metrics.update(val_acc_tta=tta, test_acc_1k_tta=tta, test_acc_10k_tta=tta)
     return metrics
 
 
 def test_table_marks_harmful_steps_and_compares_with_the_last_kept_step():
-    results = {"0": fake_metrics(0.50), "7": fake_metrics(0.60), "8": fake_metrics(0.58), "9": fake_metrics(0.59),
-               "10": fake_metrics(0.66, tta=0.67), "11": fake_metrics(0.65), "12": fake_metrics(0.66, tta=0.67)}
+    results = {
+        "0": fake_metrics(0.50),
+        "7": fake_metrics(0.60),
+        "8": fake_metrics(0.58),
+        "9": fake_metrics(0.59),
+        "10": fake_metrics(0.66, tta=0.67),
+        "11": fake_metrics(0.65),
+        "12": fake_metrics(0.66, tta=0.67),
+    }
     lines = ablation.table(results).splitlines()
     assert "| 50.0% | 50.00% | 1.5 min |" in lines[2] and "| 60.00% |" in lines[3]
-    assert "-2.0 pts (hurts)" in lines[4]             # dropout, against label smoothing
-    assert "-1.0 pts (hurts)" in lines[5]             # standardization instead of ZCA, against label smoothing
-    assert "+6.0 pts" in lines[6]                     # longer training, against label smoothing again
-    assert "-1.0 pts (hurts)" in lines[7]             # no crops, against the recipe
-    assert "+1.0 pts" in lines[8]                     # TTA, against the recipe's plain scores
+    assert "-2.0 pts (hurts)" in lines[4]  # dropout, against label smoothing
+    assert "-1.0 pts (hurts)" in lines[5]  # standardization instead of ZCA, against label smoothing
+    assert "+6.0 pts" in lines[6]  # longer training, against label smoothing again
+    assert "-1.0 pts (hurts)" in lines[7]  # no crops, against the recipe
+    assert "+1.0 pts" in lines[8]  # TTA, against the recipe's plain scores
     assert lines[9:12] == ["", "Commands (each also takes `--quiet --out DIR`):", ""]
     assert lines[12].startswith("- 0: `python train.py --impl numpy --hidden-size 1000")
     assert lines[-1] == "- 12: `python train.py --impl numpy --recipe best` (its flip-averaged scores)"

@@ -10,16 +10,17 @@ import torch.nn.functional as F
 
 import numpy_impl
 import torch_impl
-from numpy_impl.augment import augment_batch, draw_augmentation, flip_and_shift, flip_images
+from common.batches import Augmentation, BatchStream
+from common.preprocess import check_preprocessing, fit_preprocessing, preprocess, zca_whitening_matrix
+from numpy_impl.augment import flip_and_shift
 from numpy_impl.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
 from numpy_impl.layers import dropout_backward, dropout_forward, softmax_loss
-from numpy_impl.optim import sgd_nesterov, sgd_momentum
-from numpy_impl.preprocess import check_preprocessing, fit_preprocessing, preprocess, zca_whitening_matrix
-from numpy_impl.schedules import warmup_cosine_factor
+from numpy_impl.optim import sgd_momentum, sgd_nesterov
+from numpy_impl.solver import warmup_cosine_factor
 from torch_impl.optim import make_optimizer
 
-
 # ----------------------------------------------------------------------------- dropout
+
 
 def test_dropout_gradient_with_a_fixed_mask():
     rng = np.random.default_rng(0)
@@ -52,8 +53,9 @@ def test_dropout_keeps_float32_and_rejects_bad_settings():
 
 
 def test_model_with_dropout_passes_the_gradient_check():
-    model = numpy_impl.TwoLayerNet(12, 8, 4, weight_scale=0.3, reg=0.1, dropout_keep_ratio=0.5,
-                                   label_smoothing=0.2, seed=0)
+    model = numpy_impl.TwoLayerNet(
+        12, 8, 4, weight_scale=0.3, reg=0.1, dropout_keep_ratio=0.5, label_smoothing=0.2, seed=0
+    )
     rng = np.random.default_rng(1)
     X, y = rng.standard_normal((5, 12)), rng.integers(4, size=5)
     model.dropout_param["seed"] = 5  # the same mask at every evaluation
@@ -71,6 +73,7 @@ def test_torch_dropout_uses_the_drop_probability():
 
 
 # ----------------------------------------------------------------------------- label smoothing
+
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.5, 1.0])
 def test_label_smoothing_matches_torch_and_the_numerical_gradient(smoothing):
@@ -92,6 +95,7 @@ def test_label_smoothing_zero_is_the_lab_loss_and_bad_values_raise():
 
 
 # ----------------------------------------------------------------------------- preprocessing
+
 
 def correlated_images(n=2000, shape=(3, 4, 4), seed=0):
     """Random 0-255 'images' (n, *shape) with strongly correlated pixels."""
@@ -124,8 +128,7 @@ def test_fitted_zca_maps_raw_pixels_like_whitening_in_unit_scale():
     assert set(fitted) == {"mean_image", "whitening"} and fitted["mean_image"].shape == (3, 4, 4)
     mean, whitening = zca_whitening_matrix(images.reshape(len(images), -1) / 255.0, 0.1)
     expected = (images.reshape(len(images), -1) / 255.0 - mean) @ whitening
-    np.testing.assert_allclose(preprocess(images, fitted, np.float64).reshape(len(images), -1), expected,
-                               atol=1e-10)
+    np.testing.assert_allclose(preprocess(images, fitted, np.float64).reshape(len(images), -1), expected, atol=1e-10)
     out32 = preprocess(images.astype(np.uint8), fitted, np.float32)
     assert out32.dtype == np.float32 and out32.shape == images.shape
 
@@ -157,6 +160,7 @@ def test_preprocessing_rejects_what_does_not_fit():
 
 # ----------------------------------------------------------------------------- augmentation
 
+
 def test_flip_and_shift_equal_padding_then_cropping():
     images = np.random.default_rng(5).standard_normal((3, 2, 6, 7)).astype(np.float32)
     flips, shifts = np.array([False, True, True]), np.array([[2, -1], [0, 0], [-2, 2]])
@@ -165,25 +169,35 @@ def test_flip_and_shift_equal_padding_then_cropping():
     padded_flipped = np.pad(images[..., ::-1], ((0, 0), (0, 0), (2, 2), (2, 2)))
     for i, (flip, (dy, dx)) in enumerate(zip(flips, shifts)):
         source = padded_flipped if flip else padded
-        np.testing.assert_array_equal(out[i], source[i, :, 2 + dy:2 + dy + 6, 2 + dx:2 + dx + 7])
+        np.testing.assert_array_equal(out[i], source[i, :, 2 + dy : 2 + dy + 6, 2 + dx : 2 + dx + 7])
     np.testing.assert_array_equal(out[1], images[1, :, :, ::-1])
-    np.testing.assert_array_equal(flip_images(images), images[..., ::-1])
+    theirs = torch_impl.flip_and_shift(torch.from_numpy(images), torch.from_numpy(flips), torch.from_numpy(shifts), 2)
+    np.testing.assert_array_equal(theirs.numpy(), out)  # torch_impl's own indexing, the same pixels
+
+
+def augmented_batch(images, seed, flip=True, padding=2):
+    """The stream's first batch of all of images (in order of its draws), flipped and cropped by numpy_impl."""
+    batch = BatchStream(len(images), len(images), seed, Augmentation(flip, padding)).next_batch()
+    if batch.flips is None:
+        return images[batch.indices], batch
+    return flip_and_shift(images[batch.indices], batch.flips, batch.shifts), batch
 
 
 def test_augmentation_keeps_shape_dtype_and_content_and_is_reproducible():
     images = np.random.default_rng(6).standard_normal((64, 3, 8, 8)).astype(np.float32)
-    out = augment_batch(images, np.random.default_rng(7), flip=True, padding=2)
+    out, batch = augmented_batch(images, 7)
     assert out.shape == images.shape and out.dtype == np.float32
-    np.testing.assert_array_equal(out, augment_batch(images, np.random.default_rng(7), flip=True, padding=2))
-    assert not np.array_equal(out, augment_batch(images, np.random.default_rng(8), flip=True, padding=2))
-    flips, shifts = draw_augmentation(64, np.random.default_rng(7), flip=True, padding=2)
-    assert 10 < flips.sum() < 54 and shifts.min() == -2 and shifts.max() == 2
+    np.testing.assert_array_equal(out, augmented_batch(images, 7)[0])
+    assert not np.array_equal(out, augmented_batch(images, 8)[0])
+    assert 10 < batch.flips.sum() < 54 and batch.shifts.min() == -2 and batch.shifts.max() == 2
     centre = out[:, :, 2:6, 2:6]  # every output pixel away from the border comes from the same image
-    for i in range(64):
-        assert np.isin(centre[i], images[i]).all()
-    np.testing.assert_array_equal(augment_batch(images, np.random.default_rng(0), flip=False, padding=0), images)
-    with pytest.raises(ValueError, match=r"padding must be an integer in \[0, 8\); got 8"):
-        augment_batch(images, np.random.default_rng(0), padding=8)
+    for i, row in enumerate(batch.indices):
+        assert np.isin(centre[i], images[row]).all()
+    plain, batch = augmented_batch(images, 0, flip=False, padding=0)
+    assert batch.flips is None and batch.shifts is None
+    np.testing.assert_array_equal(plain, images[batch.indices])
+    with pytest.raises(ValueError, match="augment padding must be an integer >= 0; got -1"):
+        Augmentation(True, -1)
 
 
 def test_solver_batches_keep_their_labels_and_do_not_move_the_draws():
@@ -194,19 +208,25 @@ def test_solver_batches_keep_their_labels_and_do_not_move_the_draws():
     X[np.arange(300), 0, 3:5, 3:5] = y[:, None, None] + 1  # the label, in the 2x2 centre (inside any crop)
     data = {"X_train": X, "y_train": y, "X_val": X[:20], "y_val": y[:20]}
     plain = numpy_impl.Solver(numpy_impl.TwoLayerNet(64, 5, 10), data, seed=3, batch_size=32)
-    augmented = numpy_impl.Solver(numpy_impl.TwoLayerNet(64, 5, 10), data, seed=3, batch_size=32,
-                                  augment={"flip": True, "padding": 2})
+    augmented = numpy_impl.Solver(
+        numpy_impl.TwoLayerNet(64, 5, 10), data, seed=3, batch_size=32, augment={"flip": True, "padding": 2}
+    )
     for _ in range(5):
-        batch = plain._sample_batch_indices()
-        assert np.array_equal(batch, augmented._sample_batch_indices())  # augmentation has its own generator
-        X_batch, y_batch = augmented._gather_batch(batch)
-        np.testing.assert_array_equal(y_batch, y[batch])
+        batch = augmented.stream.next_batch()
+        assert np.array_equal(batch.indices, plain.stream.next_batch().indices)  # flips and crops: own generator
+        X_batch, y_batch = augmented._gather(batch)
+        np.testing.assert_array_equal(y_batch, y[batch.indices])
         np.testing.assert_array_equal(X_batch.max(axis=(1, 2, 3)), y_batch + 1)
-    with pytest.raises(ValueError, match="augment must be None or"):
+        loader = torch_impl.batch_loader(torch.from_numpy(X), torch.from_numpy(y), augmented.stream)
+        X_torch, y_torch = loader.dataset[batch]
+        np.testing.assert_array_equal(X_torch.numpy(), X_batch)  # torch_impl applies the same draws alike
+        np.testing.assert_array_equal(y_torch.numpy(), y_batch)
+    with pytest.raises(ValueError, match="augment takes the keys flip and padding; got pad"):
         numpy_impl.Solver(numpy_impl.TwoLayerNet(64, 5, 10), data, augment={"flip": True, "pad": 2})
 
 
 # ----------------------------------------------------------------------------- update rules
+
 
 def test_nesterov_by_hand_and_against_torch():
     w, dw1, dw2 = np.array([1.0, -2.0]), np.array([0.5, 1.0]), np.array([-1.0, 0.25])
@@ -237,33 +257,44 @@ def test_decoupled_weight_decay_shrinks_weights_by_lr_times_decay():
 
 # ----------------------------------------------------------------------------- learning-rate schedule
 
-def test_warmup_cosine_values_at_known_steps():
-    assert warmup_cosine_factor(1, 100, 10) == pytest.approx(0.1)
-    assert warmup_cosine_factor(5, 100, 10) == pytest.approx(0.5)
-    assert warmup_cosine_factor(10, 100, 10) == 1.0
+
+def test_warmup_cosine_values_at_known_updates():
+    assert warmup_cosine_factor(0, 100, 10) == pytest.approx(0.1)  # update t (0-based) of 100, 10 warm-up updates
+    assert warmup_cosine_factor(4, 100, 10) == pytest.approx(0.5)
+    assert warmup_cosine_factor(9, 100, 10) == 1.0  # the warm-up ends at the peak ...
+    assert warmup_cosine_factor(10, 100, 10) == 1.0  # ... where the cosine starts
     assert warmup_cosine_factor(55, 100, 10) == pytest.approx(0.5)  # half-way through the cosine
-    assert warmup_cosine_factor(100, 100, 10) == pytest.approx(0.0, abs=1e-15)
-    assert warmup_cosine_factor(1, 100, 0) == pytest.approx((1 + math.cos(math.pi / 100)) / 2)
-    factors = [warmup_cosine_factor(t, 100, 10) for t in range(10, 101)]
-    assert all(a > b for a, b in zip(factors, factors[1:]))
-    with pytest.raises(ValueError, match=r"step must be in \[1, 100\]; got 0"):
-        warmup_cosine_factor(0, 100, 10)
+    assert warmup_cosine_factor(99, 100, 10) == pytest.approx((1 + math.cos(math.pi * 89 / 90)) / 2)
+    assert warmup_cosine_factor(0, 100, 0) == 1.0
+    factors = [warmup_cosine_factor(t, 100, 10) for t in range(10, 100)]
+    assert all(a > b > 0 for a, b in zip(factors, factors[1:]))
+    with pytest.raises(ValueError, match=r"update t must be in \[0, 100\); got 100"):
+        warmup_cosine_factor(100, 100, 10)
 
 
 @pytest.mark.parametrize("impl", [numpy_impl, torch_impl])
 def test_solvers_follow_the_schedule_at_every_step(impl):
     rng = np.random.default_rng(0)
-    data = {"X_train": rng.standard_normal((100, 6)), "y_train": rng.integers(3, size=100),
-            "X_val": rng.standard_normal((10, 6)), "y_val": rng.integers(3, size=10)}
-    seen = []
-    solver = impl.Solver(impl.TwoLayerNet(6, 4, 3), data, update_rule="sgd_nesterov", lr_schedule="cosine",
-                         warmup_epochs=2, num_epochs=5, batch_size=10, verbose=False,
-                         optim_config={"learning_rate": 0.2}, on_iteration=lambda s: seen.append(s.learning_rate))
+    data = {
+        "X_train": rng.standard_normal((100, 6)),
+        "y_train": rng.integers(3, size=100),
+        "X_val": rng.standard_normal((10, 6)),
+        "y_val": rng.integers(3, size=10),
+    }
+    solver = impl.Solver(
+        impl.TwoLayerNet(6, 4, 3),
+        data,
+        update_rule="sgd_nesterov",
+        lr_schedule="cosine",
+        warmup_epochs=2,
+        num_epochs=5,
+        batch_size=10,
+        verbose=False,
+        optim_config={"learning_rate": 0.2},
+    )
     solver.train()
-    if impl is torch_impl:  # torch's scheduler has already moved on to the next step's rate
-        seen = [0.2 * warmup_cosine_factor(1, 50, 20)] + seen[:-1]
-    expected = [0.2 * warmup_cosine_factor(t, 50, 20) for t in range(1, 51)]
-    np.testing.assert_allclose(seen, expected, rtol=1e-12, atol=1e-15)
+    expected = [0.2 * warmup_cosine_factor(t, 50, 20) for t in range(50)]
+    np.testing.assert_allclose(solver.lr_history, expected, rtol=1e-12, atol=1e-15)  # the rate each update used
     with pytest.raises(ValueError, match=r"warmup_epochs must be a number in \[0, num_epochs = 5\]; got 6"):
         impl.Solver(impl.TwoLayerNet(6, 4, 3), data, lr_schedule="cosine", warmup_epochs=6, num_epochs=5)
     with pytest.raises(ValueError, match="unknown lr_schedule 'linear'; expected one of step, cosine"):

@@ -1,12 +1,19 @@
-"""numpy_impl and torch_impl agree: layers vs autograd, model, update rules, trajectories, Solvers."""
+"""numpy_impl and torch_impl agree: layers vs autograd, model, update rules, and their independent training loops;
+and the cross-check covers those loops: a bug put into either one alone makes it fail."""
+
+import inspect
 
 import numpy as np
 import pytest
 import torch
 
 import numpy_impl
+import numpy_impl.solver
 import torch_impl
+import torch_impl.solver
+from common.init import initial_params
 from compare.__main__ import main as compare_main
+from compare.adapter import lab_params, torch_state
 from compare.checks import (
     check_layers,
     check_model,
@@ -14,7 +21,7 @@ from compare.checks import (
     check_preprocessing,
     check_trajectories,
     check_update_rules,
-    run_twin_solvers,
+    train_twins,
     trajectory_data,
 )
 from compare.metrics import relative_error
@@ -29,15 +36,16 @@ LAYER_SIZES = [  # N=1, odd sizes, M=1, several trailing dims
 ]
 MODEL_SIZES = [
     {"n": 1, "dims": (7,), "hidden": 3, "c": 2},
-    {"n": 9, "dims": (3, 5, 5), "hidden": 1, "c": 4},   # H = 1
+    {"n": 9, "dims": (3, 5, 5), "hidden": 1, "c": 4},  # H = 1
     {"n": 4, "dims": (2, 3), "hidden": 13, "c": 10, "reg": 0.0},
 ]
 
 
 def assert_all_pass(checks):
     failed = [c for c in checks if not c.passed]
-    assert checks and not failed, "\n".join(f"{c.group} {c.name} {c.dtype}: {c.rel_error:.2e} > {c.tolerance}"
-                                            for c in failed)
+    assert checks and not failed, "\n".join(
+        f"{c.group} {c.name} {c.dtype}: {c.rel_error:.2e} > {c.tolerance}" for c in failed
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -66,8 +74,13 @@ def test_models_with_dropout_and_label_smoothing_agree(dtype, seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_preprocessing_and_augmentation_agree_with_torch(dtype, seed):
     checks = check_preprocessing(dtype, seed)
-    assert [c.name for c in checks] == ["ZCA whitening matrix", "ZCA whitened images",
-                                        "standardization vs torchvision normalize", "flips + crops vs torchvision"]
+    assert [c.name for c in checks] == [
+        "ZCA whitening matrix",
+        "ZCA whitened images",
+        "standardization vs torchvision normalize",
+        "flips + crops vs torchvision",
+        "flips + crops vs torch_impl",
+    ]
     assert_all_pass(checks)
 
 
@@ -126,13 +139,13 @@ def test_make_optimizer_picks_torch_optim_where_it_matches():
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_numpy_params_round_trip_losslessly(dtype):
+def test_lab_params_round_trip_losslessly_through_the_torch_layout(dtype):
     ours = numpy_impl.TwoLayerNet(input_dim=7, hidden_dim=5, num_classes=3, weight_scale=0.3, dtype=dtype, seed=4)
     ours.params["b1"] = np.arange(5, dtype=dtype)
     theirs = torch_impl.TwoLayerNet(input_dim=7, hidden_dim=5, num_classes=3, dtype=dtype, seed=9)
-    theirs.load_numpy_params(ours.params)
+    theirs.load_state_dict(torch_state(ours.params))
     assert theirs.fc1.weight.shape == (5, 7)  # nn.Linear's (out, in) layout
-    exported = theirs.numpy_params()
+    exported = lab_params(theirs)
     for name, value in ours.params.items():
         assert exported[name].dtype == value.dtype and exported[name].shape == value.shape
         np.testing.assert_array_equal(exported[name], value)
@@ -140,49 +153,153 @@ def test_numpy_params_round_trip_losslessly(dtype):
     assert theirs.fc1.weight[0, 0].item() != 123.0
 
 
-def test_load_numpy_params_rejects_wrong_shapes():
-    model = torch_impl.TwoLayerNet(input_dim=7, hidden_dim=5, num_classes=3)
-    params = numpy_impl.TwoLayerNet(input_dim=7, hidden_dim=5, num_classes=3).params
-    with pytest.raises(ValueError, match=r"params\['W2'\] has shape \(4, 3\); this network needs \(5, 3\)"):
-        model.load_numpy_params({**params, "W2": np.zeros((4, 3))})
-    with pytest.raises(ValueError, match="missing b2"):
-        model.load_numpy_params({k: v for k, v in params.items() if k != "b2"})
+def test_torch_model_draws_its_own_seeded_initialization():
+    a, b = (torch_impl.TwoLayerNet(50, 40, 10, weight_scale=0.01, seed=3) for _ in range(2))
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        assert torch.equal(p, q), name
+    assert a.fc1.weight.std().item() == pytest.approx(0.01, rel=0.05) and not a.fc1.bias.any()
+    assert not torch.equal(a.fc1.weight, torch_impl.TwoLayerNet(50, 40, 10, weight_scale=0.01, seed=4).fc1.weight)
 
 
 @pytest.mark.parametrize("update_rule", ["sgd", "sgd_momentum", "rmsprop", "adam"])
 def test_solvers_produce_the_same_loss_history(update_rule):
-    (_, ours), (_, theirs) = run_twin_solvers(update_rule, "float64", seed=3, num_epochs=5, lr_decay=0.9)
-    assert len(ours) == len(theirs) == 50
-    np.testing.assert_allclose(ours, theirs, rtol=1e-8)
+    ours, theirs = train_twins(update_rule, "float64", seed=3, num_epochs=5, lr_decay=0.9)
+    assert len(ours["loss"]) == len(theirs["loss"]) == 50
+    np.testing.assert_allclose(ours["loss"], theirs["loss"], rtol=1e-10)
 
 
 def test_solvers_agree_on_histories_and_best_params():
     data = trajectory_data("float64", 1)
+    init = initial_params(48, 20, 5, 0.1, "float64", seed=2)
+    ours_model, theirs_model = numpy_impl.TwoLayerNet.from_params(init), torch_impl.TwoLayerNet(48, 20, 5)
+    theirs_model.load_state_dict(torch_state(init))
     solvers = []
-    for impl in (numpy_impl, torch_impl):
-        model = impl.TwoLayerNet(48, 20, 5, weight_scale=0.1, seed=2)
-        solver = impl.Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-2},
-                             lr_decay=0.9, num_epochs=4, batch_size=25, verbose=False, seed=2)
+    for impl, model in ((numpy_impl, ours_model), (torch_impl, theirs_model)):
+        solver = impl.Solver(
+            model,
+            data,
+            update_rule="adam",
+            optim_config={"learning_rate": 1e-2},
+            lr_decay=0.9,
+            num_epochs=4,
+            batch_size=25,
+            verbose=False,
+            seed=2,
+        )
         solver.train()
         solvers.append(solver)
     ours, theirs = solvers
     assert ours.train_acc_history == theirs.train_acc_history
     assert ours.val_acc_history == theirs.val_acc_history and ours.best_val_acc == theirs.best_val_acc
-    assert theirs.learning_rate == pytest.approx(ours.learning_rate, rel=1e-15)
-    for name, value in theirs.model.numpy_params().items():
+    assert ours.accuracy_iterations == theirs.accuracy_iterations == [1, 8, 16, 24, 32]
+    np.testing.assert_allclose(theirs.lr_history, ours.lr_history, rtol=1e-15)
+    assert ours.lr_history[7] == 1e-2 and ours.lr_history[8] == pytest.approx(0.9e-2)  # decayed after epoch 1
+    for name, value in lab_params(theirs.model).items():
         np.testing.assert_allclose(value, ours.model.params[name], rtol=1e-10, atol=1e-14)
 
 
-def test_torch_solver_checkpoint_round_trips(tmp_path):
+def test_torch_solver_checkpoint_holds_the_state_and_histories(tmp_path):
+    from common.artifacts import load_json, load_npz
+
     data = trajectory_data("float32", 0)
     model = torch_impl.TwoLayerNet(48, 10, 5, weight_scale=0.1, dtype="float32", seed=0)
-    solver = torch_impl.Solver(model, data, update_rule="adam", num_epochs=2, batch_size=50, verbose=False,
-                               seed=0, checkpoint_name=str(tmp_path / "t"))
+    solver = torch_impl.Solver(
+        model,
+        data,
+        update_rule="adam",
+        num_epochs=2,
+        batch_size=50,
+        verbose=False,
+        seed=0,
+        checkpoint_name=str(tmp_path / "t"),
+    )
     solver.train()
-    checkpoint = numpy_impl.load_checkpoint(tmp_path / "t_epoch_2")
+    checkpoint, arrays = load_json(tmp_path / "t_epoch_2.json"), load_npz(tmp_path / "t_epoch_2.npz")
     assert checkpoint["update_rule"] == "adam" and checkpoint["loss_history"] == solver.loss_history
-    assert checkpoint["params"]["W1"].shape == (48, 10) and checkpoint["params"]["W1"].dtype == np.float32
-    assert checkpoint["optim_configs"]["W1"]["exp_avg"].shape == (10, 48)  # torch layout, as the optimizer keeps it
+    assert checkpoint["accuracy_iterations"] == [1, 4, 8] and checkpoint["iteration"] == 8
+    assert arrays["state/fc1.weight"].shape == (10, 48) and arrays["state/fc1.weight"].dtype == np.float32
+    assert arrays["optim/fc1.weight/exp_avg"].shape == (10, 48)  # torch layout, as the optimizer keeps it
+
+
+# ----------------------------------------------------------------------------- the cross-check covers the loops
+
+
+def mutant(module, original: str, replacement: str):
+    """The Solver class of module's source with one deliberate bug: ``original`` (found exactly once) replaced."""
+    source = inspect.getsource(module)
+    assert source.count(original) == 1, original
+    namespace = {"__name__": f"mutant_of_{module.__name__}"}
+    exec(compile(source.replace(original, replacement), module.__file__, "exec"), namespace)  # noqa: S102
+    return namespace["Solver"]
+
+
+MUTANTS = {
+    "numpy: the per-epoch decay (and epoch end) one update early": (
+        numpy_impl.solver,
+        "epoch_end = (t + 1) % self.iterations_per_epoch == 0",
+        "epoch_end = (t + 2) % self.iterations_per_epoch == 0",
+    ),
+    "numpy: the cosine schedule one update early": (
+        numpy_impl.solver,
+        "warmup_cosine_factor(self.iteration, self.num_iterations",
+        "warmup_cosine_factor(min(self.iteration + 1, self.num_iterations - 1), self.num_iterations",
+    ),
+    "numpy: accuracy subsets from a generator of their own": (
+        numpy_impl.solver,
+        "subset = self.stream.subsample(len(X), num_samples)",
+        "subset = None if num_samples is None or len(X) <= num_samples else "
+        "np.random.default_rng(0).choice(len(X), num_samples)",
+    ),
+    "numpy: keeps the parameters of the last check that ties or beats the best": (
+        numpy_impl.solver,
+        "if val_acc > self.best_val_acc or not self.best_params:",
+        "if val_acc >= self.best_val_acc or not self.best_params:",
+    ),
+    "torch: the scheduler stepped before the optimizer": (
+        torch_impl.solver,
+        """                self.optimizer.step()
+                if self.scheduler_interval == "update":
+                    self.scheduler.step()""",
+        """                if self.scheduler_interval == "update":
+                    self.scheduler.step()
+                self.optimizer.step()""",
+    ),
+    "torch: restores the second-best parameters": (
+        torch_impl.solver,
+        """            self.best_val_acc = val_acc
+            self.best_state = {""",
+        """            self.best_val_acc = val_acc
+            self.restore_best_params = lambda state=self.best_state: state and self.model.load_state_dict(state)
+            self.best_state = {""",
+    ),
+    "torch: skips the last epoch's accuracy check": (
+        torch_impl.solver,
+        """                self.scheduler.step()
+            self._check_accuracies()""",
+        """                self.scheduler.step()
+            if self.epoch < self.num_epochs:
+                self._check_accuracies()""",
+    ),
+    "torch: draws one batch too many per epoch": (
+        torch_impl.solver,
+        "for X, y in itertools.islice(batches, self.iterations_per_epoch):",
+        "for (X, y), _ in zip(batches, range(self.iterations_per_epoch)):",
+    ),
+}
+
+
+def test_the_real_loops_pass_the_trajectory_checks():
+    assert_all_pass(check_trajectories("float64", 0))
+
+
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before")  # one of the bugs
+@pytest.mark.parametrize("bug", MUTANTS)
+def test_a_bug_in_either_loop_alone_fails_the_cross_check(bug):
+    module, original, replacement = MUTANTS[bug]
+    broken = mutant(module, original, replacement)
+    solvers = (broken, torch_impl.Solver) if module is numpy_impl.solver else (numpy_impl.Solver, broken)
+    failed = [c for c in check_trajectories("float64", 0, solvers=solvers) if not c.passed]
+    assert failed, f"the cross-check missed: {bug}"
 
 
 def test_torch_solver_rejects_missing_cuda():
@@ -196,13 +313,14 @@ def test_python_m_compare_passes_and_prints_the_table(capsys):
     assert compare_main(["--dtype", "float64", "--explain"]) == 0
     out = capsys.readouterr().out
     assert "Error measure: relative error = max|numpy - torch|" in out
-    assert "| trajectory | adam: final W1 | float64 | 48x20 |" in out
+    assert "| trajectory | adam (lab decay 0.95): best-validation W1 restored | float64 | 48x20 |" in out
     assert "dw = X^T . dout" in out and "vs numerical gradient" in out
     assert out.rstrip().endswith("passed, 0 failed")
 
 
 def test_python_m_compare_exits_non_zero_on_a_failure(monkeypatch, capsys):
     from compare.metrics import make_check
+
     bad = make_check("model", "grad W1", np.ones(2), np.array([1.0, 2.0]), "float64")
     monkeypatch.setattr("compare.__main__.run_all", lambda dtypes, seed: [bad])
     assert compare_main([]) == 1

@@ -30,8 +30,15 @@ def test_channel_means(raw):
 def test_lab_splits(real_data_dir, raw):
     data = get_CIFAR10_data(root=real_data_dir, dtype=np.float32, with_mean_image=True)
     shapes = {k: v.shape for k, v in data.items()}
-    assert shapes == {"X_train": (49000, 3, 32, 32), "y_train": (49000,), "X_val": (1000, 3, 32, 32),
-                      "y_val": (1000,), "X_test": (1000, 3, 32, 32), "y_test": (1000,), "mean_image": (3, 32, 32)}
+    assert shapes == {
+        "X_train": (49000, 3, 32, 32),
+        "y_train": (49000,),
+        "X_val": (1000, 3, 32, 32),
+        "y_val": (1000,),
+        "X_test": (1000, 3, 32, 32),
+        "y_test": (1000,),
+        "mean_image": (3, 32, 32),
+    }
     X_train, y_train, _, y_test = raw
     np.testing.assert_array_equal(data["y_val"], y_train[49000:])
     expected_mean = X_train[:49000].mean(axis=0, dtype=np.float64).transpose(2, 0, 1)

@@ -7,8 +7,8 @@ import urllib.error
 import numpy as np
 import pytest
 
-from numpy_impl import data_utils
-from numpy_impl.data_utils import CIFAR10NotFoundError, get_CIFAR10_data, load_CIFAR10, locate_cifar10
+from common import cifar10
+from common.cifar10 import CIFAR10NotFoundError, get_CIFAR10_data, load_CIFAR10, locate_cifar10
 from tests.cifar_fixtures import BATCHES, synthetic_batches, write_archive, write_folder
 
 N = 4  # images per batch in the synthetic copies
@@ -17,7 +17,7 @@ N = 4  # images per batch in the synthetic copies
 @pytest.fixture(autouse=True)
 def small_batches(monkeypatch, tmp_path):
     """Shrink the batches and isolate the environment: no CIFAR10_DIR, a private cache."""
-    monkeypatch.setattr(data_utils, "IMAGES_PER_BATCH", N)
+    monkeypatch.setattr(cifar10, "IMAGES_PER_BATCH", N)
     monkeypatch.delenv("CIFAR10_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 
@@ -52,11 +52,11 @@ def test_every_official_format_parses_identically(tmp_path, batches, kind, layou
 
 
 def test_channel_order_is_r_g_b_planes_row_major(tmp_path, monkeypatch):
-    monkeypatch.setattr(data_utils, "IMAGES_PER_BATCH", 1)
+    monkeypatch.setattr(cifar10, "IMAGES_PER_BATCH", 1)
     batches = {name: (np.zeros((1, 3, 32, 32), np.uint8), np.array([0])) for name in BATCHES}
     image = batches["data_batch_1"][0]
-    image[0, 0, 0, 1] = 11   # red, row 0, column 1: byte 1 of the pixel block
-    image[0, 1, 2, 0] = 22   # green, row 2, column 0: byte 1024 + 64
+    image[0, 0, 0, 1] = 11  # red, row 0, column 1: byte 1 of the pixel block
+    image[0, 1, 2, 0] = 22  # green, row 2, column 0: byte 1024 + 64
     image[0, 2, 31, 31] = 33  # blue, last pixel: the last byte
     write_folder(tmp_path, batches, "binary")
     raw = (tmp_path / "cifar-10-batches-bin" / "data_batch_1.bin").read_bytes()
@@ -71,8 +71,9 @@ def test_channel_order_is_r_g_b_planes_row_major(tmp_path, monkeypatch):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_splits_and_mean_subtraction(tmp_path, batches, dtype):
     write_archive(tmp_path, batches, "binary")
-    data = get_CIFAR10_data(num_training=13, num_validation=5, num_test=3, dtype=dtype, root=tmp_path,
-                            with_mean_image=True)
+    data = get_CIFAR10_data(
+        num_training=13, num_validation=5, num_test=3, dtype=dtype, root=tmp_path, with_mean_image=True
+    )
     x_train, y_train, x_test, y_test = expected_arrays(batches)
     mean = x_train[:13].astype(np.float64).mean(axis=0)
     assert set(data) == {"X_train", "y_train", "X_val", "y_val", "X_test", "y_test", "mean_image"}
@@ -95,13 +96,16 @@ def test_without_mean_subtraction_keeps_pixels(tmp_path, batches):
     np.testing.assert_array_equal(data["X_train"], expected_arrays(batches)[0][:5])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"num_training": 18, "num_validation": 3}, "exceeds the 20 CIFAR-10 training images"),
-    ({"num_test": 5}, "exceeds the 4 CIFAR-10 test images"),
-    ({"num_training": 0}, "num_training must be an integer >= 1"),
-    ({"num_validation": -1}, "num_validation must be an integer >= 0"),
-    ({"num_training": 2.5}, "num_training must be an integer"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"num_training": 18, "num_validation": 3}, "exceeds the 20 CIFAR-10 training images"),
+        ({"num_test": 5}, "exceeds the 4 CIFAR-10 test images"),
+        ({"num_training": 0}, "num_training must be an integer >= 1"),
+        ({"num_validation": -1}, "num_validation must be an integer >= 0"),
+        ({"num_training": 2.5}, "num_training must be an integer"),
+    ],
+)
 def test_invalid_sizes_raise(tmp_path, batches, kwargs, message):
     write_folder(tmp_path, batches, "binary")
     with pytest.raises(ValueError, match=message):
@@ -208,43 +212,51 @@ def test_offline_gives_one_clear_paragraph(tmp_path, monkeypatch):
     def offline(*args, **kwargs):
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
-    monkeypatch.setattr("torchvision.datasets.utils.download_url", offline)
+    monkeypatch.setattr(cifar10, "fetch", offline)
     monkeypatch.setenv("CIFAR10_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(CIFAR10NotFoundError) as info:
         load_CIFAR10(root=tmp_path / "empty")
     message = str(info.value)
     assert "\n" not in message and "Traceback" not in message
-    for expected in ("empty (root argument)", "nowhere (CIFAR10_DIR)", "(cache)", "URLError",
-                     "set CIFAR10_DIR", "cifar-10-binary.tar.gz"):
+    for expected in (
+        "empty (root argument)",
+        "nowhere (CIFAR10_DIR)",
+        "(cache)",
+        "URLError",
+        "set CIFAR10_DIR",
+        "cifar-10-binary.tar.gz",
+    ):
         assert expected in message
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
 def test_partial_download_never_looks_complete(tmp_path, monkeypatch):
-    def corrupt_download(url, root, filename=None, md5=None):
-        (data_utils.Path(root) / filename).write_bytes(b"half an archive")
-        raise RuntimeError("File not found or corrupted.")
+    def corrupt_download(url, path):
+        path.write_bytes(b"half an archive")
+        raise ConnectionResetError("File not found or corrupted.")
 
-    monkeypatch.setattr("torchvision.datasets.utils.download_url", corrupt_download)
+    monkeypatch.setattr(cifar10, "fetch", corrupt_download)
     with pytest.raises(CIFAR10NotFoundError, match="File not found or corrupted"):
         locate_cifar10()
-    cache = data_utils.cache_dir()
+    cache = cifar10.cache_dir()
     assert list(cache.iterdir()) == []  # neither the partial file nor its temp folder is left
 
 
 def test_download_lands_in_the_cache_and_is_used(tmp_path, batches, monkeypatch):
     good = write_archive(tmp_path / "server", batches, "binary").read_bytes()
     import hashlib
-    monkeypatch.setattr(data_utils, "DOWNLOAD_MD5", hashlib.md5(good).hexdigest())
+
+    monkeypatch.setattr(cifar10, "DOWNLOAD_MD5", hashlib.md5(good).hexdigest())
     calls = []
 
-    def fake_download(url, root, filename=None, md5=None):
+    def fake_download(url, path):
         calls.append(url)
-        (data_utils.Path(root) / filename).write_bytes(good)
+        path.write_bytes(good)
+        return hashlib.md5(good).hexdigest()
 
-    monkeypatch.setattr("torchvision.datasets.utils.download_url", fake_download)
+    monkeypatch.setattr(cifar10, "fetch", fake_download)
     X_train, *_ = load_CIFAR10()
-    assert calls == [data_utils.DOWNLOAD_URL] and X_train.shape == (5 * N, 32, 32, 3)
-    assert sorted(p.name for p in data_utils.cache_dir().iterdir()) == ["cifar-10-binary.tar.gz"]
+    assert calls == [cifar10.DOWNLOAD_URL] and X_train.shape == (5 * N, 32, 32, 3)
+    assert sorted(p.name for p in cifar10.cache_dir().iterdir()) == ["cifar-10-binary.tar.gz"]
     load_CIFAR10()
     assert len(calls) == 1  # the cached copy is found the second time

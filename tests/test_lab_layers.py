@@ -46,9 +46,9 @@ def test_affine_backward_matches_numeric(lab_seed):
 def test_relu_forward_matches_lab():
     x = np.linspace(-0.5, 0.5, num=12).reshape(3, 4)
     out, _ = relu_forward(x)
-    correct_out = np.array([[0., 0., 0., 0.],
-                            [0., 0., 0.04545455, 0.13636364],
-                            [0.22727273, 0.31818182, 0.40909091, 0.5]])
+    correct_out = np.array(
+        [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.04545455, 0.13636364], [0.22727273, 0.31818182, 0.40909091, 0.5]]
+    )
     assert rel_error(out, correct_out) < 1e-7
 
 
@@ -76,10 +76,13 @@ def test_affine_relu_backward_matches_numeric(lab_seed):
     assert rel_error(db_num, db) < 1e-8
 
 
-@pytest.mark.parametrize("loss_fn, expected_loss, loss_tol, grad_tol", [
-    (svm_loss, 9.0, 1e-2, 1e-8),
-    (softmax_loss, 2.3026, 1e-3, 1e-7),
-])
+@pytest.mark.parametrize(
+    "loss_fn, expected_loss, loss_tol, grad_tol",
+    [
+        (svm_loss, 9.0, 1e-2, 1e-8),
+        (softmax_loss, 2.3026, 1e-3, 1e-7),
+    ],
+)
 def test_losses_match_lab(lab_seed, loss_fn, expected_loss, loss_tol, grad_tol):
     num_classes, num_inputs = 10, 50
     x = 0.001 * np.random.randn(num_inputs, num_classes)

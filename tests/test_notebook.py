@@ -22,18 +22,30 @@ def test_notebook_runs_top_to_bottom(real_data_dir, monkeypatch, tmp_path):
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     sys.path.insert(0, str(ROOT / "notebooks"))
     from execute import execute
+
     notebook = execute(NOTEBOOK, timeout=900, workdir=tmp_path)
-    text = "\n".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
-                     for output in cell.outputs)
+    text = "\n".join(
+        output.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
+    )
     assert "budget: quick (CI), 2000 training images" in text
     assert "X_train: (2000, 3, 32, 32)" in text
     assert "reg 0.0: loss 3.4702243556" in text and "reg 1.0: loss 26.5948426952" in text
     assert "tune.py exit code: 0" in text and "best configuration, retrained: validation" in text
-    images = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs
-              if "image/png" in o.get("data", {})]
+    images = [
+        o
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for o in cell.outputs
+        if "image/png" in o.get("data", {})
+    ]
     assert len(images) >= 5  # loss, accuracy, weights of the first run; accuracy, weights of the second
-    tables = [o["data"]["text/markdown"] for cell in notebook.cells if cell.cell_type == "code"
-              for o in cell.outputs if "text/markdown" in o.get("data", {})]
+    tables = [
+        o["data"]["text/markdown"]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for o in cell.outputs
+        if "text/markdown" in o.get("data", {})
+    ]
     assert any("검증정확도" in t for t in tables) and any("torch val acc" in t for t in tables)
 
 

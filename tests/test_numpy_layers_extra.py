@@ -22,10 +22,10 @@ from numpy_impl import (
 )
 
 shapes = st.tuples(
-    st.integers(1, 4),                                  # N, including 1
+    st.integers(1, 4),  # N, including 1
     st.lists(st.integers(1, 3), min_size=1, max_size=3),  # trailing dims d1..dk, k up to 3
-    st.integers(1, 4),                                  # M (or H), including 1
-    st.integers(0, 2**31 - 1),                          # seed
+    st.integers(1, 4),  # M (or H), including 1
+    st.integers(0, 2**31 - 1),  # seed
 )
 
 
@@ -152,18 +152,25 @@ def test_affine_forward_does_not_copy_x():
     assert np.shares_memory(x.reshape(2, -1), x)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: affine_forward(np.zeros((2, 3, 4)), np.zeros((10, 5)), np.zeros(5)), r"\(12, M\).*\(10, 5\)"),
-    (lambda: affine_forward(np.zeros((2, 6)), np.zeros((6, 5)), np.zeros(4)), r"\(5,\).*\(4,\)"),
-    (lambda: affine_backward(np.zeros((2, 4)), affine_forward(np.zeros((2, 6)), np.zeros((6, 5)),
-                                                             np.zeros(5))[1]), r"\(2, 5\).*\(2, 4\)"),
-    (lambda: relu_backward(np.zeros((3, 3)), relu_forward(np.zeros((2, 3)))[1]), r"\(2, 3\).*\(3, 3\)"),
-    (lambda: softmax_loss(np.zeros((3, 4)), np.array([0, 1, 4])), r"\[0, 4\).*0 to 4"),
-    (lambda: softmax_loss(np.zeros((3, 4)), np.array([0, -1, 2])), r"\[0, 4\)"),
-    (lambda: svm_loss(np.zeros((3, 4)), np.array([0, 1])), r"\(3,\).*\(2,\)"),
-    (lambda: svm_loss(np.zeros((3, 4)), np.array([0.0, 1.0, 2.0])), "integers"),
-    (lambda: softmax_loss(np.zeros(4), np.array([0])), r"\(N, C\)"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: affine_forward(np.zeros((2, 3, 4)), np.zeros((10, 5)), np.zeros(5)), r"\(12, M\).*\(10, 5\)"),
+        (lambda: affine_forward(np.zeros((2, 6)), np.zeros((6, 5)), np.zeros(4)), r"\(5,\).*\(4,\)"),
+        (
+            lambda: affine_backward(
+                np.zeros((2, 4)), affine_forward(np.zeros((2, 6)), np.zeros((6, 5)), np.zeros(5))[1]
+            ),
+            r"\(2, 5\).*\(2, 4\)",
+        ),
+        (lambda: relu_backward(np.zeros((3, 3)), relu_forward(np.zeros((2, 3)))[1]), r"\(2, 3\).*\(3, 3\)"),
+        (lambda: softmax_loss(np.zeros((3, 4)), np.array([0, 1, 4])), r"\[0, 4\).*0 to 4"),
+        (lambda: softmax_loss(np.zeros((3, 4)), np.array([0, -1, 2])), r"\[0, 4\)"),
+        (lambda: svm_loss(np.zeros((3, 4)), np.array([0, 1])), r"\(3,\).*\(2,\)"),
+        (lambda: svm_loss(np.zeros((3, 4)), np.array([0.0, 1.0, 2.0])), "integers"),
+        (lambda: softmax_loss(np.zeros(4), np.array([0])), r"\(N, C\)"),
+    ],
+)
 def test_bad_input_raises_with_shapes(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -9,17 +9,26 @@ from numpy_impl import Solver, TrainingDivergedError, TwoLayerNet, load_checkpoi
 def small_data(n_train=50, n_val=20, d=12, c=4, seed=0, dtype=np.float64):
     rng = np.random.default_rng(seed)
     return {
-        "X_train": rng.standard_normal((n_train, d)).astype(dtype), "y_train": rng.integers(c, size=n_train),
-        "X_val": rng.standard_normal((n_val, d)).astype(dtype), "y_val": rng.integers(c, size=n_val),
+        "X_train": rng.standard_normal((n_train, d)).astype(dtype),
+        "y_train": rng.integers(c, size=n_train),
+        "X_val": rng.standard_normal((n_val, d)).astype(dtype),
+        "y_val": rng.integers(c, size=n_val),
     }
 
 
 def make_solver(update_rule="sgd_momentum", seed=0, dtype=np.float64, **kwargs):
     data = small_data(dtype=dtype)
-    model = TwoLayerNet(input_dim=12, hidden_dim=30, num_classes=4, weight_scale=1e-1, reg=1e-3, dtype=dtype,
-                        seed=seed)
-    options = dict(update_rule=update_rule, optim_config={"learning_rate": 1e-2}, lr_decay=0.9, batch_size=10,
-                   num_epochs=3, num_train_samples=30, verbose=False, seed=seed)
+    model = TwoLayerNet(input_dim=12, hidden_dim=30, num_classes=4, weight_scale=1e-1, reg=1e-3, dtype=dtype, seed=seed)
+    options = dict(
+        update_rule=update_rule,
+        optim_config={"learning_rate": 1e-2},
+        lr_decay=0.9,
+        batch_size=10,
+        num_epochs=3,
+        num_train_samples=30,
+        verbose=False,
+        seed=seed,
+    )
     options.update(kwargs)
     return Solver(model, data, **options)
 
@@ -62,8 +71,16 @@ def test_best_params_are_restored():
 def test_overfits_50_samples():
     data = small_data(n_train=50, d=3 * 8 * 8, c=10, seed=4)
     model = TwoLayerNet(input_dim=3 * 8 * 8, hidden_dim=100, num_classes=10, weight_scale=1e-2, seed=0)
-    solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-3}, num_epochs=40,
-                    batch_size=25, verbose=False, seed=0)
+    solver = Solver(
+        model,
+        data,
+        update_rule="adam",
+        optim_config={"learning_rate": 1e-3},
+        num_epochs=40,
+        batch_size=25,
+        verbose=False,
+        seed=0,
+    )
     solver.train()
     assert solver.train_acc_history[-1] == 1.0
     assert solver.check_accuracy(data["X_train"], data["y_train"]) == 1.0
@@ -71,8 +88,10 @@ def test_overfits_50_samples():
 
 def test_divergence_stops_with_clear_error():
     solver = make_solver("sgd", optim_config={"learning_rate": 1e12}, num_epochs=5)
-    with np.errstate(all="ignore"), pytest.raises(TrainingDivergedError,
-                                                  match=r"at iteration \d+ .*learning rate 1e\+12.*smaller"):
+    with (
+        np.errstate(all="ignore"),
+        pytest.raises(TrainingDivergedError, match=r"at iteration \d+ .*learning rate 1e\+12.*smaller"),
+    ):
         solver.train()
     assert all(np.isfinite(solver.loss_history))
 
@@ -93,14 +112,17 @@ def test_checkpoint_round_trip(tmp_path):
     assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"learning_rat": 1e-3}, "unrecognized arguments learning_rat"),
-    ({"update_rule": "nesterov"}, "unknown update_rule 'nesterov'"),
-    ({"batch_size": 0}, "batch_size must be a positive integer"),
-    ({"num_epochs": 2.5}, "num_epochs must be a positive integer"),
-    ({"optim_config": {"learning_rate": -1.0}}, "learning_rate'\\] must be a positive number"),
-    ({"lr_decay": 0}, "lr_decay must be in"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"learning_rat": 1e-3}, "unrecognized arguments learning_rat"),
+        ({"update_rule": "nesterov"}, "unknown update_rule 'nesterov'"),
+        ({"batch_size": 0}, "batch_size must be a positive integer"),
+        ({"num_epochs": 2.5}, "num_epochs must be a positive integer"),
+        ({"optim_config": {"learning_rate": -1.0}}, "learning_rate'\\] must be a positive number"),
+        ({"lr_decay": 0}, "lr_decay must be in"),
+    ],
+)
 def test_bad_arguments_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         make_solver(**kwargs)

@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,8 +13,10 @@ import numpy as np
 import pytest
 
 import train
-from numpy_impl.artifacts import load_model, load_npz
-from numpy_impl.data_utils import load_raw_cifar10
+from common.artifacts import load_model, load_npz
+from common.cifar10 import load_raw_cifar10
+from common.config import RECIPES, Config, config_from_argv
+from experiment.models import model_from_params, predict
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = ["--num-train", "500", "--num-epochs", "2", "--hidden-size", "30", "--batch-size", "50"]
@@ -22,8 +25,14 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 def run_train(*args, env=None, timeout=300):
     """python train.py ARGS in a subprocess -> CompletedProcess (text)."""
-    return subprocess.run([sys.executable, str(ROOT / "train.py"), *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +50,20 @@ def runs(real_data_dir, tmp_path_factory):
 @pytest.mark.parametrize("impl", ["numpy", "torch"])
 def test_run_writes_every_artifact(runs, impl):
     out, proc = runs[impl]
-    assert {p.name for p in out.iterdir()} == {"config.json", "history.csv", "metrics.json", "model.npz",
-                                                "loss.png", "accuracy.png", "weights.png", "confusion.png"}
+    assert {p.name for p in out.iterdir()} == {
+        "config.json",
+        "history.csv",
+        "metrics.json",
+        "model.npz",
+        "loss.png",
+        "accuracy.png",
+        "weights.png",
+        "confusion.png",
+    }
     config = json.loads((out / "config.json").read_text())
     assert config["impl"] == impl and config["seed"] == 3 and config["num_train"] == 500
     assert config["dtype"] == "float64" and "numpy" in config["versions"] and "torch" in config["versions"]
+    assert Config.from_run(config) == config_from_argv([*QUICK, "--impl", impl, "--dtype", "float64", "--seed", "3"])
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["status"] == "completed" and metrics["error"] is None
     assert metrics["epochs_completed"] == 2 and metrics["iterations_completed"] == 20
@@ -55,7 +73,8 @@ def test_run_writes_every_artifact(runs, impl):
     with open(out / "history.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 20 and rows[0]["iteration"] == "1" and rows[-1]["epoch"] == "2"
-    assert [r["val_acc"] != "" for r in rows].count(True) == 3  # first iteration and the two epoch ends
+    assert [r["iteration"] for r in rows if r["val_acc"] != ""] == ["1", "10", "20"]  # first update, epoch ends
+    assert float(rows[9]["learning_rate"]) == 1e-4 and float(rows[10]["learning_rate"]) == pytest.approx(0.95e-4)
     assert float(rows[0]["loss"]) == pytest.approx(2.3026, abs=0.01)
     params, preprocessing = load_model(out / "model.npz")
     mean_image = preprocessing["mean_image"]
@@ -70,8 +89,9 @@ def test_run_writes_every_artifact(runs, impl):
 
 
 def test_both_implementations_reach_the_same_result(runs):
-    numpy_metrics, torch_metrics = (json.loads((runs[impl][0] / "metrics.json").read_text())
-                                    for impl in ("numpy", "torch"))
+    numpy_metrics, torch_metrics = (
+        json.loads((runs[impl][0] / "metrics.json").read_text()) for impl in ("numpy", "torch")
+    )
     for key in ("val_acc", "test_acc_1k", "test_acc_10k"):
         assert abs(numpy_metrics[key] - torch_metrics[key]) <= 0.001, key
     numpy_model, torch_model = (load_npz(runs[impl][0] / "model.npz") for impl in ("numpy", "torch"))
@@ -85,8 +105,10 @@ def test_eval_reproduces_the_recorded_accuracy(runs, impl):
     proc = run_train("--eval", str(out), "--impl", impl)
     assert proc.returncode == 0, proc.stderr
     metrics = json.loads((out / "metrics.json").read_text())
-    expected = (f"val acc {metrics['val_acc']:.4f}  test-1k {metrics['test_acc_1k']:.4f}  "
-                f"test-10k {metrics['test_acc_10k']:.4f}")
+    expected = (
+        f"val acc {metrics['val_acc']:.4f}  test-1k {metrics['test_acc_1k']:.4f}  "
+        f"test-10k {metrics['test_acc_10k']:.4f}"
+    )
     assert expected in proc.stdout
 
 
@@ -94,40 +116,52 @@ def test_saved_model_classifies_raw_images_identically_in_both(runs, real_data_d
     params, preprocessing = load_model(runs["numpy"][0] / "model.npz")
     raw = load_raw_cifar10(real_data_dir)
     X = (raw.x_test[:2000] - preprocessing["mean_image"]).astype(np.float64)
-    numpy_pred = train.predict(train.model_from_params("numpy", params), X)
-    torch_pred = train.predict(train.model_from_params("torch", params), X)
+    numpy_pred = predict("numpy", model_from_params("numpy", params), X)
+    torch_pred = predict("torch", model_from_params("torch", params), X)
     np.testing.assert_array_equal(numpy_pred, torch_pred)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--learning-rate", "0"], "--learning-rate must be a positive number, got 0.0"),
-    (["--learning-rate=-1e-3"], "--learning-rate must be a positive number"),
-    (["--num-epochs", "ten"], "argument --num-epochs: invalid int value: 'ten' (see --help)"),
-    (["--hidden-size", "0"], "--hidden-size must be a positive integer, got 0"),
-    (["--num-epochs", "-2"], "--num-epochs must be a positive integer, got -2"),
-    (["--update-rule", "nesterov"],
-     "--update-rule must be one of sgd, sgd_momentum, sgd_nesterov, rmsprop, adam, got 'nesterov'"),
-    (["--preprocessing", "pca"], "--preprocessing must be one of mean_image, standardize, zca, got 'pca'"),
-    (["--lr-schedule", "linear"], "--lr-schedule must be one of step, cosine, got 'linear'"),
-    (["--zca-epsilon", "0"], "--zca-epsilon must be a positive number, got 0.0"),
-    (["--crop-padding", "40"], "--crop-padding must be an integer in [0, 32), got 40"),
-    (["--warmup-epochs", "2"], "--warmup-epochs applies to --lr-schedule cosine only"),
-    (["--lr-schedule", "cosine", "--warmup-epochs", "20"], "--warmup-epochs must be in [0, --num-epochs = 10]"),
-    (["--dropout", "1"], "--dropout must be >= 0 and < 1, got 1.0"),
-    (["--label-smoothing", "1.5"], "--label-smoothing must be >= 0 and <= 1, got 1.5"),
-    (["--weight-decay=-1"], "--weight-decay must be >= 0 and finite, got -1.0"),
-    (["--recipe", "fastest"], "argument --recipe: invalid choice: 'fastest'"),
-    (["--impl", "jax"], "--impl must be numpy or torch, got 'jax'"),
-    (["--dtype", "float16"], "--dtype must be float32 or float64"),
-    (["--num-train", "49500"], "--num-train must be at most 49000"),
-    (["--impl", "numpy", "--device", "cuda"], "--device cuda applies to --impl torch only"),
-    (["--eval", "/nonexistent/model.npz"], "--eval: /nonexistent/model.npz: file not found"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--learning-rate", "0"], "--learning-rate must be a positive number, got 0.0"),
+        (["--learning-rate=-1e-3"], "--learning-rate must be a positive number"),
+        (["--num-epochs", "ten"], "argument --num-epochs: invalid int value: 'ten' (see --help)"),
+        (["--hidden-size", "0"], "--hidden-size must be a positive integer, got 0"),
+        (["--num-epochs", "-2"], "--num-epochs must be a positive integer, got -2"),
+        (
+            ["--update-rule", "nesterov"],
+            "--update-rule must be one of sgd, sgd_momentum, sgd_nesterov, rmsprop, adam, got 'nesterov'",
+        ),
+        (["--preprocessing", "pca"], "--preprocessing must be one of mean_image, standardize, zca, got 'pca'"),
+        (["--lr-schedule", "linear"], "--lr-schedule must be one of step, cosine, got 'linear'"),
+        (["--zca-epsilon", "0"], "--zca-epsilon must be a positive number, got 0.0"),
+        (["--crop-padding", "40"], "--crop-padding must be an integer in [0, 32), got 40"),
+        (["--warmup-epochs", "2"], "--warmup-epochs applies to --lr-schedule cosine only"),
+        (["--lr-schedule", "cosine", "--warmup-epochs", "20"], "--warmup-epochs must be in [0, --num-epochs = 10]"),
+        (["--dropout-keep-ratio", "0"], "--dropout-keep-ratio must be in (0, 1] (1 keeps every unit), got 0.0"),
+        (
+            ["--dropout", "0.3"],
+            "--dropout was replaced by --dropout-keep-ratio, the probability of keeping a unit "
+            "(--dropout P is --dropout-keep-ratio 0.7)",
+        ),
+        (["--hidden", "10"], "unrecognized arguments: --hidden 10"),  # no abbreviations
+        (["--label-smoothing", "1.5"], "--label-smoothing must be in [0, 1], got 1.5"),
+        (["--weight-decay=-1"], "--weight-decay must be a finite number >= 0, got -1.0"),
+        (["--recipe", "fastest"], "argument --recipe: invalid choice: 'fastest'"),
+        (["--impl", "jax"], "--impl must be one of numpy, torch, got 'jax'"),
+        (["--dtype", "float16"], "--dtype must be one of float32, float64"),
+        (["--num-train", "49500"], "--num-train must be at most 49000"),
+        (["--impl", "numpy", "--device", "cuda"], "--device cuda applies to --impl torch only"),
+        (["--eval", "/nonexistent/model.npz"], "--eval: /nonexistent/model.npz: file not found"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(args, message):
     proc = run_train(*args)
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"train.py: error: {message}" or (
-        proc.stderr.count("\n") == 1 and message in proc.stderr), proc.stderr
+        proc.stderr.count("\n") == 1 and message in proc.stderr
+    ), proc.stderr
     assert "Traceback" not in proc.stderr
 
 
@@ -145,7 +179,7 @@ def test_missing_data_is_exit_2_with_advice(tmp_path, monkeypatch, capsys):
     def offline(*args, **kwargs):
         raise OSError("network is unreachable")
 
-    monkeypatch.setattr("torchvision.datasets.utils.download_url", offline)
+    monkeypatch.setattr("common.cifar10.fetch", offline)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("CIFAR10_DIR", raising=False)
     assert train.main(["--data-dir", str(tmp_path / "nothing-here"), "--out", str(tmp_path / "run")]) == 2
@@ -165,9 +199,25 @@ def test_divergence_marks_the_run_failed(real_data_dir, tmp_path):
 
 def test_ctrl_c_leaves_a_valid_interrupted_run(real_data_dir, tmp_path):
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-u", str(ROOT / "train.py"), "--num-train", "2000",
-                             "--num-epochs", "500", "--hidden-size", "50", "--out", str(out)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-u",
+            str(ROOT / "train.py"),
+            "--num-train",
+            "2000",
+            "--num-epochs",
+            "500",
+            "--hidden-size",
+            "50",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         for line in proc.stdout:  # wait until a few epochs have completed
             if line.startswith("epoch   3/"):
@@ -196,8 +246,21 @@ def test_quiet_prints_only_the_summary(real_data_dir, tmp_path):
     assert proc.stderr == ""
 
 
-RECIPE_QUICK = ["--recipe", "best", "--num-train", "2000", "--num-epochs", "8", "--hidden-size", "64",
-                "--batch-size", "100", "--seed", "1", "--quiet"]
+RECIPE_QUICK = [
+    "--recipe",
+    "best",
+    "--num-train",
+    "2000",
+    "--num-epochs",
+    "8",
+    "--hidden-size",
+    "64",
+    "--batch-size",
+    "100",
+    "--seed",
+    "1",
+    "--quiet",
+]
 
 
 def test_recipe_runs_end_to_end_on_a_subset_identically_in_both(real_data_dir, tmp_path):
@@ -210,10 +273,28 @@ def test_recipe_runs_end_to_end_on_a_subset_identically_in_both(real_data_dir, t
         metrics[impl] = json.loads((tmp_path / impl / "metrics.json").read_text())
     config = json.loads((tmp_path / "numpy" / "config.json").read_text())
     assert config["recipe"] == "best" and config["hidden_size"] == 64 and config["num_epochs"] == 8  # flags win
-    assert {key: config[key] for key in ("preprocessing", "flip", "crop_padding", "update_rule", "lr_schedule",
-                                         "label_smoothing", "tta", "learning_rate")} == {
-        "preprocessing": "zca", "flip": True, "crop_padding": 4, "update_rule": "sgd_nesterov",
-        "lr_schedule": "cosine", "label_smoothing": 0.1, "tta": True, "learning_rate": 0.05}
+    assert {
+        key: config[key]
+        for key in (
+            "preprocessing",
+            "flip",
+            "crop_padding",
+            "update_rule",
+            "lr_schedule",
+            "label_smoothing",
+            "tta",
+            "learning_rate",
+        )
+    } == {
+        "preprocessing": "zca",
+        "flip": True,
+        "crop_padding": 4,
+        "update_rule": "sgd_nesterov",
+        "lr_schedule": "cosine",
+        "label_smoothing": 0.1,
+        "tta": True,
+        "learning_rate": 0.05,
+    }
     for key in ("val_acc", "test_acc_1k", "test_acc_10k", "val_acc_tta", "test_acc_1k_tta", "test_acc_10k_tta"):
         assert 0.2 < metrics["numpy"][key] < 0.5, key  # chance is 0.1
         assert metrics["numpy"][key] == pytest.approx(metrics["torch"][key], abs=1e-3), key
@@ -223,21 +304,52 @@ def test_recipe_runs_end_to_end_on_a_subset_identically_in_both(real_data_dir, t
     proc = run_train("--eval", str(tmp_path / "numpy"), "--tta", "--impl", "torch")
     assert proc.returncode == 0, proc.stderr
     m = metrics["numpy"]
-    assert (f"val acc {m['val_acc']:.4f}  test-1k {m['test_acc_1k']:.4f}  test-10k {m['test_acc_10k']:.4f}  "
-            f"| with flip TTA: val acc {m['val_acc_tta']:.4f}  test-1k {m['test_acc_1k_tta']:.4f}  "
-            f"test-10k {m['test_acc_10k_tta']:.4f}") in proc.stdout
+    assert (
+        f"val acc {m['val_acc']:.4f}  test-1k {m['test_acc_1k']:.4f}  test-10k {m['test_acc_10k']:.4f}  "
+        f"| with flip TTA: val acc {m['val_acc_tta']:.4f}  test-1k {m['test_acc_1k_tta']:.4f}  "
+        f"test-10k {m['test_acc_10k_tta']:.4f}"
+    ) in proc.stdout
 
 
-def test_settings_argv_round_trips_through_the_parser():
-    settings = {"hidden_size": 64, "learning_rate": 2.5e-4, "flip": True, "tta": False, "preprocessing": "zca",
-                "warmup_epochs": 1.0}
-    args = train.parse_args(train.settings_argv(settings))
-    assert {key: getattr(args, key) for key in settings} == settings
-    recipe = train.parse_args(["--recipe", "best", "--no-flip"])
+def test_a_config_round_trips_through_flags_and_json():
+    config = Config(
+        hidden_size=64,
+        learning_rate=2.5e-4,
+        flip=True,
+        tta=False,
+        preprocessing="zca",
+        lr_schedule="cosine",
+        warmup_epochs=1.0,
+        dropout_keep_ratio=0.75,
+    )
+    assert config_from_argv(config.to_argv()) == config
+    assert Config.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    recipe = config_from_argv(["--recipe", "best", "--no-flip"])
     assert recipe.flip is False and recipe.hidden_size == 4096 and recipe.preprocessing == "zca"
+    assert recipe == Config(**{**RECIPES["best"], "flip": False})
+    assert Config.from_run({"dropout": 0.25, "command": ["train.py"]}).dropout_keep_ratio == 0.75  # older runs
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"hidden_size": "64"}, "hidden_size must be an int, got '64'"),
+        ({"flip": 1}, "flip must be a bool, got 1"),
+        ({"batch_size": 2.0}, "batch_size must be an int, got 2.0"),
+        ({"hidden_sise": 64}, "hidden_sise is not a setting; the settings are impl, hidden_size"),
+        ({"update_rule": "bogus"}, "--update-rule must be one of sgd, sgd_momentum"),
+        ({"batch_size": -1}, "--batch-size must be a positive integer, got -1"),
+    ],
+)
+def test_config_refuses_bad_values_naming_them(values, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Config.from_dict(values, "settings")
 
 
 def test_help_shows_defaults():
     proc = run_train("--help")
     assert proc.returncode == 0
-    assert "--learning-rate LEARNING_RATE" in proc.stdout and "(default: " in proc.stdout
+    assert "--learning-rate LEARNING_RATE" in proc.stdout
+    text = " ".join(proc.stdout.split())  # argparse wraps lines at the terminal's width
+    for name, value in Config().to_dict().items():  # every setting shows its default
+        assert f"--{name.replace('_', '-')}" in text and f"(default: {value})" in text, name

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import tune
+from tuning import study
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_SPACE = {  # a few cheap configurations: hidden 10 or 20, one epoch
@@ -36,8 +37,9 @@ def rows(out):
         return list(csv.DictReader(f))
 
 
-@pytest.mark.parametrize("strategy, trials, expected", [("grid", None, 4), ("random", 3, 3), ("tpe", 3, 3),
-                                                        ("greedy", None, 4)])
+@pytest.mark.parametrize(
+    "strategy, trials, expected", [("grid", None, 4), ("random", 3, 3), ("tpe", 3, 3), ("greedy", None, 4)]
+)
 def test_tiny_study_per_strategy(real_data_dir, tmp_path, space_file, strategy, trials, expected):
     out = tmp_path / strategy
     assert run_tune(out, space_file, "--strategy", strategy, *(["--trials", str(trials)] if trials else [])) == 0
@@ -49,8 +51,12 @@ def test_tiny_study_per_strategy(real_data_dir, tmp_path, space_file, strategy, 
     for name in ("val_acc_vs_params.png", "best_accuracy.png", "best_loss.png", "study.db", "search.json"):
         assert (out / name).is_file(), name
     if strategy == "grid":
-        assert {(r["hidden_size"], r["learning_rate"]) for r in results} == \
-            {("10", "0.0001"), ("10", "0.0003"), ("20", "0.0001"), ("20", "0.0003")}
+        assert {(r["hidden_size"], r["learning_rate"]) for r in results} == {
+            ("10", "0.0001"),
+            ("10", "0.0003"),
+            ("20", "0.0001"),
+            ("20", "0.0003"),
+        }
     if strategy in ("random", "tpe"):
         assert all(10 <= int(r["hidden_size"]) <= 20 for r in results)
     if strategy == "greedy":  # from the first candidates (the lab's 50 is not one), sweep hidden, then lr, ...
@@ -79,14 +85,14 @@ def test_sampled_study_resumes_up_to_its_total(real_data_dir, tmp_path, space_fi
 
 
 def test_crashing_trial_is_recorded_and_the_study_goes_on(real_data_dir, tmp_path, space_file, monkeypatch):
-    real_train = tune.train_config
+    real_train = study.train_config
 
     def crash_on_hidden_20(config, *args, **kwargs):
-        if config["hidden_size"] == 20:
+        if config.hidden_size == 20:
             raise MemoryError("simulated out-of-memory")
         return real_train(config, *args, **kwargs)
 
-    monkeypatch.setattr(tune, "train_config", crash_on_hidden_20)
+    monkeypatch.setattr(study, "train_config", crash_on_hidden_20)
     out = tmp_path / "grid"
     assert run_tune(out, space_file, "--strategy", "grid") == 0
     states = {(r["hidden_size"], r["state"]) for r in rows(out)}
@@ -102,14 +108,38 @@ def test_two_jobs_and_pruning(real_data_dir, tmp_path, space_file):
 
 def test_two_processes_share_one_storage(real_data_dir, tmp_path, space_file):
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
-    command = [sys.executable, str(ROOT / "tune.py"), "--strategy", "random", "--trials", "6", "--num-train", "500",
-               "--space", space_file, "--storage", storage, "--study", "shared", "--no-retrain"]
-    procs = [subprocess.Popen([*command, "--out", str(tmp_path / f"w{i}"), "--seed", str(i)], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    command = [
+        sys.executable,
+        str(ROOT / "tune.py"),
+        "--strategy",
+        "random",
+        "--trials",
+        "6",
+        "--num-train",
+        "500",
+        "--space",
+        space_file,
+        "--storage",
+        storage,
+        "--study",
+        "shared",
+        "--no-retrain",
+    ]
+    procs = [
+        subprocess.Popen(
+            [*command, "--out", str(tmp_path / f"w{i}"), "--seed", str(i)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
     import optuna
+
     trials = optuna.load_study(study_name="shared", storage=storage).get_trials()
     # --trials is the study's budget, shared: 6, or one more if both workers started their last trial together
     assert 6 <= len(trials) <= 7 and len({t.number for t in trials}) == len(trials)
@@ -121,25 +151,58 @@ def test_two_processes_share_one_storage(real_data_dir, tmp_path, space_file):
 
 def test_retrains_the_best_as_a_train_py_run(real_data_dir, tmp_path, space_file):
     out = tmp_path / "best"
-    assert tune.main(["--num-train", "500", "--space", space_file, "--out", str(out), "--strategy", "random",
-                      "--trials", "2", "--lang", "ko"]) == 0
+    assert (
+        tune.main(
+            [
+                "--num-train",
+                "500",
+                "--space",
+                space_file,
+                "--out",
+                str(out),
+                "--strategy",
+                "random",
+                "--trials",
+                "2",
+                "--lang",
+                "ko",
+            ]
+        )
+        == 0
+    )
     best = json.loads((out / "best.json").read_text())
     assert best["status"] == "completed" and 0 < best["test_acc_10k"] <= 1
     assert (out / "best-run" / "model.npz").is_file() and (out / "best-run" / "config.json").is_file()
     assert "검증정확도" in (out / "results.md").read_text()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--strategy", "annealing"], "argument --strategy: invalid choice: 'annealing'"),
-    (["--jobs", "0"], "--jobs must be a positive integer"),
-    (["--storage", "sqlite:////nonexistent-dir/deeper/study.db"], "cannot open the study"),
-    (["--storage", "postgresql://nobody@127.0.0.1:9/none"], "cannot open the study"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--strategy", "annealing"], "argument --strategy: invalid choice: 'annealing'"),
+        (["--jobs", "0"], "--jobs must be a positive integer"),
+        (["--storage", "sqlite:////nonexistent-dir/deeper/study.db"], "cannot open the study"),
+        (["--storage", "postgresql://nobody@127.0.0.1:9/none"], "cannot open the study"),
+    ],
+)
 def test_bad_input_is_exit_2(tmp_path, args, message):
-    proc = subprocess.run([sys.executable, str(ROOT / "tune.py"), "--out", str(tmp_path / "o"), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "CIFAR10_DIR": ""})
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tune.py"), "--out", str(tmp_path / "o"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CIFAR10_DIR": ""},
+    )
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr and "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_fixed_settings_are_checked_before_the_first_trial(tmp_path, capsys):
+    space = tmp_path / "bad.toml"
+    space.write_text('[fixed]\nupdate_rule = "bogus"\n')
+    assert tune.main(["--space", str(space), "--out", str(tmp_path / "o")]) == 2
+    assert "--update-rule must be one of sgd, sgd_momentum" in capsys.readouterr().err
 
 
 def test_inverted_range_is_exit_2(tmp_path, capsys):

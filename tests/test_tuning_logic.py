@@ -22,6 +22,7 @@ def make_evaluate(log):
     def evaluate(configs):
         log.append([dict(c) for c in configs])
         return [stub_objective(c) for c in configs]
+
     return evaluate
 
 
@@ -32,8 +33,12 @@ def test_greedy_follows_the_coordinate_path():
     assert result.best_value == pytest.approx(stub_objective({"a": 3, "b": 20}))
     # start; pass 1 sweeps a (a=1 cached), then b at a=3 (b=10 cached); pass 2 re-sweeps a at b=20,
     # finds nothing better, and b's sweep is all cached: the search stops
-    assert log == [[{"a": 1, "b": 10}], [{"a": 2, "b": 10}, {"a": 3, "b": 10}],
-                   [{"a": 3, "b": 20}, {"a": 3, "b": 30}], [{"a": 1, "b": 20}, {"a": 2, "b": 20}]]
+    assert log == [
+        [{"a": 1, "b": 10}],
+        [{"a": 2, "b": 10}, {"a": 3, "b": 10}],
+        [{"a": 3, "b": 20}, {"a": 3, "b": 30}],
+        [{"a": 1, "b": 20}, {"a": 2, "b": 20}],
+    ]
     assert result.passes == 2 and result.evaluated == 7
     assert [step for step, _, _ in result.path] == ["start", "pass 1: a", "pass 1: b", "pass 2: a", "pass 2: b"]
 
@@ -52,8 +57,17 @@ def test_greedy_adopts_only_strict_improvements():
 
 def test_greedy_needs_a_second_pass_when_parameters_interact():
     def interacting(configs):  # b's best value depends on a
-        return [1.0 if (c["a"], c["b"]) == (3, 30) else 0.9 if (c["a"], c["b"]) == (2, 30) else
-                0.8 if c["a"] == 2 else 0.1 * c["a"] for c in configs]
+        return [
+            1.0
+            if (c["a"], c["b"]) == (3, 30)
+            else 0.9
+            if (c["a"], c["b"]) == (2, 30)
+            else 0.8
+            if c["a"] == 2
+            else 0.1 * c["a"]
+            for c in configs
+        ]
+
     result = greedy_search({"a": 1, "b": 10}, CANDIDATES, interacting, order=["a", "b"])
     assert result.best == {"a": 3, "b": 30} and result.passes == 3
 
@@ -65,14 +79,16 @@ def test_greedy_resumes_from_a_cache_without_retraining():
     rerun_log = []
     second = greedy_search({"a": 1, "b": 10}, CANDIDATES, make_evaluate(rerun_log), ["a", "b"], cache=cache)
     assert second.best == {"a": 3, "b": 20}
-    assert all(config_key(c) not in {config_key(x) for batch in log for x in batch}
-               for batch in rerun_log for c in batch)  # nothing trained twice
+    assert all(
+        config_key(c) not in {config_key(x) for batch in log for x in batch} for batch in rerun_log for c in batch
+    )  # nothing trained twice
     assert len(cache) == 7
 
 
 def test_greedy_skips_failed_configurations():
     def failing(configs):
         return [None if c["a"] == 3 else stub_objective(c) for c in configs]
+
     result = greedy_search({"a": 1, "b": 10}, CANDIDATES, failing, order=["a", "b"])
     assert result.best == {"a": 2, "b": 20}
 
@@ -80,36 +96,70 @@ def test_greedy_skips_failed_configurations():
 def record(number, train_acc, val_acc, state="complete", **extra):
     params = {"hidden_size": 50, "learning_rate": 1e-4, "lr_decay": 0.95, "num_epochs": 5, "reg": 0.0}
     params.update(extra.pop("params", {}))
-    return {"number": number, "state": state, "params": params, "train_acc": train_acc, "val_acc": val_acc,
-            "seconds": 1.0, "diverged": False, "error": None, **extra}
+    return {
+        "number": number,
+        "state": state,
+        "params": params,
+        "train_acc": train_acc,
+        "val_acc": val_acc,
+        "seconds": 1.0,
+        "diverged": False,
+        "error": None,
+        **extra,
+    }
 
 
 RECORDS = [
-    record(0, 0.35, 0.33),                                                        # underfit, first
-    record(1, 0.70, 0.50, params={"hidden_size": 500}),                           # overfit, new best
-    record(2, 0.52, 0.49, params={"hidden_size": 1000}),                          # balanced, below best, border
-    record(3, 0.10, 0.10, diverged=True, params={"learning_rate": 1e-2}),         # diverged
-    record(4, None, None, state="failed", error="MemoryError: too big"),          # failed
-    record(5, 0.40, 0.38, state="pruned", pruned_epoch=2),                        # pruned
-    record(6, None, None, state="running"),                                       # interrupted
-    record(7, 0.60, 0.55, params={"reg": 0.1}),                                   # new best by 5 points
+    record(0, 0.35, 0.33),  # underfit, first
+    record(1, 0.70, 0.50, params={"hidden_size": 500}),  # overfit, new best
+    record(2, 0.52, 0.49, params={"hidden_size": 1000}),  # balanced, below best, border
+    record(3, 0.10, 0.10, diverged=True, params={"learning_rate": 1e-2}),  # diverged
+    record(4, None, None, state="failed", error="MemoryError: too big"),  # failed
+    record(5, 0.40, 0.38, state="pruned", pruned_epoch=2),  # pruned
+    record(6, None, None, state="running"),  # interrupted
+    record(7, 0.60, 0.55, params={"reg": 0.1}),  # new best by 5 points
 ]
 
 
-@pytest.mark.parametrize("lang, expected", [
-    ("en", ["underfitting (train 35.0% is low", "first result",
-            f"overfitting (train - val = 20.0 pts > {100 * OVERFIT_GAP:.0f})", "new best, +17.0 pts",
-            "neither over- nor underfitting (train - val = 3.0 pts)", "1.0 pts below the best so far",
-            "| 1000 † |", "diverged (non-finite loss): lower the learning rate",
-            "crashed: MemoryError: too big", "stopped early by the pruner after epoch 2",
-            "did not finish", "new best, +5.0 pts"]),
-    ("ko", ["과소적합 (훈련 35.0%로 낮고", "첫 결과", "과적합 (훈련 - 검증 = 20.0%p > 10)",
-            "최고 기록 갱신, +17.0%p", "과적합도 과소적합도 아님 (훈련 - 검증 = 3.0%p)",
-            "지금까지의 최고보다 1.0%p 낮음", "| 1000 † |",
-            "발산 (손실이 NaN/무한대): 학습률을 낮출 것",
-            "실행 오류: MemoryError: too big", "2 에폭 후 pruner가 조기 중단", "끝나지 않음",
-            "최고 기록 갱신, +5.0%p"]),
-])
+@pytest.mark.parametrize(
+    "lang, expected",
+    [
+        (
+            "en",
+            [
+                "underfitting (train 35.0% is low",
+                "first result",
+                f"overfitting (train - val = 20.0 pts > {100 * OVERFIT_GAP:.0f})",
+                "new best, +17.0 pts",
+                "neither over- nor underfitting (train - val = 3.0 pts)",
+                "1.0 pts below the best so far",
+                "| 1000 † |",
+                "diverged (non-finite loss): lower the learning rate",
+                "crashed: MemoryError: too big",
+                "stopped early by the pruner after epoch 2",
+                "did not finish",
+                "new best, +5.0 pts",
+            ],
+        ),
+        (
+            "ko",
+            [
+                "과소적합 (훈련 35.0%로 낮고",
+                "첫 결과",
+                "과적합 (훈련 - 검증 = 20.0%p > 10)",
+                "최고 기록 갱신, +17.0%p",
+                "과적합도 과소적합도 아님 (훈련 - 검증 = 3.0%p)",
+                "지금까지의 최고보다 1.0%p 낮음",
+                "| 1000 † |",
+                "발산 (손실이 NaN/무한대): 학습률을 낮출 것",
+                "실행 오류: MemoryError: too big",
+                "2 에폭 후 pruner가 조기 중단",
+                "끝나지 않음",
+                "최고 기록 갱신, +5.0%p",
+            ],
+        ),
+    ],
+)
 def test_table_analyses_every_case(lang, expected):
     border = lambda name, value: name == "hidden_size" and value == 1000  # noqa: E731
     table = lab_table(RECORDS, lang, border)
@@ -119,9 +169,12 @@ def test_table_analyses_every_case(lang, expected):
     expected_header = "train acc | val acc | analysis" if lang == "en" else "훈련정확도 | 검증정확도"
     assert rows[0].startswith(header + expected_header)
     assert rows[2].startswith("| 50 | 0.0001 | 0.95 | 5 | 0 | 35.0% | 33.0% |")
-    assert rows[-1] == ("† on the border of the search space: the best value may lie beyond it." if lang == "en"
-                        else "† 탐색 공간의 경계값: 최적값이 범위 밖에 있을 수 있음.")
-    body = rows[2:2 + len(RECORDS)]
+    assert rows[-1] == (
+        "† on the border of the search space: the best value may lie beyond it."
+        if lang == "en"
+        else "† 탐색 공간의 경계값: 최적값이 범위 밖에 있을 수 있음."
+    )
+    body = rows[2 : 2 + len(RECORDS)]
     cells = [row.rsplit("|", 2)[1] for row in body]
     for fragment in expected[:2]:
         assert fragment in cells[0]
@@ -140,17 +193,28 @@ def test_analysis_compares_with_the_best_so_far():
 
 def test_summary_flags_a_best_value_on_the_border():
     border = lambda name, value: (name, value) in (("reg", 0.1), ("hidden_size", 50))  # noqa: E731
-    assert "Its hidden_size and reg are on the border of the search space; widen the space there." in \
-        summary(RECORDS, "en", border)
+    assert "Its hidden_size and reg are on the border of the search space; widen the space there." in summary(
+        RECORDS, "en", border
+    )
     assert "Its reg is on the border" in summary(RECORDS, "en", lambda name, value: (name, value) == ("reg", 0.1))
     assert "경계" in summary(RECORDS, "ko", border) and "border" not in summary(RECORDS, "en")
 
 
-@pytest.mark.parametrize("lang, fragments", [
-    ("en", ["Best configuration: hidden_size=50, learning_rate=0.0001, num_epochs=5, reg=0.1", "trial 7",
-            "55.0% validation", "What mattered most: reg (mean validation accuracy by value spans 11.0 pts)"]),
-    ("ko", ["최적 설정: hidden_size=50", "검증 55.0%", "가장 큰 영향: reg"]),
-])
+@pytest.mark.parametrize(
+    "lang, fragments",
+    [
+        (
+            "en",
+            [
+                "Best configuration: hidden_size=50, learning_rate=0.0001, num_epochs=5, reg=0.1",
+                "trial 7",
+                "55.0% validation",
+                "What mattered most: reg (mean validation accuracy by value spans 11.0 pts)",
+            ],
+        ),
+        ("ko", ["최적 설정: hidden_size=50", "검증 55.0%", "가장 큰 영향: reg"]),
+    ],
+)
 def test_summary_names_the_best_and_what_mattered(lang, fragments):
     text = summary(RECORDS, lang)
     for fragment in fragments:
@@ -158,13 +222,16 @@ def test_summary_names_the_best_and_what_mattered(lang, fragments):
 
 
 def test_summary_without_results():
-    assert summary([record(0, None, None, state="failed")], "en") == \
-        "No trial finished, so there is no best configuration yet."
+    assert (
+        summary([record(0, None, None, state="failed")], "en")
+        == "No trial finished, so there is no best configuration yet."
+    )
 
 
 def test_importance_bins_continuous_values():
-    records = [record(i, 0.5, 0.3 + 0.01 * i, params={"learning_rate": 1e-5 * (i + 1), "hidden_size": 100})
-               for i in range(9)]
+    records = [
+        record(i, 0.5, 0.3 + 0.01 * i, params={"learning_rate": 1e-5 * (i + 1), "hidden_size": 100}) for i in range(9)
+    ]
     ranked = dict(importance(records))
     assert set(ranked) == {"learning_rate"}  # the only one that varied
     assert ranked["learning_rate"] == pytest.approx(0.06)  # mean of bins (0.31) vs (0.37)
@@ -181,8 +248,9 @@ def test_space_defaults_and_overrides(tmp_path):
     space = load_space()
     assert space.params["learning_rate"].log and space.fixed["batch_size"] == 200 and space.fixed["lr_decay"] == 0.95
     toml = tmp_path / "space.toml"
-    toml.write_text('[hidden_size]\nvalues = [100, 300]\n[reg]\nlow = 1e-3\nhigh = 1.0\n'
-                    '[fixed]\nupdate_rule = "adam"\n')
+    toml.write_text(
+        '[hidden_size]\nvalues = [100, 300]\n[reg]\nlow = 1e-3\nhigh = 1.0\n[fixed]\nupdate_rule = "adam"\n'
+    )
     space = load_space(toml)
     assert space.params["hidden_size"].values == (100, 300) and space.params["hidden_size"].low == 100
     assert space.params["reg"].low == 1e-3 and space.fixed["update_rule"] == "adam"
@@ -195,33 +263,55 @@ def test_space_defaults_and_overrides(tmp_path):
 
 def test_space_tunes_optional_settings_and_fixes_any_train_setting(tmp_path):
     toml = tmp_path / "space.toml"
-    toml.write_text('[label_smoothing]\nvalues = [0.0, 0.1]\n[dropout]\n'
-                    '[fixed]\npreprocessing = "zca"\nflip = true\ncrop_padding = 4\nlr_schedule = "cosine"\n')
+    toml.write_text(
+        "[label_smoothing]\nvalues = [0.0, 0.1]\n[dropout_keep_ratio]\n"
+        '[fixed]\npreprocessing = "zca"\nflip = true\ncrop_padding = 4\nlr_schedule = "cosine"\n'
+    )
     space = load_space(toml)
-    assert list(space.params) == [*TUNED, "label_smoothing", "dropout"]
+    assert list(space.params) == [*TUNED, "label_smoothing", "dropout_keep_ratio"]
     assert space.params["label_smoothing"].values == (0.0, 0.1)
-    assert space.params["dropout"] == OPTIONAL_PARAMS["dropout"]
+    assert space.params["dropout_keep_ratio"] == OPTIONAL_PARAMS["dropout_keep_ratio"]
     assert space.fixed["preprocessing"] == "zca" and space.fixed["flip"] is True and space.fixed["batch_size"] == 200
 
 
 def test_table_shows_tuned_settings_beyond_the_lab_columns():
-    trials = [{"number": i, "state": "complete", "train_acc": 0.5, "val_acc": 0.4 + i / 100,
-               "params": {"hidden_size": 50, "learning_rate": 1e-4, "lr_decay": 0.95, "num_epochs": 5, "reg": 0.0,
-                          "batch_size": 200, "dropout": value}} for i, value in enumerate((0.0, 0.3))]
+    trials = [
+        {
+            "number": i,
+            "state": "complete",
+            "train_acc": 0.5,
+            "val_acc": 0.4 + i / 100,
+            "params": {
+                "hidden_size": 50,
+                "learning_rate": 1e-4,
+                "lr_decay": 0.95,
+                "num_epochs": 5,
+                "reg": 0.0,
+                "batch_size": 200,
+                "dropout_keep_ratio": value,
+            },
+        }
+        for i, value in enumerate((1.0, 0.7))
+    ]
     header = lab_table(trials).splitlines()[0]
-    assert header.startswith("| hidden_size | learning_rate | lr_decay | num_epochs | reg | dropout | train acc")
+    assert header.startswith(
+        "| hidden_size | learning_rate | lr_decay | num_epochs | reg | dropout_keep_ratio | train acc"
+    )
     assert "batch_size" not in header  # fixed: the same in every trial
 
 
-@pytest.mark.parametrize("content, message", [
-    ('[hidden_size]\nvalues = []\n', "hidden_size: the list of values is empty"),
-    ('[fixed]\nflips = true\n', r"\[fixed\] flips are not train.py settings"),
-    ('[reg]\nlow = 1.0\nhigh = 0.1\n', r"reg: the range is empty or inverted \(low 1.0 >= high 0.1\)"),
-    ('[learning_rate]\nlow = 0.0\nhigh = 0.1\n', "needs low > 0"),
-    ('[batchsize]\nvalues = [1]\n', "unknown sections batchsize"),
-    ('[hidden_size]\nvalues = [10.5]\nlow = 1\nhigh = 20\n', "positive integers"),
-    ('not toml at all [', "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("[hidden_size]\nvalues = []\n", "hidden_size: the list of values is empty"),
+        ("[fixed]\nflips = true\n", r"\[fixed\] flips are not train.py settings"),
+        ("[reg]\nlow = 1.0\nhigh = 0.1\n", r"reg: the range is empty or inverted \(low 1.0 >= high 0.1\)"),
+        ("[learning_rate]\nlow = 0.0\nhigh = 0.1\n", "needs low > 0"),
+        ("[batchsize]\nvalues = [1]\n", "unknown sections batchsize"),
+        ("[hidden_size]\nvalues = [10.5]\nlow = 1\nhigh = 20\n", "positive integers"),
+        ("not toml at all [", "not valid TOML"),
+    ],
+)
 def test_bad_spaces_are_refused(tmp_path, content, message):
     path = tmp_path / "space.toml"
     path.write_text(content)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from numpy_impl.vis_utils import (
+from common.plots import (
     confusion_matrix,
     plot_accuracy,
     plot_confusion,
@@ -34,13 +34,16 @@ def test_confusion_matrix_counts():
     assert counts.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 0]]
 
 
-@pytest.mark.parametrize("make", [
-    lambda: plot_loss(np.linspace(2.3, 1.0, 300), 30),
-    lambda: plot_loss([2.0, 1.5, 1.2], 1, unit="epoch"),
-    lambda: plot_accuracy([0.1, 0.3, 0.4], [0.1, 0.28, 0.35]),
-    lambda: plot_weights(np.random.default_rng(0).standard_normal((3072, 12))),
-    lambda: plot_confusion(np.eye(10, dtype=int) * 90 + 1, [f"c{i}" for i in range(10)]),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: plot_loss(np.linspace(2.3, 1.0, 300), 30),
+        lambda: plot_loss([2.0, 1.5, 1.2], 1, unit="epoch"),
+        lambda: plot_accuracy([0.1, 0.3, 0.4], [0.1, 0.28, 0.35]),
+        lambda: plot_weights(np.random.default_rng(0).standard_normal((3072, 12))),
+        lambda: plot_confusion(np.eye(10, dtype=int) * 90 + 1, [f"c{i}" for i in range(10)]),
+    ],
+)
 def test_figures_render_to_png(tmp_path, make):
     path = save_figure(make(), tmp_path / "figure.png")
     assert path.read_bytes().startswith(b"\x89PNG") and path.stat().st_size > 3000

@@ -1,7 +1,17 @@
-"""The same two-layer network as an idiomatic torch.nn module, with a Solver of the same semantics."""
+"""The same two-layer network in PyTorch: an nn.Module and a training loop of its own (torch + common only)."""
 
+from torch_impl.data import batch_loader, flip_and_shift
 from torch_impl.model import TwoLayerNet
-from torch_impl.optim import LabMomentumSGD, make_optimizer
-from torch_impl.solver import Solver
+from torch_impl.optim import LabMomentumSGD, make_optimizer, make_scheduler
+from torch_impl.solver import Solver, TrainingDivergedError
 
-__all__ = ["LabMomentumSGD", "Solver", "TwoLayerNet", "make_optimizer"]
+__all__ = [
+    "LabMomentumSGD",
+    "Solver",
+    "TrainingDivergedError",
+    "TwoLayerNet",
+    "batch_loader",
+    "flip_and_shift",
+    "make_optimizer",
+    "make_scheduler",
+]

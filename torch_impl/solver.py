@@ -1,115 +1,236 @@
-"""Solver for torch_impl.TwoLayerNet: numpy_impl.Solver's loop, with autograd, torch.optim and a DataLoader.
+"""Solver: trains a torch TwoLayerNet with a PyTorch training loop, with the lab Solver's arguments and histories.
 
-The loop, histories, best-validation restore, checkpoints and every random draw are
-numpy_impl.Solver's own (this class inherits them), so the same seed yields the same
-minibatch indices, and the same augmented images, in both: the DataLoader's dataset is the
-NumPy Solver's own batch gathering. What differs is the step: forward, ``loss.backward()``,
-``optimizer.step()``, with the learning rate set by ``ExponentialLR`` (the lab's per-epoch
-decay) or ``LambdaLR`` over numpy_impl.schedules' warm-up + cosine factor, stepped per update.
-Dropout masks come from torch's generator, seeded with the Solver's seed.
+    solver = Solver(model, data, update_rule="sgd_momentum", optim_config={"learning_rate": 1e-4},
+                    lr_decay=0.95, num_epochs=10, batch_size=200, seed=0)
+    solver.train()
+
+The loop is the usual one: DataLoader -> zero_grad -> loss.backward() -> optimizer.step() ->
+scheduler.step(), torch.optim optimizers (torch_impl.optim), torch.optim.lr_scheduler schedules,
+and the best-validation parameters kept and restored as a state_dict. Only the draws are shared
+with numpy_impl: which rows each step trains on, their flips and crops, and which rows each
+accuracy estimate uses come from common.batches.BatchStream, so the same seed gives both
+Solvers the same data and compare/ can check that their independent loops agree.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
+from collections.abc import Callable
+
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
 
-from numpy_impl.schedules import warmup_cosine_factor
-from numpy_impl.solver import Solver as NumpySolver
+from common.artifacts import save_json, save_npz
+from common.batches import Augmentation, BatchStream
+from torch_impl.data import batch_loader
 from torch_impl.model import resolve_device
-from torch_impl.optim import make_optimizer
+from torch_impl.optim import DEFAULT_CONFIGS, make_optimizer, make_scheduler
 
 
-class DrawnBatches(Sampler):
-    """Yields one minibatch of indices per step, drawn on demand by ``draw()``: an endless stream."""
-
-    def __init__(self, draw):
-        self.draw = draw
-
-    def __iter__(self):
-        while True:
-            yield torch.from_numpy(self.draw())
+class TrainingDivergedError(FloatingPointError):
+    """The loss became NaN or infinite: training stopped instead of continuing on garbage."""
 
 
-class GatheredBatches(Dataset):
-    """Dataset whose item for a batch of indices is the (X, y) minibatch gathered (and augmented) by ``gather``."""
+class Solver:
+    """Minibatch training of ``model`` on data (X_train, y_train, X_val, y_val), as numpy_impl.Solver does it.
 
-    def __init__(self, gather):
-        self.gather = gather
+    Arguments as numpy_impl.Solver's (update_rule, optim_config, lr_decay, lr_schedule,
+    warmup_epochs, augment, batch_size, num_epochs, num_train_samples, num_val_samples,
+    checkpoint_name, print_every, verbose, seed, on_iteration, on_epoch), plus ``device``.
+    Histories: loss_history and lr_history (the rate each update used); train_acc_history,
+    val_acc_history and accuracy_iterations (updates made before each check).
+    """
 
-    def __getitem__(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        X, y = self.gather(indices.numpy())
-        return torch.from_numpy(X), torch.from_numpy(np.asarray(y, dtype=np.int64))
-
-
-class Solver(NumpySolver):
-    """Same arguments and semantics as numpy_impl.Solver, plus ``device`` ("cpu" or "cuda")."""
-
-    def __init__(self, model, data: dict, device: str | torch.device | None = None, **kwargs):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        data: dict,
+        *,
+        update_rule: str = "sgd",
+        optim_config: dict | None = None,
+        lr_decay: float = 1.0,
+        lr_schedule: str = "step",
+        warmup_epochs: float = 0.0,
+        augment: dict | None = None,
+        batch_size: int = 100,
+        num_epochs: int = 10,
+        num_train_samples: int | None = 1000,
+        num_val_samples: int | None = None,
+        checkpoint_name: str | None = None,
+        print_every: int = 10,
+        verbose: bool = True,
+        seed: int | None = None,
+        device: str | torch.device | None = None,
+        on_iteration: Callable | None = None,
+        on_epoch: Callable | None = None,
+    ):
+        for name, value in (("batch_size", batch_size), ("num_epochs", num_epochs), ("print_every", print_every)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"Solver: {name} must be a positive integer; got {value!r}")
+        if not (isinstance(warmup_epochs, (int, float)) and 0 <= warmup_epochs <= num_epochs):
+            raise ValueError(
+                f"Solver: warmup_epochs must be a number in [0, num_epochs = {num_epochs}]; got {warmup_epochs!r}"
+            )
+        missing = [key for key in ("X_train", "y_train", "X_val", "y_val") if key not in data]
+        if missing:
+            raise ValueError(f"Solver: data is missing {', '.join(missing)}")
         self.device = resolve_device(device) if device is not None else model.device
-        model.to(self.device)
-        super().__init__(model, data, **kwargs)
-        if self.seed is not None:
-            torch.manual_seed(self.seed)  # the dropout masks
-        # Each batch is gathered (and augmented) in NumPy by the parent's code, then moves to the device.
-        loader = DataLoader(GatheredBatches(self._gather_batch), sampler=DrawnBatches(self._sample_batch_indices),
-                            batch_size=None)
-        self._batches = iter(loader)
+        self.model = model.to(self.device)
+        self.X_train, self.y_train = torch.from_numpy(data["X_train"]), torch.from_numpy(data["y_train"]).long()
+        self.X_val, self.y_val = torch.from_numpy(data["X_val"]), torch.from_numpy(data["y_val"]).long()
+        self.update_rule, self.lr_decay, self.lr_schedule = update_rule, lr_decay, lr_schedule
+        self.batch_size, self.num_epochs, self.seed = batch_size, num_epochs, seed
+        self.num_train_samples, self.num_val_samples = num_train_samples, num_val_samples
+        self.checkpoint_name, self.print_every, self.verbose = checkpoint_name, print_every, verbose
+        self.on_iteration, self.on_epoch = on_iteration, on_epoch
+        self.initial_learning_rate = float(
+            {**DEFAULT_CONFIGS.get(update_rule, {}), **(optim_config or {})}.get("learning_rate", 0.0)
+        )
 
-    def _init_optimizer(self) -> None:
-        constant_lr = self.lr_schedule == "step" and self.lr_decay == 1.0
-        self.optimizer = make_optimizer(self.update_rule_name, self.model.parameters(), self.optim_config,
-                                        constant_lr=constant_lr)
-        if self.lr_schedule == "step":
-            self.scheduler = torch.optim.lr_scheduler.ExponentialLR(self.optimizer, gamma=self.lr_decay)
-        else:
-            total, warmup = self.num_iterations, self.warmup_iterations
-            self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-                self.optimizer, lambda done: warmup_cosine_factor(min(done + 1, total), total, warmup))
-        self.optim_configs = {}
+        self.iterations_per_epoch = max(len(self.X_train) // batch_size, 1)
+        self.num_iterations = num_epochs * self.iterations_per_epoch
+        self.stream = BatchStream(len(self.X_train), batch_size, seed, Augmentation.from_dict(augment))
+        self.loader = batch_loader(self.X_train, self.y_train, self.stream)
+        self.optimizer = make_optimizer(
+            update_rule, self.model.parameters(), optim_config, constant_lr=lr_schedule == "step" and lr_decay == 1.0
+        )
+        warmup_iterations = round(warmup_epochs * self.iterations_per_epoch)
+        self.scheduler, self.scheduler_interval = make_scheduler(
+            self.optimizer, lr_schedule, lr_decay, self.num_iterations, warmup_iterations
+        )
+        if seed is not None:
+            torch.manual_seed(seed)  # nn.Dropout's masks
 
-    @property
-    def learning_rate(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
+        self.epoch = self.iteration = 0
+        self.best_val_acc, self.best_state = 0.0, None
+        self.loss_history: list[float] = []
+        self.lr_history: list[float] = []
+        self.train_acc_history: list[float] = []
+        self.val_acc_history: list[float] = []
+        self.accuracy_iterations: list[int] = []
 
-    def _step(self) -> float:
-        X_batch, y_batch = next(self._batches)
-        X_batch = X_batch.to(self.device, self.model.dtype, non_blocking=True)
-        self.model.train()
-        loss = self.model.objective(self.model(X_batch), y_batch.to(self.device))
-        self._check_finite(loss.item())
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        if self.lr_schedule != "step":
-            self.scheduler.step()
-        return loss.item()
+    def train(self) -> None:
+        """num_epochs epochs of updates; accuracy is checked after the first update and after every epoch."""
+        batches = iter(self.loader)
+        for _ in range(self.num_epochs):
+            self.model.train()
+            for X, y in itertools.islice(batches, self.iterations_per_epoch):
+                X, y = X.to(self.device, self.model.dtype), y.to(self.device)
+                lr = self.optimizer.param_groups[0]["lr"]
+                loss = self.model.objective(self.model(X), y)
+                self._check_finite(loss.item())
+                self.optimizer.zero_grad()
+                loss.backward()
+                self.optimizer.step()
+                if self.scheduler_interval == "update":
+                    self.scheduler.step()
+                self._record_update(loss.item(), lr)
+                if self.iteration == 1 and self.iterations_per_epoch > 1:
+                    self._check_accuracies()  # the lab also checks after the first update
+            self.epoch += 1
+            if self.scheduler_interval == "epoch":
+                self.scheduler.step()
+            self._check_accuracies()
+        self.restore_best_params()
 
-    def _decay_learning_rate(self) -> None:
-        if self.lr_schedule == "step":
-            self.scheduler.step()
+    def _record_update(self, loss: float, lr: float) -> None:
+        self.iteration += 1
+        self.loss_history.append(loss)
+        self.lr_history.append(lr)
+        if self.verbose and (self.iteration - 1) % self.print_every == 0:
+            print(f"(Iteration {self.iteration} / {self.num_iterations}) loss: {loss:f}")
+        if self.on_iteration is not None:
+            self.on_iteration(self)
+
+    def _check_finite(self, loss: float) -> None:
+        """Stop with a clear message when the loss is NaN or infinite."""
+        if not math.isfinite(loss):
+            lr = self.initial_learning_rate
+            raise TrainingDivergedError(
+                f"loss became {loss} at iteration {self.iteration + 1} (epoch {self.epoch + 1}): training "
+                f"diverged. The learning rate {lr:g} is probably too large; try a smaller one, e.g. {lr / 10:g}."
+            )
+
+    def _check_accuracies(self) -> None:
+        """Record train and validation accuracy; keep the parameters if validation is the best so far."""
+        train_acc = self.check_accuracy(self.X_train, self.y_train, self.num_train_samples)
+        val_acc = self.check_accuracy(self.X_val, self.y_val, self.num_val_samples)
+        self.train_acc_history.append(train_acc)
+        self.val_acc_history.append(val_acc)
+        self.accuracy_iterations.append(self.iteration)
+        if self.verbose:
+            print(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}; val_acc: {val_acc:f}")
+        if val_acc > self.best_val_acc or self.best_state is None:
+            self.best_val_acc = val_acc
+            self.best_state = {name: value.detach().clone() for name, value in self.model.state_dict().items()}
+        self._save_checkpoint()
+        if self.on_epoch is not None:
+            self.on_epoch(self)
+
+    def restore_best_params(self) -> None:
+        """Load the best-validation state into the model (train() ends with this; an interrupted run may call it)."""
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
 
     @torch.no_grad()
-    def _predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X: np.ndarray | torch.Tensor, batch_size: int = 100) -> np.ndarray:
+        """Predicted class for every row of X (N, ...) -> (N,), computed batch_size rows at a time."""
         self.model.eval()
-        scores = self.model(torch.from_numpy(np.ascontiguousarray(X)).to(self.device, self.model.dtype))
-        return scores.argmax(dim=1).cpu().numpy()
+        X = torch.as_tensor(X)
+        labels = [
+            self.model(X[start : start + batch_size].to(self.device, self.model.dtype)).argmax(dim=1)
+            for start in range(0, len(X), batch_size)
+        ]
+        return torch.cat(labels).cpu().numpy()
 
-    def current_params(self) -> dict[str, np.ndarray]:
-        return self.model.numpy_params()
+    def check_accuracy(
+        self,
+        X: np.ndarray | torch.Tensor,
+        y: np.ndarray | torch.Tensor,
+        num_samples: int | None = None,
+        batch_size: int = 100,
+    ) -> float:
+        """Fraction of rows of X (N, ...) classified as y (N,); on a random subset of num_samples if given."""
+        X, y = torch.as_tensor(X), torch.as_tensor(y)
+        subset = self.stream.subsample(len(X), num_samples)
+        if subset is not None:
+            X, y = X[torch.from_numpy(subset)], y[torch.from_numpy(subset)]
+        return float(np.mean(self.predict(X, batch_size) == y.numpy()))
 
-    def load_params(self, params: dict[str, np.ndarray]) -> None:
-        self.model.load_numpy_params(params)
-
-    def _optimizer_state(self) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
-        """The optimizer's per-parameter tensors (torch layout) as arrays, and its hyperparameters."""
-        arrays, scalars = {}, {}
-        for name, p in self.model.lab_parameters().items():
-            scalars[name] = {"learning_rate": self.learning_rate}
-            for key, value in self.optimizer.state.get(p, {}).items():
-                if torch.is_tensor(value) and value.ndim > 0:
-                    arrays[f"optim/{name}/{key}"] = value.detach().cpu().numpy()
-                else:
-                    scalars[name][key] = value.item() if torch.is_tensor(value) else value
-        return arrays, scalars
+    def _save_checkpoint(self) -> None:
+        """Write <checkpoint_name>_epoch_<epoch>.npz (state_dict, optimizer tensors) and .json (the rest)."""
+        if self.checkpoint_name is None:
+            return
+        prefix = f"{self.checkpoint_name}_epoch_{self.epoch}"
+        arrays = {f"state/{name}": value.cpu().numpy() for name, value in self.model.state_dict().items()}
+        names = {p: name for name, p in self.model.named_parameters()}
+        for p, state in self.optimizer.state.items():
+            arrays.update(
+                {
+                    f"optim/{names[p]}/{key}": value.cpu().numpy()
+                    for key, value in state.items()
+                    if torch.is_tensor(value) and value.ndim > 0
+                }
+            )
+        save_npz(f"{prefix}.npz", arrays)
+        save_json(
+            f"{prefix}.json",
+            {
+                "update_rule": self.update_rule,
+                "lr_schedule": self.lr_schedule,
+                "lr_decay": self.lr_decay,
+                "batch_size": self.batch_size,
+                "num_epochs": self.num_epochs,
+                "seed": self.seed,
+                "epoch": self.epoch,
+                "iteration": self.iteration,
+                "best_val_acc": self.best_val_acc,
+                "scheduler": self.scheduler.state_dict(),
+                "loss_history": self.loss_history,
+                "lr_history": self.lr_history,
+                "train_acc_history": self.train_acc_history,
+                "val_acc_history": self.val_acc_history,
+                "accuracy_iterations": self.accuracy_iterations,
+            },
+        )

@@ -10,8 +10,8 @@ replays the same path: that is how an interrupted search resumes.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 Config = dict
 Evaluate = Callable[[list[Config]], list[float | None]]  # a batch of configs -> val acc each (None: no result)
@@ -31,9 +31,15 @@ class GreedyResult:
     exhausted_budget: bool = False
 
 
-def greedy_search(start: Config, candidates: dict[str, Sequence], evaluate: Evaluate, order: Sequence[str],
-                  cache: dict[tuple, float] | None = None, max_passes: int = 3,
-                  max_new: int | None = None) -> GreedyResult:
+def greedy_search(
+    start: Config,
+    candidates: dict[str, Sequence],
+    evaluate: Evaluate,
+    order: Sequence[str],
+    cache: dict[tuple, float] | None = None,
+    max_passes: int = 3,
+    max_new: int | None = None,
+) -> GreedyResult:
     """Coordinate search from ``start`` over ``candidates`` in ``order``; see the module docstring.
 
     ``evaluate`` receives each sweep's configurations not yet in ``cache`` (so they can run in
@@ -46,7 +52,7 @@ def greedy_search(start: Config, candidates: dict[str, Sequence], evaluate: Eval
         todo = [c for c in configs if config_key(c) not in cache]
         todo = list({config_key(c): c for c in todo}.values())
         if max_new is not None and result.evaluated + len(todo) > max_new:
-            todo = todo[:max(0, max_new - result.evaluated)]
+            todo = todo[: max(0, max_new - result.evaluated)]
             result.exhausted_budget = True
         for config, value in zip(todo, evaluate(todo) if todo else []):
             cache[config_key(config)] = value

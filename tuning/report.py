@@ -21,9 +21,9 @@ import math
 from collections import defaultdict
 from typing import TypedDict
 
-OVERFIT_GAP = 0.10          # train - val above 10 points: overfitting
-UNDERFIT_TRAIN_ACC = 0.50   # train accuracy below 50% ...
-UNDERFIT_GAP = 0.05         # ... and within 5 points of validation: underfitting
+OVERFIT_GAP = 0.10  # train - val above 10 points: overfitting
+UNDERFIT_TRAIN_ACC = 0.50  # train accuracy below 50% ...
+UNDERFIT_GAP = 0.05  # ... and within 5 points of validation: underfitting
 
 COLUMNS = ("hidden_size", "learning_rate", "lr_decay", "num_epochs", "reg")
 LOG_SCALE = {"hidden_size", "learning_rate", "reg"}
@@ -31,8 +31,8 @@ LOG_SCALE = {"hidden_size", "learning_rate", "reg"}
 
 class TrialRecord(TypedDict, total=False):
     number: int
-    state: str          # complete, pruned, failed, running
-    params: dict        # hidden_size, learning_rate, lr_decay, num_epochs, reg, ...
+    state: str  # complete, pruned, failed, running
+    params: dict  # hidden_size, learning_rate, lr_decay, num_epochs, reg, ...
     train_acc: float | None
     val_acc: float | None
     seconds: float | None
@@ -43,15 +43,16 @@ class TrialRecord(TypedDict, total=False):
 
 TEXT = {
     "en": {
-        "header": ("hidden_size", "learning_rate", "lr_decay", "num_epochs", "reg", "train acc", "val acc",
-                   "analysis"),
+        "header": ("hidden_size", "learning_rate", "lr_decay", "num_epochs", "reg", "train acc", "val acc", "analysis"),
         "diverged": "diverged (non-finite loss): lower the learning rate",
         "failed": "crashed: {error}",
         "pruned": "stopped early by the pruner after epoch {epoch}",
         "running": "did not finish (interrupted or still running)",
         "overfit": "overfitting (train - val = {gap:.1f} pts > {limit:.0f}): more regularization or fewer epochs",
-        "underfit": ("underfitting (train {train:.1f}% is low and within {limit:.0f} pts of val): more capacity, "
-                     "epochs or learning rate"),
+        "underfit": (
+            "underfitting (train {train:.1f}% is low and within {limit:.0f} pts of val): more capacity, "
+            "epochs or learning rate"
+        ),
         "balanced": "neither over- nor underfitting (train - val = {gap:.1f} pts)",
         "first": "first result",
         "new_best": "new best, +{delta:.1f} pts",
@@ -60,17 +61,29 @@ TEXT = {
         "and": "and",
         "border_note": "† on the border of the search space: the best value may lie beyond it.",
         "best_border": "Its {names} {verb} on the border of the search space; widen the space there.",
-        "summary": ("Best configuration: hidden_size={hidden_size}, learning_rate={learning_rate:g}, "
-                    "num_epochs={num_epochs}, reg={reg:g} (lr_decay {lr_decay}), trial {number}: "
-                    "{val:.1f}% validation, {train:.1f}% train, out of {count} finished trials."),
-        "mattered": ("What mattered most: {name} (mean validation accuracy by value spans {spread:.1f} pts), "
-                     "then {rest}. (Spreads over few trials are noisy; greedy sweeps vary one at a time.)"),
+        "summary": (
+            "Best configuration: hidden_size={hidden_size}, learning_rate={learning_rate:g}, "
+            "num_epochs={num_epochs}, reg={reg:g} (lr_decay {lr_decay}), trial {number}: "
+            "{val:.1f}% validation, {train:.1f}% train, out of {count} finished trials."
+        ),
+        "mattered": (
+            "What mattered most: {name} (mean validation accuracy by value spans {spread:.1f} pts), "
+            "then {rest}. (Spreads over few trials are noisy; greedy sweeps vary one at a time.)"
+        ),
         "mattered_one": "Only {name} was varied enough to compare (spread {spread:.1f} pts).",
         "no_results": "No trial finished, so there is no best configuration yet.",
     },
     "ko": {
-        "header": ("hidden_size", "learning_rate", "lr_decay", "num_epochs", "reg", "훈련정확도", "검증정확도",
-                   "결과 분석 및 고찰"),
+        "header": (
+            "hidden_size",
+            "learning_rate",
+            "lr_decay",
+            "num_epochs",
+            "reg",
+            "훈련정확도",
+            "검증정확도",
+            "결과 분석 및 고찰",
+        ),
         "diverged": "발산 (손실이 NaN/무한대): 학습률을 낮출 것",
         "failed": "실행 오류: {error}",
         "pruned": "{epoch} 에폭 후 pruner가 조기 중단",
@@ -85,11 +98,15 @@ TEXT = {
         "and": "와",
         "border_note": "† 탐색 공간의 경계값: 최적값이 범위 밖에 있을 수 있음.",
         "best_border": "최적 설정의 {names} 값은 탐색 공간의 경계에 있으므로 그쪽으로 범위를 넓혀 볼 것.",
-        "summary": ("최적 설정: hidden_size={hidden_size}, learning_rate={learning_rate:g}, "
-                    "num_epochs={num_epochs}, reg={reg:g} (lr_decay {lr_decay}), trial {number}: "
-                    "검증 {val:.1f}%, 훈련 {train:.1f}% (완료된 trial {count}개 중)."),
-        "mattered": ("가장 큰 영향: {name} (값별 평균 검증정확도의 차이 {spread:.1f}%p), 다음으로 {rest}. "
-                     "(trial이 적으면 차이에 잡음이 큼; greedy는 한 번에 하나씩 바꿈.)"),
+        "summary": (
+            "최적 설정: hidden_size={hidden_size}, learning_rate={learning_rate:g}, "
+            "num_epochs={num_epochs}, reg={reg:g} (lr_decay {lr_decay}), trial {number}: "
+            "검증 {val:.1f}%, 훈련 {train:.1f}% (완료된 trial {count}개 중)."
+        ),
+        "mattered": (
+            "가장 큰 영향: {name} (값별 평균 검증정확도의 차이 {spread:.1f}%p), 다음으로 {rest}. "
+            "(trial이 적으면 차이에 잡음이 큼; greedy는 한 번에 하나씩 바꿈.)"
+        ),
         "mattered_one": "비교할 만큼 바뀐 하이퍼파라미터는 {name}뿐 (차이 {spread:.1f}%p).",
         "no_results": "완료된 trial이 없어 최적 설정이 아직 없음.",
     },
@@ -159,7 +176,7 @@ def lab_table(trials: list[TrialRecord], lang: str = "en", border=lambda name, v
     """
     t = TEXT[lang]
     columns = (*COLUMNS, *varied_extras(trials))
-    header = (*columns, *t["header"][len(COLUMNS):])
+    header = (*columns, *t["header"][len(COLUMNS) :])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     best, any_border = None, False
     for trial in sorted(trials, key=lambda r: r["number"]):
@@ -180,8 +197,9 @@ def lab_table(trials: list[TrialRecord], lang: str = "en", border=lambda name, v
 
 def finished_records(trials: list[TrialRecord]) -> list[TrialRecord]:
     """The trials that completed with a validation accuracy and did not diverge."""
-    return [r for r in trials if r.get("state") == "complete" and r.get("val_acc") is not None
-            and not r.get("diverged")]
+    return [
+        r for r in trials if r.get("state") == "complete" and r.get("val_acc") is not None and not r.get("diverged")
+    ]
 
 
 def importance(trials: list[TrialRecord]) -> list[tuple[str, float]]:
@@ -218,10 +236,17 @@ def summary(trials: list[TrialRecord], lang: str = "en", border=lambda name, val
         return t["no_results"]
     finished = finished_records(trials)
     p = best["params"]
-    text = t["summary"].format(hidden_size=p["hidden_size"], learning_rate=p["learning_rate"],
-                               num_epochs=p["num_epochs"], reg=p["reg"], lr_decay=p.get("lr_decay"),
-                               number=best["number"], val=100 * best["val_acc"],
-                               train=100 * (best.get("train_acc") or 0), count=len(finished))
+    text = t["summary"].format(
+        hidden_size=p["hidden_size"],
+        learning_rate=p["learning_rate"],
+        num_epochs=p["num_epochs"],
+        reg=p["reg"],
+        lr_decay=p.get("lr_decay"),
+        number=best["number"],
+        val=100 * best["val_acc"],
+        train=100 * (best.get("train_acc") or 0),
+        count=len(finished),
+    )
     on_border = [name for name in ("hidden_size", "learning_rate", "num_epochs", "reg") if border(name, p[name])]
     if on_border:
         names = on_border[0] if len(on_border) == 1 else ", ".join(on_border[:-1]) + f" {t['and']} " + on_border[-1]
@@ -242,9 +267,18 @@ def results_csv(trials: list[TrialRecord]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["number", "state", *names, "train_acc", "val_acc", "seconds", "diverged", "error"])
     for r in sorted(trials, key=lambda r: r["number"]):
-        writer.writerow([r["number"], r.get("state"), *[r["params"].get(n, "") for n in names],
-                         _none(r.get("train_acc")), _none(r.get("val_acc")), _none(r.get("seconds")),
-                         bool(r.get("diverged")), r.get("error") or ""])
+        writer.writerow(
+            [
+                r["number"],
+                r.get("state"),
+                *[r["params"].get(n, "") for n in names],
+                _none(r.get("train_acc")),
+                _none(r.get("val_acc")),
+                _none(r.get("seconds")),
+                bool(r.get("diverged")),
+                r.get("error") or "",
+            ]
+        )
     return buffer.getvalue()
 
 

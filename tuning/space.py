@@ -10,7 +10,7 @@ A space file (TOML or JSON) overrides any part of the default, e.g.
     [fixed]
     update_rule = "adam"
 
-A section named after one of OPTIONAL_PARAMS (label_smoothing, dropout, weight_decay, zca_epsilon,
+A section named after one of OPTIONAL_PARAMS (label_smoothing, dropout_keep_ratio, weight_decay, zca_epsilon,
 warmup_epochs) tunes it too, from the candidates below unless given; ``[fixed]`` takes any
 train.py setting (preprocessing = "zca", flip = true, crop_padding = 4, lr_schedule = "cosine", ...).
 """
@@ -21,6 +21,8 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from common.config import NAMES
 
 TUNED = ("hidden_size", "learning_rate", "num_epochs", "reg")
 
@@ -51,7 +53,7 @@ DEFAULT_PARAMS = {
 # Beyond the lab: tuned only when a space file has a section for them.
 OPTIONAL_PARAMS = {
     "label_smoothing": Param("label_smoothing", (0.0, 0.05, 0.1, 0.2), 0.0, 0.3, False, False),
-    "dropout": Param("dropout", (0.0, 0.1, 0.3, 0.5), 0.0, 0.6, False, False),
+    "dropout_keep_ratio": Param("dropout_keep_ratio", (1.0, 0.9, 0.7, 0.5), 0.4, 1.0, False, False),
     "weight_decay": Param("weight_decay", (0.0, 1e-4, 5e-4, 1e-3), 1e-5, 1e-2, False, True),
     "zca_epsilon": Param("zca_epsilon", (0.01, 0.03, 0.1, 0.3), 0.01, 1.0, False, True),
     "warmup_epochs": Param("warmup_epochs", (0.0, 1.0, 2.0, 5.0), 0.0, 5.0, False, False),
@@ -75,8 +77,13 @@ class SearchSpace:
         return {name: list(p.values) for name, p in self.params.items()}
 
     def describe(self) -> dict:
-        return {"params": {n: {"values": list(p.values), "low": p.low, "high": p.high, "integer": p.integer,
-                               "log": p.log} for n, p in self.params.items()}, "fixed": self.fixed}
+        return {
+            "params": {
+                n: {"values": list(p.values), "low": p.low, "high": p.high, "integer": p.integer, "log": p.log}
+                for n, p in self.params.items()
+            },
+            "fixed": self.fixed,
+        }
 
 
 def _check(param: Param) -> Param:
@@ -105,6 +112,7 @@ def load_space(path: str | Path | None = None) -> SearchSpace:
             overrides = json.loads(text)
         else:
             import tomllib
+
             overrides = tomllib.loads(text)
     except FileNotFoundError:
         raise SpaceError(f"--space {path}: file not found") from None
@@ -113,15 +121,15 @@ def load_space(path: str | Path | None = None) -> SearchSpace:
     tunable = (*TUNED, *OPTIONAL_PARAMS)
     unknown = sorted(set(overrides) - set(tunable) - {"fixed"})
     if unknown:
-        raise SpaceError(f"--space {path}: unknown sections {', '.join(unknown)}; expected {', '.join(tunable)}, "
-                         "fixed")
+        raise SpaceError(f"--space {path}: unknown sections {', '.join(unknown)}; expected {', '.join(tunable)}, fixed")
     for name, section in overrides.items():
         if name == "fixed":
-            from train import DEFAULTS as TRAIN_SETTINGS
-            not_settings = sorted(set(section) - set(TRAIN_SETTINGS))
+            not_settings = sorted(set(section) - set(NAMES))
             if not_settings:
-                raise SpaceError(f"--space {path}: [fixed] {', '.join(not_settings)} are not train.py settings; "
-                                 f"those are {', '.join(TRAIN_SETTINGS)}")
+                raise SpaceError(
+                    f"--space {path}: [fixed] {', '.join(not_settings)} are not train.py settings; "
+                    f"those are {', '.join(NAMES)}"
+                )
             space.fixed.update(section)
             continue
         base = space.params.get(name) or OPTIONAL_PARAMS[name]

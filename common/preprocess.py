@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from numpy_impl.fc_net import check_float_dtype
+from common.dtypes import check_float_dtype
 
 PREPROCESSINGS = ("mean_image", "standardize", "zca")
 PREPROCESSING_KEYS = ("mean_image", "scale", "whitening")
@@ -44,7 +44,7 @@ def zca_whitening_matrix(X: np.ndarray, epsilon: float) -> tuple[np.ndarray, np.
     mean = X.mean(axis=0)
     covariance = np.zeros((X.shape[1], X.shape[1]))
     for start in range(0, len(X), CHUNK_ROWS):  # centred chunk by chunk: no second (N, D) float64 copy
-        chunk = X[start:start + CHUNK_ROWS] - mean
+        chunk = X[start : start + CHUNK_ROWS] - mean
         covariance += chunk.T @ chunk
     covariance /= len(X)
     variances, basis = np.linalg.eigh(covariance)
@@ -64,8 +64,10 @@ def fit_preprocessing(kind: str, images: np.ndarray, zca_epsilon: float = 0.1) -
         channel_mean = images.mean(axis=(0, 2, 3), dtype=np.float64)
         channel_std = np.array([images[:, k].std(dtype=np.float64) for k in range(images.shape[1])])
         shape = images.shape[1:]
-        return {"mean_image": np.broadcast_to(channel_mean[:, None, None], shape).copy(),
-                "scale": np.broadcast_to(1.0 / channel_std[:, None, None], shape).copy()}
+        return {
+            "mean_image": np.broadcast_to(channel_mean[:, None, None], shape).copy(),
+            "scale": np.broadcast_to(1.0 / channel_std[:, None, None], shape).copy(),
+        }
     # ZCA is fitted on [0, 1] pixels, where epsilon is defined; stored for 0-255 inputs:
     # (x/255 - m) W = (x - 255 m) (W / 255).
     mean, whitening = zca_whitening_matrix(images.reshape(len(images), -1) / 255.0, zca_epsilon)
@@ -76,16 +78,20 @@ def check_preprocessing(preprocessing: dict[str, np.ndarray], image_shape: tuple
     """Return the preprocessing if its arrays fit images of image_shape (C, H, W), else raise ValueError."""
     unknown = sorted(set(preprocessing) - set(PREPROCESSING_KEYS))
     if "mean_image" not in preprocessing or unknown:
-        raise ValueError(f"a preprocessing holds mean_image and optionally scale, whitening; got "
-                         f"{', '.join(sorted(preprocessing)) or 'nothing'}")
+        raise ValueError(
+            f"a preprocessing holds mean_image and optionally scale, whitening; got "
+            f"{', '.join(sorted(preprocessing)) or 'nothing'}"
+        )
     size = int(np.prod(image_shape))
     shapes_ok = all(np.size(preprocessing[key]) == size for key in ("mean_image", "scale") if key in preprocessing)
     if "whitening" in preprocessing:
         shapes_ok &= np.shape(preprocessing["whitening"]) == (size, size)
     if not shapes_ok:
         shapes = ", ".join(f"{key} {np.shape(value)}" for key, value in preprocessing.items())
-        raise ValueError(f"preprocessing arrays ({shapes}) do not fit images of shape {tuple(image_shape)}: "
-                         f"mean_image and scale need {size} elements, whitening ({size}, {size})")
+        raise ValueError(
+            f"preprocessing arrays ({shapes}) do not fit images of shape {tuple(image_shape)}: "
+            f"mean_image and scale need {size} elements, whitening ({size}, {size})"
+        )
     return preprocessing
 
 

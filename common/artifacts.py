@@ -10,13 +10,14 @@ import math
 import os
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 import numpy as np
 
-from numpy_impl.preprocess import check_preprocessing
+from common.preprocess import check_preprocessing
 
 
 @contextmanager
@@ -93,7 +94,7 @@ def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 
 MODEL_KEYS = ("W1", "b1", "W2", "b2", "mean_image")
-OPTIONAL_MODEL_KEYS = ("scale", "whitening")  # the rest of a preprocessing (numpy_impl.preprocess)
+OPTIONAL_MODEL_KEYS = ("scale", "whitening")  # the rest of a preprocessing (common.preprocess)
 
 
 def save_model(path: str | os.PathLike, params: dict[str, np.ndarray], preprocessing) -> Path:
@@ -112,15 +113,25 @@ def load_model(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str
     unknown = sorted(set(arrays) - set(MODEL_KEYS) - set(OPTIONAL_MODEL_KEYS))
     if missing or unknown:
         problem = f"missing {', '.join(missing)}" if missing else f"unexpected arrays {', '.join(unknown)}"
-        raise ValueError(f"{path}: not a two-layer-net model: {problem} "
-                         f"(a model.npz holds {', '.join(MODEL_KEYS)}, optionally {', '.join(OPTIONAL_MODEL_KEYS)})")
+        raise ValueError(
+            f"{path}: not a two-layer-net model: {problem} "
+            f"(a model.npz holds {', '.join(MODEL_KEYS)}, optionally {', '.join(OPTIONAL_MODEL_KEYS)})"
+        )
     W1, b1, W2, b2, mean_image = (arrays[key] for key in MODEL_KEYS)
-    consistent = (W1.ndim == 2 and W2.ndim == 2 and b1.shape == (W1.shape[1],) and W2.shape[0] == W1.shape[1]
-                  and b2.shape == (W2.shape[1],) and mean_image.size == W1.shape[0])
+    consistent = (
+        W1.ndim == 2
+        and W2.ndim == 2
+        and b1.shape == (W1.shape[1],)
+        and W2.shape[0] == W1.shape[1]
+        and b2.shape == (W2.shape[1],)
+        and mean_image.size == W1.shape[0]
+    )
     if not consistent or not all(np.issubdtype(a.dtype, np.floating) for a in arrays.values()):
         shapes = ", ".join(f"{key} {value.shape} {value.dtype}" for key, value in arrays.items())
-        raise ValueError(f"{path}: inconsistent model arrays ({shapes}); expected W1 (D, H), b1 (H,), "
-                         "W2 (H, C), b2 (C,), mean_image with D elements, all floating point")
+        raise ValueError(
+            f"{path}: inconsistent model arrays ({shapes}); expected W1 (D, H), b1 (H,), "
+            "W2 (H, C), b2 (C,), mean_image with D elements, all floating point"
+        )
     preprocessing = {key: arrays[key] for key in ("mean_image", *OPTIONAL_MODEL_KEYS) if key in arrays}
     try:
         check_preprocessing(preprocessing, mean_image.shape)

@@ -1,0 +1,102 @@
+"""The one seeded batch stream both implementations train on: which images, and how each is augmented.
+
+For every training step it yields a ``Batch``: the minibatch's row indices into X_train and,
+when augmentation is on, the draws for each image (flip or not, crop offset), as plain
+arrays. Each implementation gathers the rows and applies the draws with its own operations
+(NumPy slicing in numpy_impl, torch indexing in torch_impl), so the same seed feeds both the
+same augmented images while none of their training code is shared. It also draws the random
+subsets on which accuracy is estimated, from the same generator, in call order, as the lab's
+Solver does with ``np.random.choice``.
+
+Two generators: ``sampling`` (seed stream 0) draws minibatch indices and accuracy subsets, and
+``augmenting`` (seed stream 2) draws flips and crops, so turning augmentation on does not change
+which images are drawn. With seed=None both are NumPy's global generator, as in the lab.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from common.rng import make_rng
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Random horizontal flips (p = 1/2) and random crops from ``padding`` zero pixels on each side."""
+
+    flip: bool = False
+    padding: int = 0
+
+    def __post_init__(self):
+        if not isinstance(self.flip, (bool, np.bool_)):
+            raise ValueError(f"augment flip must be True or False; got {self.flip!r}")
+        if isinstance(self.padding, bool) or not isinstance(self.padding, (int, np.integer)) or self.padding < 0:
+            raise ValueError(f"augment padding must be an integer >= 0; got {self.padding!r}")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.flip or self.padding)
+
+    @classmethod
+    def from_dict(cls, augment: dict | None) -> Augmentation:
+        """None or {"flip": bool, "padding": int} (the Solvers' ``augment`` argument) -> an Augmentation."""
+        if augment is None:
+            return cls()
+        unknown = sorted(set(augment) - {"flip", "padding"})
+        if unknown:
+            raise ValueError(f"augment takes the keys flip and padding; got {', '.join(unknown)}")
+        return cls(bool(augment.get("flip", False)), augment.get("padding", 0))
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One step's draws: indices (B,) rows of X_train; flips (B,) bool and shifts (B, 2) ints, or None.
+
+    A shift (dy, dx) in [-padding, padding] places the crop's top-left corner (dy, dx) pixels from
+    the image's own: out[:, r, c] = flipped[:, r + dy, c + dx], and 0 (the training mean, after
+    preprocessing) where that falls outside the image.
+    """
+
+    indices: np.ndarray
+    flips: np.ndarray | None = None
+    shifts: np.ndarray | None = None
+
+
+def draw_augmentation(n: int, rng, flip: bool = True, padding: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Random choices for n images: flips (n,) bool and shifts (n, 2) ints in [-padding, padding] (rows, cols)."""
+    flips = rng.random(n) < 0.5 if flip else np.zeros(n, dtype=bool)
+    shifts = rng.integers(-padding, padding + 1, size=(n, 2)) if padding else np.zeros((n, 2), dtype=np.int64)
+    return flips, shifts
+
+
+class BatchStream:
+    """Seeded draws for training: ``next_batch()`` for every step, ``subsample()`` for every accuracy estimate."""
+
+    def __init__(
+        self, num_train: int, batch_size: int, seed: int | None = None, augmentation: Augmentation | None = None
+    ):
+        for name, value in (("num_train", num_train), ("batch_size", batch_size)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"BatchStream: {name} must be a positive integer; got {value!r}")
+        self.num_train, self.batch_size = int(num_train), int(batch_size)
+        self.augmentation = augmentation or Augmentation()
+        self.sampling = make_rng(seed)
+        self.augmenting = make_rng(seed, stream=2)
+
+    def next_batch(self) -> Batch:
+        """batch_size indices drawn with replacement (the lab's ``np.random.choice``), and their augmentation."""
+        indices = self.sampling.choice(self.num_train, self.batch_size)
+        if not self.augmentation.active:
+            return Batch(indices)
+        flips, shifts = draw_augmentation(
+            self.batch_size, self.augmenting, self.augmentation.flip, self.augmentation.padding
+        )
+        return Batch(indices, flips, shifts)
+
+    def subsample(self, n: int, num_samples: int | None) -> np.ndarray | None:
+        """Rows of an n-row set to estimate accuracy on: num_samples drawn with replacement, or None for all."""
+        if num_samples is None or n <= num_samples:
+            return None
+        return self.sampling.choice(n, num_samples)

@@ -1,0 +1,416 @@
+"""CIFAR-10 loading shared by both implementations: official formats, safe parsing, download, the lab's splits.
+
+Where the data is looked for, in order: the ``root`` argument, the ``CIFAR10_DIR``
+environment variable, then the per-user cache ``$XDG_CACHE_HOME/two-layer-net/cifar10``
+(``~/.cache/...``). In each folder any official distribution is accepted: the binary
+version (``cifar-10-batches-bin/``) or the Python version (``cifar-10-batches-py/``),
+extracted or as the downloaded ``.tar.gz`` (read in place, never extracted). When no
+folder has it, the official binary archive is downloaded into the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import shutil
+import tarfile
+import tempfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from common.dtypes import check_float_dtype
+from common.preprocess import fit_preprocessing, preprocess
+
+CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+TEST_BATCH = "test_batch"
+IMAGES_PER_BATCH = 10_000  # five training batches and one test batch of this many; tests shrink it
+IMAGE_SHAPE = (3, 32, 32)  # channels first, as stored: the R plane, then G, then B, each row-major
+RECORD_BYTES = 1 + 3 * 32 * 32  # a label byte, then the pixels: a .bin batch is 30,730,000 bytes
+
+BINARY_FOLDER, PYTHON_FOLDER = "cifar-10-batches-bin", "cifar-10-batches-py"
+BINARY_ARCHIVE, PYTHON_ARCHIVE = "cifar-10-binary.tar.gz", "cifar-10-python.tar.gz"
+DOWNLOAD_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+DOWNLOAD_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
+
+# The official per-file MD5s of both distributions.
+BINARY_MD5 = {
+    "data_batch_1.bin": "5dd7e06a14cb22eb9f671a540d1b7c25",
+    "data_batch_2.bin": "5ea93a67294ea407fff1d09f752e9692",
+    "data_batch_3.bin": "942cd6a4bcdd0dd3c604fbe906cb4421",
+    "data_batch_4.bin": "ae636b3ba5c66a11e91e8cb52e771fcb",
+    "data_batch_5.bin": "53f37980c15c3d472c316c40844f3f0d",
+    "test_batch.bin": "803d5f7f4d78ea53de84dbe85f74fb6d",
+}
+PYTHON_MD5 = {
+    "data_batch_1": "c99cafc152244af753f735de768cd75f",
+    "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+    "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+    "data_batch_4": "634d18415352ddfa80567beed471001a",
+    "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+    "test_batch": "40351d587109b95175f43aff81a1287e",
+}
+
+
+class CIFAR10NotFoundError(FileNotFoundError):
+    """No copy of CIFAR-10 was found and none could be downloaded."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One place that holds CIFAR-10: ``kind`` is "binary" or "python", ``path`` a folder or a .tar.gz."""
+
+    kind: str
+    path: Path
+
+    @property
+    def is_archive(self) -> bool:
+        return self.path.is_file()
+
+    def member_names(self) -> list[str]:
+        """File names of the six batches, in the official order (train 1-5, then test)."""
+        suffix = ".bin" if self.kind == "binary" else ""
+        return [name + suffix for name in (*TRAIN_BATCHES, TEST_BATCH)]
+
+
+@dataclass
+class RawCIFAR10:
+    """The whole data set as stored: uint8 images (N, 3, 32, 32) and int64 labels (N,)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+# ----------------------------------------------------------------------------- where the data is
+
+
+def cache_dir() -> Path:
+    """The per-user cache folder for the downloaded archive."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "two-layer-net" / "cifar10"
+
+
+def find_source(folder: str | os.PathLike) -> Source | None:
+    """The CIFAR-10 copy in ``folder`` (or ``folder`` itself, if it is an archive or a batches folder), or None."""
+    folder = Path(folder).expanduser()
+    if folder.is_file():  # an archive named directly, perhaps renamed
+        if not folder.name.endswith((".tar.gz", ".tgz")):
+            return None
+        return Source("python" if "python" in folder.name else "binary", folder)
+    candidates = [
+        (folder / BINARY_FOLDER, "binary", "data_batch_1.bin"),
+        (folder, "binary", "data_batch_1.bin"),
+        (folder / PYTHON_FOLDER, "python", "data_batch_1"),
+        (folder, "python", "data_batch_1"),
+    ]
+    for path, kind, first in candidates:
+        if (path / first).is_file():
+            return Source(kind, path)
+    for name, kind in ((BINARY_ARCHIVE, "binary"), (PYTHON_ARCHIVE, "python")):
+        if (folder / name).is_file():
+            return Source(kind, folder / name)
+    return None
+
+
+def locate_cifar10(root: str | os.PathLike | None = None, download: bool = True) -> Source:
+    """Find CIFAR-10 in root, $CIFAR10_DIR, or the cache, downloading it into the cache when none has it."""
+    searched = []
+    for label, folder in (
+        ("root argument", root),
+        ("CIFAR10_DIR", os.environ.get("CIFAR10_DIR") or None),
+        ("cache", cache_dir()),
+    ):
+        if folder is None:
+            continue
+        searched.append(f"{folder} ({label})")
+        source = find_source(folder)
+        if source is not None:
+            return source
+    if download:
+        try:
+            return Source("binary", download_cifar10(cache_dir()))
+        except Exception as err:  # any network or disk failure ends in the same advice
+            raise CIFAR10NotFoundError(_not_found_message(searched, err)) from None
+    raise CIFAR10NotFoundError(_not_found_message(searched, None))
+
+
+def _not_found_message(searched: list[str], download_error: Exception | None) -> str:
+    tried = "; ".join(searched)
+    failed = (
+        f" Downloading {DOWNLOAD_URL} into {cache_dir()} failed too ({type(download_error).__name__}: "
+        f"{download_error})."
+        if download_error is not None
+        else ""
+    )
+    return (
+        f"CIFAR-10 was not found. Looked in: {tried}.{failed} To provide it, set CIFAR10_DIR (or pass "
+        f"--data-dir) to a folder holding {BINARY_ARCHIVE} or {PYTHON_ARCHIVE} (as downloaded from "
+        f"https://www.cs.toronto.edu/~kriz/cifar.html) or their extracted {BINARY_FOLDER}/ or "
+        f"{PYTHON_FOLDER}/ folder, or place the archive in {cache_dir()}."
+    )
+
+
+def fetch(url: str, path: Path) -> str:
+    """Stream url into path with a progress bar on stderr; returns the md5 of what was written."""
+    import urllib.request
+
+    from tqdm import tqdm
+
+    digest = hashlib.md5(usedforsecurity=False)
+    with urllib.request.urlopen(url, timeout=60) as response, open(path, "wb") as out:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        with tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {path.name}", disable=None) as bar:
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+                digest.update(chunk)
+                bar.update(len(chunk))
+    return digest.hexdigest()
+
+
+def download_cifar10(folder: str | os.PathLike) -> Path:
+    """Download the official binary archive into folder (progress bar, md5 check); returns its path.
+
+    It lands in a temporary folder first and is renamed into place only once its md5
+    matches, so an interrupted or corrupt download never looks complete.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / BINARY_ARCHIVE
+    partial = Path(tempfile.mkdtemp(dir=folder, prefix=".download-"))
+    try:
+        md5 = fetch(DOWNLOAD_URL, partial / BINARY_ARCHIVE)
+        if md5 != DOWNLOAD_MD5:
+            raise ValueError(f"the download of {DOWNLOAD_URL} has md5 {md5}, not the official {DOWNLOAD_MD5}")
+        os.replace(partial / BINARY_ARCHIVE, target)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return target
+
+
+# ----------------------------------------------------------------------------- reading the files
+
+
+def _iter_members(source: Source) -> Iterator[tuple[str, bytes]]:
+    """Yield (file name, bytes) of the six batches, in whatever order they are stored."""
+    wanted = set(source.member_names())
+    if not source.is_archive:
+        for name in source.member_names():
+            path = source.path / name
+            if not path.is_file():
+                raise ValueError(f"{path}: missing; a CIFAR-10 {source.kind} folder holds {', '.join(wanted)}")
+            yield name, path.read_bytes()
+        return
+    folder = BINARY_FOLDER if source.kind == "binary" else PYTHON_FOLDER
+    found = set()
+    try:
+        with tarfile.open(source.path, "r:gz") as archive:
+            for member in archive:
+                parts = PurePosixPath(member.name).parts
+                if member.name.startswith(("/", "\\")) or ".." in parts:
+                    raise ValueError(
+                        f"{source.path}: refused, archive member {member.name!r} points outside the archive's folder"
+                    )
+                if len(parts) != 2 or parts[0] != folder or parts[1] not in wanted:
+                    continue
+                if not member.isfile():
+                    raise ValueError(f"{source.path}: refused, member {member.name!r} is not a regular file")
+                found.add(parts[1])
+                yield parts[1], archive.extractfile(member).read()
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
+        raise ValueError(
+            f"{source.path}: truncated or corrupt archive ({type(err).__name__}: {err}); download it again"
+        ) from None
+    missing = wanted - found
+    if missing:
+        raise ValueError(f"{source.path}: archive lacks {', '.join(sorted(missing))} under {folder}/")
+
+
+def _check_md5(where: str, data: bytes, expected: str) -> None:
+    actual = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    if actual != expected:
+        raise ValueError(f"{where}: md5 is {actual}, expected the official {expected}; the file is corrupt")
+
+
+def parse_binary_batch(where: str, data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """One .bin batch -> images uint8 (10000, 3, 32, 32), labels int64 (10000,)."""
+    if len(data) != IMAGES_PER_BATCH * RECORD_BYTES:
+        raise ValueError(
+            f"{where}: {len(data):,} bytes, expected {IMAGES_PER_BATCH * RECORD_BYTES:,} "
+            f"({IMAGES_PER_BATCH} records of {RECORD_BYTES} bytes); the file is truncated or not CIFAR-10"
+        )
+    records = np.frombuffer(data, dtype=np.uint8).reshape(IMAGES_PER_BATCH, RECORD_BYTES)
+    images = records[:, 1:].reshape(IMAGES_PER_BATCH, *IMAGE_SHAPE)
+    return images, _check_label_values(where, records[:, 0].astype(np.int64))
+
+
+def _check_label_values(where: str, labels: np.ndarray) -> np.ndarray:
+    if labels.size and (labels.min() < 0 or labels.max() > 9):
+        raise ValueError(f"{where}: labels must be 0-9, found values from {labels.min()} to {labels.max()}")
+    return labels
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Admits only what a CIFAR-10 Python batch holds: dicts, lists, strings, bytes, ints and NumPy arrays.
+
+    Any other global (os.system, builtins.eval, ...) is refused before it can be called.
+    """
+
+    def find_class(self, module: str, name: str):
+        if name == "_reconstruct" and module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+            return _numpy_multiarray()._reconstruct
+        if module == "numpy" and name == "ndarray":
+            return np.ndarray
+        if module == "numpy" and name == "dtype":
+            return _plain_dtype
+        if module == "_codecs" and name == "encode":  # how Python 3 writes bytes at protocol 2
+            return _latin1_bytes
+        raise pickle.UnpicklingError(
+            f"refused to load {module}.{name}: a CIFAR-10 batch holds only arrays, "
+            "lists and strings, so this pickle is not one (and may be malicious)"
+        )
+
+
+def _numpy_multiarray():
+    core = getattr(np, "_core", None)
+    return core.multiarray if core is not None else np.core.multiarray
+
+
+def _plain_dtype(*args):
+    dtype = np.dtype(*args)
+    if dtype.hasobject:
+        raise pickle.UnpicklingError("refused an object array in a CIFAR-10 batch")
+    return dtype
+
+
+def _latin1_bytes(text: str, encoding: str = "utf-8") -> bytes:
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError("refused _codecs.encode with anything but a string and latin-1")
+    return text.encode("latin-1")
+
+
+def parse_python_batch(where: str, data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """One pickled Python-version batch -> images uint8 (10000, 3, 32, 32), labels int64 (10000,)."""
+    try:
+        batch = _BatchUnpickler(io.BytesIO(data), encoding="bytes").load()
+    except pickle.UnpicklingError as err:
+        raise ValueError(f"{where}: {err}") from None
+    except Exception as err:
+        raise ValueError(f"{where}: not a readable CIFAR-10 Python batch ({type(err).__name__}: {err})") from None
+    if not isinstance(batch, dict):
+        raise ValueError(f"{where}: expected a pickled dict with 'data' and 'labels', got {type(batch).__name__}")
+    images = batch.get(b"data", batch.get("data"))
+    labels = batch.get(b"labels", batch.get("labels"))
+    if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.shape != (IMAGES_PER_BATCH, 3072):
+        shape = getattr(images, "shape", None)
+        raise ValueError(f"{where}: 'data' must be a uint8 array of shape ({IMAGES_PER_BATCH}, 3072); got {shape}")
+    labels = np.asarray(labels)
+    if labels.shape != (IMAGES_PER_BATCH,) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"{where}: 'labels' must be {IMAGES_PER_BATCH} integers; got shape {labels.shape}")
+    return images.reshape(IMAGES_PER_BATCH, *IMAGE_SHAPE), _check_label_values(where, labels.astype(np.int64))
+
+
+def load_raw_cifar10(root: str | os.PathLike | None = None, verify: bool = False) -> RawCIFAR10:
+    """All 60,000 images as stored (uint8, channels first) with int64 labels, in the official order."""
+    source = locate_cifar10(root)
+    parse, md5s = (parse_binary_batch, BINARY_MD5) if source.kind == "binary" else (parse_python_batch, PYTHON_MD5)
+    num_train = len(TRAIN_BATCHES) * IMAGES_PER_BATCH
+    x_train = np.empty((num_train, *IMAGE_SHAPE), dtype=np.uint8)
+    y_train = np.empty(num_train, dtype=np.int64)
+    x_test, y_test = None, None
+    for name, data in _iter_members(source):
+        where = f"{source.path}:{name}" if source.is_archive else str(source.path / name)
+        if verify:
+            _check_md5(where, data, md5s[name])
+        images, labels = parse(where, data)
+        if name.startswith(TEST_BATCH):
+            x_test, y_test = images.copy(), labels
+        else:
+            start = (int(name.split("_")[2].split(".")[0]) - 1) * IMAGES_PER_BATCH
+            x_train[start : start + IMAGES_PER_BATCH] = images
+            y_train[start : start + IMAGES_PER_BATCH] = labels
+    return RawCIFAR10(x_train, y_train, x_test, y_test)
+
+
+# ----------------------------------------------------------------------------- the lab's API
+
+
+def load_CIFAR10(root: str | os.PathLike | None = None, dtype=np.float64, verify: bool = False):
+    """-> X_train (50000, 32, 32, 3), y_train (50000,), X_test (10000, 32, 32, 3), y_test (10000,), as the lab.
+
+    Pixels are 0-255 in ``dtype`` (float64 by default, as in the lab; uint8 keeps the bytes),
+    labels int64 0-9 (see CLASS_NAMES). ``verify=True`` also checks the official md5s.
+    """
+    raw = load_raw_cifar10(root, verify=verify)
+    X_train = raw.x_train.transpose(0, 2, 3, 1).astype(dtype)
+    X_test = raw.x_test.transpose(0, 2, 3, 1).astype(dtype)
+    return X_train, raw.y_train, X_test, raw.y_test
+
+
+def get_CIFAR10_data(
+    num_training: int = 49000,
+    num_validation: int = 1000,
+    num_test: int = 1000,
+    subtract_mean: bool = True,
+    dtype=np.float64,
+    root: str | os.PathLike | None = None,
+    with_mean_image: bool = False,
+    verify: bool = False,
+    preprocessing: str | None = None,
+    zca_epsilon: float = 0.1,
+) -> dict:
+    """The lab's splits -> dict X_train, y_train, X_val, y_val, X_test, y_test; images (N, 3, 32, 32).
+
+    Validation is training rows [num_training, num_training + num_validation), test the
+    first num_test test images. The mean image of the training split (in float64) is
+    subtracted from every split when subtract_mean; ``with_mean_image`` adds it as
+    ``mean_image`` (3, 32, 32). Each split is written once, straight from the stored bytes.
+
+    ``preprocessing`` ("mean_image", "standardize" or "zca", see common.preprocess) replaces
+    subtract_mean: it is fitted on the training split, applied to every split, and returned
+    as ``preprocessing`` (its dict of arrays) beside ``mean_image``.
+    """
+    for name, value, low in (
+        ("num_training", num_training, 1),
+        ("num_validation", num_validation, 0),
+        ("num_test", num_test, 0),
+    ):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
+    num_train, num_test_images = len(TRAIN_BATCHES) * IMAGES_PER_BATCH, IMAGES_PER_BATCH
+    if num_training + num_validation > num_train:
+        raise ValueError(
+            f"num_training + num_validation = {num_training + num_validation} exceeds the "
+            f"{num_train} CIFAR-10 training images"
+        )
+    if num_test > num_test_images:
+        raise ValueError(f"num_test = {num_test} exceeds the {num_test_images} CIFAR-10 test images")
+
+    dtype = check_float_dtype(dtype)
+    raw = load_raw_cifar10(root, verify=verify)
+    train = raw.x_train[:num_training]
+    val_rows = slice(num_training, num_training + num_validation)
+    if preprocessing is not None:
+        fitted = fit_preprocessing(preprocessing, train, zca_epsilon)
+    else:  # the lab's: the training mean image, or nothing (computed in float64, stored as dtype)
+        fitted = {"mean_image": train.mean(axis=0, dtype=np.float64) if subtract_mean else np.zeros(IMAGE_SHAPE)}
+    data = {
+        "X_train": preprocess(train, fitted, dtype),
+        "y_train": raw.y_train[:num_training].copy(),
+        "X_val": preprocess(raw.x_train[val_rows], fitted, dtype),
+        "y_val": raw.y_train[val_rows].copy(),
+        "X_test": preprocess(raw.x_test[:num_test], fitted, dtype),
+        "y_test": raw.y_test[:num_test].copy(),
+    }
+    if with_mean_image or preprocessing is not None:
+        data["mean_image"] = fitted["mean_image"].astype(dtype)
+    if preprocessing is not None:
+        data["preprocessing"] = fitted
+    return data

@@ -1,0 +1,300 @@
+"""The settings of a training run, in one place: every setting with its default, its meaning and its check.
+
+``Config`` is what train.py's flags, tune.py's ``[fixed]`` table, a run folder's config.json and
+the benchmarks all speak. ``RECIPES`` are named sets of settings (``--recipe``): a recipe replaces
+the defaults it names, and explicit flags still win. Validation lives in ``Config.check`` alone.
+
+Dropout is given as ``dropout_keep_ratio``, the probability of *keeping* a hidden unit, as in the
+lab (``dropout_param["p"]``); torch's nn.Dropout(p) takes the drop probability, 1 - keep ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import re
+from dataclasses import dataclass, field, fields
+
+from common.preprocess import PREPROCESSINGS
+
+UPDATE_RULES = ("sgd", "sgd_momentum", "sgd_nesterov", "rmsprop", "adam")
+LR_SCHEDULES = ("step", "cosine")
+IMPLS = ("numpy", "torch")
+DTYPES = ("float32", "float64")
+
+NUM_VALIDATION = 1000  # the lab's validation split: the 1,000 training images after the first num_train
+NUM_TEST = 10_000  # train.py scores the full test set ...
+LAB_TEST_SIZE = 1000  # ... and, separately, the lab's test split: its first 1,000 images
+NUM_TRAIN_IMAGES = 50_000
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message names it and says what is expected."""
+
+
+def setting(default, help: str, beyond_lab: bool = False):
+    """A Config field: its default and its one-line meaning (shown by --help)."""
+    return field(default=default, metadata={"help": help, "beyond_lab": beyond_lab})
+
+
+@dataclass(frozen=True)
+class Config:
+    """One training run. Defaults: chosen by measurement on the reference machine (README, 'The defaults')."""
+
+    impl: str = setting("numpy", "implementation: numpy or torch")
+    hidden_size: int = setting(500, "hidden units H")
+    learning_rate: float = setting(1e-4, "learning rate (the peak rate under the cosine schedule)")
+    lr_decay: float = setting(0.95, "step schedule: learning-rate factor after each epoch")
+    num_epochs: int = setting(10, "epochs of num_train // batch_size steps")
+    batch_size: int = setting(200, "images per step, drawn with replacement")
+    reg: float = setting(0.0, "L2 strength: loss += 0.5 * reg * (|W1|^2 + |W2|^2)")
+    update_rule: str = setting("sgd_momentum", f"one of {', '.join(UPDATE_RULES)}")
+    weight_scale: float = setting(1e-3, "standard deviation of the initial weights")
+    seed: int = setting(0, "initial weights, minibatches, augmentation and dropout draws")
+    dtype: str = setting("float32", "float32 or float64")
+    num_train: int = setting(49_000, "training images: the first N (validation is the 1,000 after them)")
+    device: str = setting("cpu", "torch device: cpu, cuda or cuda:N")
+    preprocessing: str = setting("mean_image", f"one of {', '.join(PREPROCESSINGS)}", True)
+    zca_epsilon: float = setting(0.1, "ZCA regularizer, in units of [0, 1] pixel variance", True)
+    flip: bool = setting(False, "random horizontal flips of training images", True)
+    crop_padding: int = setting(0, "random crops from this many zero pixels of padding (0: no crops)", True)
+    lr_schedule: str = setting("step", "step (x lr_decay per epoch) or cosine (warm-up, then cosine decay)", True)
+    warmup_epochs: float = setting(0.0, "cosine schedule: epochs of linear warm-up", True)
+    weight_decay: float = setting(0.0, "decoupled weight decay: w -= lr * wd * w each step (reg is L2)", True)
+    label_smoothing: float = setting(0.0, "cross-entropy target (1 - e) onehot + e / C", True)
+    dropout_keep_ratio: float = setting(1.0, "probability of keeping a hidden unit while training (1: none)", True)
+    tta: bool = setting(False, "also report accuracy averaged over each image and its mirror", True)
+
+    # ------------------------------------------------------------------------- conversion
+
+    @classmethod
+    def from_dict(cls, values: dict, where: str = "settings") -> Config:
+        """A checked Config from {name: value} (missing names take the defaults); ConfigError names what is wrong.
+
+        Reads every config.json this project has written, including those from before
+        dropout_keep_ratio, whose ``dropout`` (the drop probability) becomes 1 - dropout.
+        """
+        values = dict(values)
+        if "dropout" in values and "dropout_keep_ratio" not in values:
+            values["dropout_keep_ratio"] = 1.0 - float(values.pop("dropout"))
+        unknown = sorted(set(values) - set(NAMES))
+        if unknown:
+            verb = "is not a setting" if len(unknown) == 1 else "are not settings"
+            raise ConfigError(f"{where}: {', '.join(unknown)} {verb}; the settings are {', '.join(NAMES)}")
+        config = cls(**{name: _typed(name, value, where) for name, value in values.items()})
+        config.check()
+        return config
+
+    @classmethod
+    def from_run(cls, values: dict) -> Config:
+        """The Config recorded in a run folder's config.json (which also holds the command, versions, ...)."""
+        return cls.from_dict({k: v for k, v in values.items() if k in NAMES or k == "dropout"}, "config.json")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes) -> Config:
+        """A checked copy with some settings changed."""
+        return Config.from_dict({**self.to_dict(), **changes})
+
+    def to_argv(self, names=None) -> list[str]:
+        """train.py flags giving these settings (all, or only ``names``): e.g. --hidden-size 64 --flip."""
+        argv = []
+        for name in names or NAMES:
+            value, flag = getattr(self, name), "--" + name.replace("_", "-")
+            if isinstance(value, bool):
+                argv.append(flag if value else f"--no-{name.replace('_', '-')}")
+            else:
+                argv += [flag, repr(value) if isinstance(value, float) else str(value)]
+        return argv
+
+    # ------------------------------------------------------------------------- validation
+
+    def check(self) -> Config:
+        """Raise ConfigError for the first setting that cannot work, naming its flag and what is expected."""
+        choices = (
+            ("impl", IMPLS),
+            ("dtype", DTYPES),
+            ("update_rule", UPDATE_RULES),
+            ("preprocessing", PREPROCESSINGS),
+            ("lr_schedule", LR_SCHEDULES),
+        )
+        for name, allowed in choices:
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{flag(name)} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if not re.fullmatch(r"cpu|cuda(:\d+)?", self.device):
+            raise ConfigError(f"{flag('device')} must be cpu, cuda or cuda:N, got {self.device!r}")
+        if self.impl == "numpy" and self.device != "cpu":
+            raise ConfigError(f"--device {self.device} applies to --impl torch only; numpy runs on the CPU")
+        for name in ("hidden_size", "num_epochs", "batch_size", "num_train"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{flag(name)} must be a positive integer, got {getattr(self, name)}")
+        if self.num_train + NUM_VALIDATION > NUM_TRAIN_IMAGES:
+            raise ConfigError(
+                f"--num-train must be at most {NUM_TRAIN_IMAGES - NUM_VALIDATION} (the {NUM_VALIDATION} "
+                f"training images after them are the validation set), got {self.num_train}"
+            )
+        for name in ("learning_rate", "weight_scale", "zca_epsilon"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
+                raise ConfigError(f"{flag(name)} must be a positive number, got {getattr(self, name)}")
+        if not 0 < self.lr_decay <= 1:
+            raise ConfigError(f"--lr-decay must be in (0, 1], got {self.lr_decay}")
+        for name in ("reg", "weight_decay"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ConfigError(f"{flag(name)} must be a finite number >= 0, got {getattr(self, name)}")
+        if self.seed < 0:
+            raise ConfigError(f"--seed must be >= 0, got {self.seed}")
+        if not 0 <= self.crop_padding < 32:
+            raise ConfigError(f"--crop-padding must be an integer in [0, 32), got {self.crop_padding}")
+        if not 0 <= self.warmup_epochs <= self.num_epochs:
+            raise ConfigError(
+                f"--warmup-epochs must be in [0, --num-epochs = {self.num_epochs}], got {self.warmup_epochs}"
+            )
+        if self.warmup_epochs and self.lr_schedule != "cosine":
+            raise ConfigError("--warmup-epochs applies to --lr-schedule cosine only")
+        if not 0 <= self.label_smoothing <= 1:
+            raise ConfigError(f"--label-smoothing must be in [0, 1], got {self.label_smoothing}")
+        if not 0 < self.dropout_keep_ratio <= 1:
+            raise ConfigError(
+                f"--dropout-keep-ratio must be in (0, 1] (1 keeps every unit), got {self.dropout_keep_ratio}"
+            )
+        return self
+
+    # ------------------------------------------------------------------------- what a run derives from it
+
+    @property
+    def augment(self) -> dict | None:
+        """The Solvers' ``augment`` argument: None, or {"flip": bool, "padding": int}."""
+        return {"flip": self.flip, "padding": self.crop_padding} if self.flip or self.crop_padding else None
+
+    def solver_options(self) -> dict:
+        """The keyword arguments both Solvers take for these settings."""
+        optim_config = {"learning_rate": self.learning_rate}
+        if self.weight_decay:
+            optim_config["weight_decay"] = self.weight_decay
+        return {
+            "update_rule": self.update_rule,
+            "optim_config": optim_config,
+            "lr_decay": self.lr_decay,
+            "lr_schedule": self.lr_schedule,
+            "warmup_epochs": self.warmup_epochs,
+            "augment": self.augment,
+            "batch_size": self.batch_size,
+            "num_epochs": self.num_epochs,
+            "seed": self.seed,
+        }
+
+
+NAMES = tuple(f.name for f in fields(Config))
+DEFAULTS = Config()
+
+# Named settings for --recipe (README, 'Beyond the lab'); flags given on the command line override them.
+RECIPES = {
+    "best": {
+        "hidden_size": 4096,
+        "preprocessing": "zca",
+        "zca_epsilon": 0.1,
+        "flip": True,
+        "crop_padding": 4,
+        "update_rule": "sgd_nesterov",
+        "batch_size": 512,
+        "learning_rate": 0.05,
+        "lr_schedule": "cosine",
+        "warmup_epochs": 1.0,
+        "reg": 5e-4,
+        "label_smoothing": 0.1,
+        "weight_scale": 1e-2,
+        "num_epochs": 80,
+        "tta": True,
+    },
+}
+
+
+def flag(name: str) -> str:
+    """The command-line flag of a setting: hidden_size -> --hidden-size."""
+    return "--" + name.replace("_", "-")
+
+
+def _typed(name: str, value, where: str):
+    """value as the type of setting ``name`` (an int is a fine float; a bool or a string is not a number)."""
+    kind = type(getattr(DEFAULTS, name))
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        raise ConfigError(f"{where}: {name} must be {'a' if kind is not int else 'an'} {kind.__name__}, got {value!r}")
+    return value
+
+
+# ----------------------------------------------------------------------------- command-line flags
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit 2) pointing at --help, and no abbreviated flags
+    (--dropout must not silently mean --dropout-keep-ratio)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class _Replaced(argparse.Action):
+    """A flag that no longer exists: using it is a usage error that names its replacement."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error(
+            f"{option_string} was replaced by --dropout-keep-ratio, the probability of keeping a unit "
+            f"(--dropout P is --dropout-keep-ratio {1 - float(values):g})"
+        )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per setting, its help showing the default; a --recipe flag naming RECIPES.
+
+    The flags' own defaults are SUPPRESS, so ``config_from_args`` knows which were given.
+    """
+    parser.add_argument("--dropout", action=_Replaced, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--recipe",
+        default=None,
+        choices=sorted(RECIPES),
+        help="start from a named set of settings (README, 'Beyond the lab'); other flags override it",
+    )
+    groups = {
+        False: parser.add_argument_group("the lab's settings"),
+        True: parser.add_argument_group("beyond the lab (all off by default)"),
+    }
+    for f in fields(Config):
+        default = getattr(DEFAULTS, f.name)
+        text = f"{f.metadata['help']} (default: {default})"
+        group = groups[f.metadata["beyond_lab"]]
+        if isinstance(default, bool):
+            group.add_argument(
+                flag(f.name), action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=text
+            )
+        else:
+            group.add_argument(
+                flag(f.name), type=type(default), default=argparse.SUPPRESS, help=text, metavar=f.name.upper()
+            )
+
+
+def config_from_argv(argv: list[str]) -> Config:
+    """The Config that train.py's setting flags (and --recipe) give, e.g. ["--recipe", "best", "--no-flip"]."""
+    parser = OneLineParser(prog="train.py")
+    add_arguments(parser)
+    return config_from_args(parser.parse_args(argv))
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """The Config of parsed flags: defaults, then the recipe's settings, then the flags given; checked."""
+    given = {name: getattr(args, name) for name in NAMES if hasattr(args, name)}
+    return Config.from_dict({**RECIPES.get(getattr(args, "recipe", None) or "", {}), **given}, "flags")

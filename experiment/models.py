@@ -1,0 +1,103 @@
+"""Models and Solvers of either implementation from a Config, and the one ``predict`` both are scored with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from common.config import Config, ConfigError
+from common.init import initial_params
+
+NUM_CLASSES = 10
+
+
+def check_device(config: Config) -> None:
+    """Raise ConfigError when the config's torch device is not available on this machine."""
+    if config.impl == "torch" and config.device != "cpu":
+        from torch_impl.model import resolve_device
+
+        try:
+            resolve_device(config.device)
+        except (ValueError, RuntimeError) as err:
+            raise ConfigError(f"--device: {err}") from None
+
+
+def make_model(config: Config, input_dim: int, num_classes: int = NUM_CLASSES):
+    """The TwoLayerNet the config describes, started from common.init's weights for its seed (same in both)."""
+    init = initial_params(input_dim, config.hidden_size, num_classes, config.weight_scale, config.dtype, config.seed)
+    options = {"dropout_keep_ratio": config.dropout_keep_ratio, "label_smoothing": config.label_smoothing}
+    return model_from_params(config.impl, init, config.device, reg=config.reg, seed=config.seed, **options)
+
+
+def model_from_params(
+    impl: str, params: dict[str, np.ndarray], device: str = "cpu", reg: float = 0.0, seed: int | None = 0, **options
+):
+    """A TwoLayerNet of either implementation holding lab-layout params (W1 (D, H), b1, W2 (H, C), b2).
+
+    options: dropout_keep_ratio, label_smoothing. seed: numpy_impl's dropout masks (torch's come
+    from torch.manual_seed, set by its Solver).
+    """
+    (input_dim, hidden_dim), num_classes = params["W1"].shape, params["W2"].shape[1]
+    if impl == "numpy":
+        import numpy_impl
+
+        return numpy_impl.TwoLayerNet.from_params(params, reg=reg, seed=seed, **options)
+    import torch_impl
+    from compare.adapter import torch_state
+
+    model = torch_impl.TwoLayerNet(
+        input_dim, hidden_dim, num_classes, reg=reg, dtype=params["W1"].dtype.name, device=device, **options
+    )
+    model.load_state_dict(torch_state(params))
+    return model
+
+
+def model_params(impl: str, model) -> dict[str, np.ndarray]:
+    """The model's parameters in the lab's layout (what model.npz holds), as NumPy arrays."""
+    if impl == "numpy":
+        return dict(model.params)
+    from compare.adapter import lab_params
+
+    return lab_params(model)
+
+
+def make_solver(config: Config, model, data: dict, **options):
+    """The Solver of the config's implementation, with the config's training settings; options: hooks, verbose."""
+    if config.impl == "numpy":
+        import numpy_impl
+
+        return numpy_impl.Solver(model, data, **config.solver_options(), **options)
+    import torch_impl
+
+    return torch_impl.Solver(model, data, device=config.device, **config.solver_options(), **options)
+
+
+def score_function(impl: str, model) -> Callable[[np.ndarray], np.ndarray]:
+    """X (N, ...) NumPy -> scores (N, C) NumPy, in the model's implementation (no dropout, no gradients)."""
+    if impl == "numpy":
+        return model.loss
+    import torch
+
+    def scores(X: np.ndarray) -> np.ndarray:
+        model.eval()
+        with torch.no_grad():
+            return model(torch.from_numpy(X).to(model.device, model.dtype)).cpu().numpy()
+
+    return scores
+
+
+def predict(impl: str, model, X: np.ndarray, tta: bool = False, batch_size: int = 1000) -> np.ndarray:
+    """Class predictions (N,) for images X (N, 3, 32, 32), batch_size at a time.
+
+    tta: average the scores of each image and its mirror image (flip test-time augmentation).
+    """
+    scores = score_function(impl, model)
+
+    def batch_scores(batch: np.ndarray) -> np.ndarray:
+        if not tta:
+            return scores(batch)
+        return 0.5 * (scores(batch) + scores(np.ascontiguousarray(batch[..., ::-1])))
+
+    labels = [np.argmax(batch_scores(X[i : i + batch_size]), axis=1) for i in range(0, len(X), batch_size)]
+    return np.concatenate(labels) if labels else np.zeros(0, dtype=np.int64)

@@ -1,0 +1,301 @@
+"""One training run from a Config: load the data, train either implementation, score it, write the run folder.
+
+A run folder holds config.json (the settings, the command, library versions), history.csv (loss
+and learning rate per update, accuracies where they were checked), metrics.json (status: running,
+completed, interrupted or failed; accuracies and timings), model.npz (the best-validation weights
+and the input preprocessing, lab layout) and the plots loss.png, accuracy.png, weights.png and
+confusion.png. Every file is written atomically; metrics.json is written last.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.metadata
+import io
+import os
+import platform
+import signal
+import sys
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from common.artifacts import atomic_open, load_json, load_model, save_json, save_model
+from common.cifar10 import CLASS_NAMES, get_CIFAR10_data, load_raw_cifar10
+from common.config import LAB_TEST_SIZE, NUM_TEST, NUM_VALIDATION, Config
+from common.plots import confusion_matrix, plot_accuracy, plot_confusion, plot_loss, plot_weights, save_figure
+from common.preprocess import preprocess
+from experiment.models import make_model, make_solver, model_from_params, model_params, predict
+from experiment.progress import Progress
+
+
+def load_splits(config: Config, data_dir: str | None = None, num_test: int = NUM_TEST) -> dict:
+    """The lab's splits for the config (its num_train, dtype and preprocessing): X_train, y_train, X_val, ..."""
+    return get_CIFAR10_data(
+        num_training=config.num_train,
+        num_validation=NUM_VALIDATION,
+        num_test=num_test,
+        dtype=np.dtype(config.dtype),
+        root=data_dir,
+        preprocessing=config.preprocessing,
+        zca_epsilon=config.zca_epsilon,
+    )
+
+
+def fit(config: Config, data: dict, **hooks):
+    """Train a fresh model on data with the config's settings -> (solver, diverged: bool). hooks: on_epoch, ...
+
+    A diverging run (non-finite loss) stops and keeps its histories; the model holds its best params.
+    """
+    model = make_model(config, data["X_train"][0].size)
+    solver = make_solver(config, model, data, verbose=False, **hooks)
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            solver.train()
+    except FloatingPointError:  # both implementations' TrainingDivergedError
+        solver.restore_best_params()
+        return solver, True
+    return solver, False
+
+
+def library_versions() -> dict:
+    """Python, NumPy, torch (read from its metadata: a NumPy run does not import it), platform and cores."""
+    versions = {"python": platform.python_version(), "numpy": np.__version__, "platform": platform.platform()}
+    try:
+        versions["torch"] = importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    if "torch" in sys.modules:
+        versions["torch_threads"] = sys.modules["torch"].get_num_threads()
+    versions["cpu_count"] = os.cpu_count()
+    return versions
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def default_out(impl: str) -> Path:
+    """runs/<impl>-<timestamp>, with a suffix if that folder exists."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path("runs") / f"{impl}-{stamp}"
+    suffix = 1
+    while out.exists():
+        suffix += 1
+        out = Path("runs") / f"{impl}-{stamp}-{suffix}"
+    return out
+
+
+class RunFolder:
+    """Everything written to the run folder, always atomically, from the first second of the run."""
+
+    def __init__(self, out: Path, record: dict):
+        self.out = out
+        self.metrics: dict = {"status": "running", "started_at": now()}
+        out.mkdir(parents=True, exist_ok=True)
+        save_json(out / "config.json", record)
+        save_json(out / "metrics.json", self.metrics)
+
+    def write_history(self, solver) -> None:
+        """history.csv: one row per update (loss, learning rate), accuracies on the rows where they were checked."""
+        checked = {
+            iteration: accuracies
+            for iteration, accuracies in zip(
+                solver.accuracy_iterations, zip(solver.train_acc_history, solver.val_acc_history)
+            )
+        }
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["iteration", "epoch", "loss", "learning_rate", "train_acc", "val_acc"])
+        for t, (loss, lr) in enumerate(zip(solver.loss_history, solver.lr_history), start=1):
+            train_acc, val_acc = checked.get(t, ("", ""))
+            writer.writerow(
+                [t, (t - 1) // solver.iterations_per_epoch + 1, f"{loss:.6g}", f"{lr:.6g}", train_acc, val_acc]
+            )
+        with atomic_open(self.out / "history.csv", "w") as f:
+            f.write(buffer.getvalue())
+
+    def finish(self, status: str, **metrics) -> None:
+        self.metrics.update(status=status, finished_at=now(), **metrics)
+        save_json(self.out / "metrics.json", self.metrics)
+
+
+def test_accuracies(impl: str, model, X_test: np.ndarray, y_test: np.ndarray, tta: bool = False) -> dict:
+    """Accuracy on the lab's test split (the first 1,000) and on all of X_test, plus the predictions (test_pred)."""
+    test_pred = predict(impl, model, X_test, tta=tta)
+    return {
+        "test_acc_1k": float(np.mean(test_pred[:LAB_TEST_SIZE] == y_test[:LAB_TEST_SIZE])),
+        "test_acc_10k": float(np.mean(test_pred == y_test)),
+        "test_pred": test_pred,
+    }
+
+
+def train_run(
+    config: Config,
+    data: dict,
+    out: Path,
+    record: dict,
+    quiet: bool = False,
+    tensorboard: bool = False,
+    data_seconds: float = 0.0,
+) -> int:
+    """Train with config on data, writing the run folder out (config.json gets ``record``); -> exit code."""
+    run = RunFolder(out, record)
+    model = make_model(config, data["X_train"][0].size)
+    progress = Progress(quiet)
+    hooks = [progress]
+    if tensorboard:
+        from experiment.tensorboard import TensorBoardLogger
+
+        hooks.append(TensorBoardLogger(out / "tensorboard", lambda m: model_params(config.impl, m)))
+    solver = make_solver(
+        config,
+        model,
+        data,
+        verbose=False,
+        on_iteration=lambda s: [hook.on_iteration(s) for hook in hooks],
+        on_epoch=lambda s: [hook.on_epoch(s) for hook in hooks],
+    )
+
+    status, error = "completed", None
+    train_started = time.perf_counter()
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is reported below
+            solver.train()
+    except KeyboardInterrupt:
+        status = "interrupted"
+    except FloatingPointError as err:  # both implementations' TrainingDivergedError
+        status, error = "failed", str(err)
+    except Exception as err:  # a bug: record it in the run, then report it
+        status, error = "failed", f"{type(err).__name__}: {err}"
+        run.metrics["traceback"] = traceback.format_exc()
+    finally:
+        for hook in hooks:
+            hook.close()
+    train_seconds = time.perf_counter() - train_started
+
+    previous_handler = signal.signal(signal.SIGINT, signal.SIG_IGN)  # saving must not be cut short by a Ctrl-C
+    try:
+        return finish_run(run, config, solver, data, status, error, train_seconds, data_seconds)
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)
+
+
+def finish_run(
+    run: RunFolder,
+    config: Config,
+    solver,
+    data: dict,
+    status: str,
+    error: str | None,
+    train_seconds: float,
+    data_seconds: float,
+) -> int:
+    """Write history, best model, metrics and plots for a run that ended with ``status``; returns the exit code."""
+    out = run.out
+    run.write_history(solver)
+    iterations = len(solver.loss_history)
+    timing = {
+        "train_seconds": round(train_seconds, 3),
+        "data_seconds": round(data_seconds, 3),
+        "iterations_completed": iterations,
+        "epochs_completed": solver.epoch,
+        "seconds_per_epoch": round(train_seconds / (iterations / solver.iterations_per_epoch), 3)
+        if iterations
+        else None,
+        "images_per_second": round(iterations * solver.batch_size / train_seconds, 1) if iterations else None,
+    }
+    if not solver.val_acc_history:
+        run.finish(status, error=error, **timing)
+        print(
+            f"train.py: {status} before the first accuracy check: {error or 'nothing to save'}; see {out}",
+            file=sys.stderr,
+        )
+        return 1 if status == "failed" else 130
+
+    solver.restore_best_params()  # train() does this when it finishes; a run cut short has not
+    impl, model = config.impl, solver.model
+    params = model_params(impl, model)
+    save_model(out / "model.npz", params, data["preprocessing"])
+    best_check = int(np.argmax(solver.val_acc_history))
+    results = {
+        "val_acc": solver.best_val_acc,
+        "best_epoch": best_check,
+        "best_iteration": solver.accuracy_iterations[best_check],
+        "train_acc": solver.train_acc_history[best_check],
+    }
+    scored = test_accuracies(impl, model, data["X_test"], data["y_test"])
+    test_pred = scored.pop("test_pred")
+    results.update(scored)
+    if config.tta:
+        results["val_acc_tta"] = float(np.mean(predict(impl, model, data["X_val"], tta=True) == data["y_val"]))
+        scored = test_accuracies(impl, model, data["X_test"], data["y_test"], tta=True)
+        results.update({f"{key}_tta": value for key, value in scored.items() if key != "test_pred"})
+    save_figure(plot_loss(solver.loss_history, solver.iterations_per_epoch), out / "loss.png")
+    save_figure(plot_accuracy(solver.train_acc_history, solver.val_acc_history), out / "accuracy.png")
+    save_figure(plot_weights(params["W1"]), out / "weights.png")
+    counts = confusion_matrix(data["y_test"], test_pred, len(CLASS_NAMES))
+    save_figure(plot_confusion(counts, CLASS_NAMES), out / "confusion.png")
+    run.finish(status, error=error, **results, **timing)  # last: a run cut short before this still says "running"
+
+    summary = (
+        f"val acc {results['val_acc']:.4f} (epoch {best_check})  test-1k {results['test_acc_1k']:.4f}  "
+        f"test-10k {results['test_acc_10k']:.4f}"
+        + (
+            f"  |  with flip TTA: val {results['val_acc_tta']:.4f}  test-1k {results['test_acc_1k_tta']:.4f}  "
+            f"test-10k {results['test_acc_10k_tta']:.4f}"
+            if config.tta
+            else ""
+        )
+        + f"  |  {timing['seconds_per_epoch']}s/epoch, "
+        f"{timing['images_per_second']:.0f} images/s, {train_seconds:.1f}s training"
+    )
+    if status == "completed":
+        print(f"done: {summary}\nsaved to {out}/", flush=True)
+        return 0
+    if status == "interrupted":
+        print(
+            f"interrupted after {iterations} iterations; history and the best model so far are in {out}/ ({summary})",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 130
+    print(
+        f"train.py: training failed: {error.rstrip('.')}; the run up to that point is in {out}/",
+        file=sys.stderr,
+        flush=True,
+    )
+    return 1
+
+
+def evaluate(target: str | Path, impl: str, device: str = "cpu", data_dir: str | None = None, tta: bool = False) -> str:
+    """Validation and test accuracy of a saved model (a run folder or a model.npz), as one line.
+
+    Raises ValueError (naming the file) for a model or data that cannot be read.
+    """
+    target = Path(target)
+    model_path = target / "model.npz" if target.is_dir() else target
+    params, preprocessing = load_model(model_path)
+    num_train = Config().num_train
+    config_path = model_path.parent / "config.json"
+    if config_path.is_file():  # evaluate on the run's own validation split
+        num_train = Config.from_run(load_json(config_path)).num_train
+    raw = load_raw_cifar10(data_dir)
+    model = model_from_params(impl, params, device)
+    dtype = params["W1"].dtype
+
+    val_rows = slice(num_train, num_train + NUM_VALIDATION)
+    X_val = preprocess(raw.x_train[val_rows], preprocessing, dtype)
+    X_test = preprocess(raw.x_test, preprocessing, dtype)
+    line = f"{model_path} ({impl}, {dtype}, H={params['W1'].shape[1]}):"
+    for flip_average in (False, True) if tta else (False,):
+        val_acc = float(np.mean(predict(impl, model, X_val, tta=flip_average) == raw.y_train[val_rows]))
+        results = test_accuracies(impl, model, X_test, raw.y_test, tta=flip_average)
+        line += (
+            f"{'  | with flip TTA:' if flip_average else ''} val acc {val_acc:.4f}  "
+            f"test-1k {results['test_acc_1k']:.4f}  test-10k {results['test_acc_10k']:.4f}"
+        )
+    return line

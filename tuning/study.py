@@ -1,0 +1,388 @@
+"""An Optuna study of the two-layer net: trials, workers, resuming, the lab's report and the best run retrained.
+
+tune.py is the command line over this module. Every strategy runs as a study stored in a
+database, so re-running the same command resumes it; --jobs worker processes share it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from common.artifacts import atomic_open, load_json
+from common.config import NAMES, Config
+from common.plots import plot_accuracy, plot_loss, save_figure
+from common.runtime import retain_freed_memory
+from experiment.runs import fit, library_versions, load_splits, train_run
+from tuning.greedy import config_key, greedy_search
+from tuning.report import best_record, lab_table, results_csv, summary
+from tuning.space import LAB_START, SearchSpace
+
+STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running", "WAITING": "running"}
+
+_DATA: dict | None = None  # the data of this process, loaded once and shared by its trials
+_ARGS: argparse.Namespace | None = None  # a worker's settings, set by _worker_init
+_SPACE: SearchSpace | None = None
+
+
+class UsageError(Exception):
+    """Bad input: one line on stderr, exit code 2."""
+
+
+# ----------------------------------------------------------------------------- one trial
+
+
+def trial_config(settings: dict, args: argparse.Namespace) -> Config:
+    """The Config of a trial: its tuned and fixed settings, with the study's impl, seed and training-set size."""
+    return Config.from_dict(
+        {**settings, "impl": args.impl, "seed": args.seed, "num_train": args.num_train, "dtype": "float32"}, "trial"
+    )
+
+
+def trial_data(config: Config, data_dir: str | None) -> dict:
+    """The training and validation splits for a trial's Config; kept for the next trial with the same data."""
+    global _DATA
+    key = (config.num_train, config.preprocessing, config.zca_epsilon)
+    if _DATA is None or _DATA["key"] != key:
+        _DATA = load_splits(config, data_dir, num_test=0)
+        _DATA["key"] = key
+    return _DATA
+
+
+def train_config(config: Config, data: dict, on_epoch=None) -> dict:
+    """Train one trial's Config -> val acc (best check), train acc there, histories, seconds, diverged."""
+    started = time.perf_counter()
+    solver, diverged = fit(config, data, on_epoch=on_epoch)
+    best = int(np.argmax(solver.val_acc_history)) if solver.val_acc_history else 0
+    per_epoch = solver.iterations_per_epoch
+    epoch_loss = [
+        float(np.mean(solver.loss_history[i : i + per_epoch])) for i in range(0, len(solver.loss_history), per_epoch)
+    ]
+    return {
+        "val_acc": solver.best_val_acc if solver.val_acc_history else 0.0,
+        "train_acc": solver.train_acc_history[best] if solver.train_acc_history else 0.0,
+        "diverged": diverged,
+        "seconds": time.perf_counter() - started,
+        "train_acc_history": solver.train_acc_history,
+        "val_acc_history": solver.val_acc_history,
+        "epoch_loss": epoch_loss,
+    }
+
+
+def suggest(trial, space: SearchSpace, strategy: str) -> dict:
+    """The trial's tuned hyperparameters: candidate values for greedy/grid, ranges for random/TPE."""
+    params = {}
+    for name, p in space.params.items():
+        if strategy in ("greedy", "grid"):
+            params[name] = trial.suggest_categorical(name, list(p.values))
+        elif p.integer:
+            params[name] = trial.suggest_int(name, int(p.low), int(p.high), log=p.log)
+        else:
+            params[name] = trial.suggest_float(name, p.low, p.high, log=p.log)
+    return params
+
+
+def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
+    """Optuna objective: train the suggested configuration, report val acc each epoch, return the best."""
+    import optuna
+
+    config = {**space.fixed, **suggest(trial, space, args.strategy)}
+    trial.set_user_attr("fixed", space.fixed)
+
+    def report(solver):
+        if solver.epoch > 0:
+            trial.report(solver.val_acc_history[-1], solver.epoch)
+            if trial.should_prune():
+                trial.set_user_attr("pruned_epoch", solver.epoch)
+                trial.set_user_attr("train_acc", solver.train_acc_history[-1])
+                raise optuna.TrialPruned()
+
+    try:
+        run_config = trial_config(config, args)
+        result = train_config(run_config, trial_data(run_config, args.data_dir), report)
+    except optuna.TrialPruned:
+        raise
+    except Exception as err:  # recorded as a failed trial with its error; the study goes on
+        trial.set_user_attr("error", f"{type(err).__name__}: {err}")
+        raise
+    for key in ("train_acc", "diverged", "seconds", "train_acc_history", "val_acc_history", "epoch_loss"):
+        trial.set_user_attr(key, result[key])
+    shown = ", ".join(f"{name}={config[name]:g}" for name in space.params)
+    print(
+        f"trial {trial.number}: {shown} -> val acc {result['val_acc']:.4f}, train acc {result['train_acc']:.4f}"
+        f"{' (diverged)' if result['diverged'] else ''} in {result['seconds']:.0f} s",
+        flush=True,
+    )
+    return result["val_acc"]
+
+
+# ----------------------------------------------------------------------------- studies and workers
+
+
+def make_storage(url: str):
+    """The study's database; SQLite waits up to a minute for a lock held by another worker process."""
+    import optuna
+
+    engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+
+
+def make_study(args: argparse.Namespace, space: SearchSpace):
+    """Create or load (resume) the study; its sampler follows the strategy, its pruner --prune."""
+    import optuna
+
+    samplers = {
+        "greedy": lambda: optuna.samplers.RandomSampler(seed=args.seed),  # every greedy trial is enqueued
+        "grid": lambda: optuna.samplers.GridSampler(space.grid(), seed=args.seed),
+        "random": lambda: optuna.samplers.RandomSampler(seed=args.seed),
+        "tpe": lambda: optuna.samplers.TPESampler(seed=args.seed),
+    }
+    pruners = {
+        "none": optuna.pruners.NopPruner,
+        "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
+        "halving": optuna.pruners.SuccessiveHalvingPruner,
+    }
+    for attempt in range(5):
+        try:
+            return optuna.create_study(
+                study_name=args.study,
+                storage=make_storage(args.storage),
+                sampler=samplers[args.strategy](),
+                pruner=pruners[args.prune](),
+                direction="maximize",
+                load_if_exists=True,
+            )
+        except Exception as err:  # sqlalchemy errors, a missing database driver, ...
+            # Workers started together race to create the tables, the schema version or the study;
+            # the loser retries. Any other failure (no such server, no driver) is reported at once.
+            transient = ("already exists", "UNIQUE constraint failed", "database is locked")
+            if any(text in str(err) for text in transient) and attempt < 4:
+                time.sleep(0.5 + attempt)
+                continue
+            first_line = str(err).splitlines()[0] if str(err) else ""
+            hint = (
+                (
+                    "; install the database driver and name it in the URL, e.g. pip install psycopg2-binary "
+                    "with postgresql+psycopg2://..."
+                )
+                if isinstance(err, ImportError)
+                else ""
+            )
+            raise UsageError(
+                f"--storage {args.storage}: cannot open the study ({type(err).__name__}: {first_line}){hint}"
+            ) from None
+
+
+def limit_threads(jobs: int) -> None:
+    """Give each of `jobs` worker processes its share of the cores, for BLAS and torch alike."""
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads)
+    if "torch" in sys.modules or jobs > 1:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _worker_init(args: argparse.Namespace, space: SearchSpace) -> None:
+    global _ARGS, _SPACE
+    _ARGS, _SPACE = args, space
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    limit_threads(args.jobs)
+    retain_freed_memory()
+
+
+def _run_sampled(n_trials: int, total: int) -> int:
+    """Worker: run up to n_trials of the study's own sampler, stopping once the study holds `total` trials."""
+    import optuna
+
+    study = make_study(_ARGS, _SPACE)
+    stop_at_total = optuna.study.MaxTrialsCallback(total, states=None)  # a budget shared by every worker
+    study.optimize(
+        lambda t: objective(t, _ARGS, _SPACE), n_trials=n_trials, catch=(Exception,), callbacks=[stop_at_total]
+    )
+    return n_trials
+
+
+def _run_config(config: dict) -> tuple[dict, float | None]:
+    """Worker: run one given configuration (greedy) as a trial of the study -> (its params, its value)."""
+    import optuna
+
+    study = make_study(_ARGS, _SPACE)
+    study.enqueue_trial(config)
+    trial = study.ask()
+    try:
+        value = objective(trial, _ARGS, _SPACE)
+        study.tell(trial, value)
+    except optuna.TrialPruned:
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        value = None
+    except Exception:
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        value = None
+    params = {name: trial.params[name] for name in config}
+    return params, value
+
+
+class Workers:
+    """Runs trials in --jobs processes (or in this one when --jobs is 1)."""
+
+    def __init__(self, args: argparse.Namespace, space: SearchSpace):
+        self.pool = None
+        if args.jobs > 1:
+            self.pool = multiprocessing.get_context("fork").Pool(args.jobs, _worker_init, (args, space))
+        else:
+            _worker_init(args, space)
+
+    def map(self, fn, items: list):
+        return self.pool.map(fn, items, chunksize=1) if self.pool else [fn(item) for item in items]
+
+    def close(self) -> None:
+        if self.pool:
+            self.pool.close()
+            self.pool.join()
+
+
+def finished_configs(study, names) -> dict[tuple, float | None]:
+    """Configurations already tried in the study (finished, pruned or failed) -> their value."""
+    cache = {}
+    for t in study.get_trials(deepcopy=False):
+        if t.state.name in ("COMPLETE", "PRUNED", "FAIL") and all(n in t.params for n in names):
+            value = t.value if t.state.name == "COMPLETE" else None
+            cache[config_key({n: t.params[n] for n in names})] = value
+    return cache
+
+
+def run_greedy(args, space: SearchSpace, study, workers: Workers) -> None:
+    order = list(space.params) if args.order is None else [name.strip() for name in args.order.split(",")]
+    if sorted(order) != sorted(space.params):
+        raise UsageError(f"--order must name each of {', '.join(space.params)} once, got {args.order!r}")
+    start = {
+        name: LAB_START[name] if LAB_START.get(name) in p.values else p.values[0] for name, p in space.params.items()
+    }
+    cache = finished_configs(study, list(space.params))
+
+    def evaluate(configs):
+        results = {config_key(params): value for params, value in workers.map(_run_config, configs)}
+        return [results.get(config_key(c)) for c in configs]
+
+    total = args.trials if args.trials is not None else 40  # trials in the study, earlier runs included
+    result = greedy_search(start, space.grid(), evaluate, order, cache=cache, max_new=max(0, total - len(cache)))
+    print(
+        f"greedy search: {result.passes} pass(es), best val acc {result.best_value:.4f} with {result.best}"
+        + (" (trial budget reached)" if result.exhausted_budget else ""),
+        flush=True,
+    )
+
+
+def run_sampled(args, space: SearchSpace, study, workers: Workers) -> None:
+    done = len([t for t in study.get_trials(deepcopy=False) if t.state.name in ("COMPLETE", "PRUNED", "FAIL")])
+    total = (
+        args.trials
+        if args.trials is not None
+        else (int(np.prod([len(v) for v in space.grid().values()])) if args.strategy == "grid" else 20)
+    )
+    remaining = max(0, total - done)
+    if remaining == 0:
+        print(f"the study already has {done} finished trials (of {total}); nothing to run", flush=True)
+        return
+    shares = [remaining // args.jobs + (1 if i < remaining % args.jobs else 0) for i in range(args.jobs)]
+    workers.map(partial(_run_sampled, total=total), [n for n in shares if n])
+
+
+# ----------------------------------------------------------------------------- reporting
+
+
+def trial_records(study, space: SearchSpace) -> list[dict]:
+    records = []
+    for t in study.get_trials(deepcopy=False):
+        attrs = t.user_attrs
+        val = t.value
+        if t.state.name == "PRUNED" and t.intermediate_values:
+            val = max(t.intermediate_values.values())
+        records.append(
+            {
+                "number": t.number,
+                "state": STATES.get(t.state.name, t.state.name.lower()),
+                "params": {**attrs.get("fixed", space.fixed), **t.params},
+                "train_acc": attrs.get("train_acc"),
+                "val_acc": val,
+                "seconds": attrs.get("seconds"),
+                "diverged": attrs.get("diverged", False),
+                "error": attrs.get("error"),
+                "pruned_epoch": attrs.get("pruned_epoch"),
+                "user_attrs": attrs,
+            }
+        )
+    return records
+
+
+def write_report(out: Path, records: list[dict], space: SearchSpace, lang: str, strategy: str) -> None:
+    def border(name, value):
+        return name in space.params and space.params[name].on_border(value)
+
+    with atomic_open(out / "results.csv", "w") as f:
+        f.write(results_csv(records))
+    title = {
+        "en": f"# Hyperparameter search ({strategy}, {len(records)} trials)",
+        "ko": f"# 하이퍼파라미터 탐색 ({strategy}, trial {len(records)}개)",
+    }[lang]
+    with atomic_open(out / "results.md", "w") as f:
+        f.write(f"{title}\n\n{lab_table(records, lang, border)}\n\n{summary(records, lang, border)}\n")
+    plot_against_params(records, space, out / "val_acc_vs_params.png")
+    best = best_record(records)
+    if best is not None:
+        attrs = best["user_attrs"]
+        save_figure(plot_accuracy(attrs["train_acc_history"], attrs["val_acc_history"]), out / "best_accuracy.png")
+        save_figure(plot_loss(attrs["epoch_loss"], 1, unit="epoch"), out / "best_loss.png")
+
+
+def plot_against_params(records: list[dict], space: SearchSpace, path: Path) -> None:
+    """Validation accuracy against each tuned hyperparameter (log axes where the search is log)."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
+
+    fig = Figure(figsize=(10, 7.5))
+    finished = [r for r in records if r["val_acc"] is not None and not r["diverged"]]
+    for i, (name, param) in enumerate(space.params.items()):
+        ax = fig.add_subplot(2, 2, i + 1)
+        xs = [r["params"][name] for r in finished]
+        ax.scatter(xs, [100 * r["val_acc"] for r in finished], alpha=0.7)
+        positive = [x for x in xs if x > 0]
+        if param.log and positive:  # log axis; symlog keeps a 0 (e.g. reg = 0) on it, linear below the smallest
+            ax.set_xscale("log") if len(positive) == len(xs) else ax.set_xscale("symlog", linthresh=min(positive))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel(name)
+        ax.set_ylabel("validation accuracy (%)")
+        ax.grid(alpha=0.3)
+    fig.suptitle("Validation accuracy of every trial, by hyperparameter")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def retrain_best(args, records: list[dict], out: Path) -> dict | None:
+    """Retrain the best configuration with its seed as a train.py run in out/best-run; -> its metrics."""
+    best = best_record(records)
+    if best is None:
+        return None
+    config = trial_config({key: value for key, value in best["params"].items() if key in NAMES}, args)
+    record = {
+        **config.to_dict(),
+        "recipe": None,
+        "data_dir": args.data_dir,
+        "command": ["tune.py", "retrain best"],
+        "versions": library_versions(),
+    }
+    if train_run(config, load_splits(config, args.data_dir), out / "best-run", record, quiet=True) != 0:
+        return None
+    return load_json(out / "best-run" / "metrics.json")
