@@ -14,6 +14,16 @@ from matplotlib.figure import Figure
 
 from common.artifacts import atomic_open
 
+__all__ = [
+    "confusion_matrix",
+    "plot_accuracy",
+    "plot_confusion",
+    "plot_loss",
+    "plot_weights",
+    "save_figure",
+    "visualize_grid",
+]
+
 
 def visualize_grid(Xs: np.ndarray, ubound: float = 255.0, padding: int = 1) -> np.ndarray:
     """Tile images Xs (N, H, W, C) into one grid image, each tile min-max scaled to [0, ubound] (the lab's)."""

@@ -1,21 +1,4 @@
 """The lab's ``vis_utils``: pictures of a run, re-exported from common.plots (framework-free)."""
 
-from common.plots import (
-    confusion_matrix,
-    plot_accuracy,
-    plot_confusion,
-    plot_loss,
-    plot_weights,
-    save_figure,
-    visualize_grid,
-)
-
-__all__ = [
-    "confusion_matrix",
-    "plot_accuracy",
-    "plot_confusion",
-    "plot_loss",
-    "plot_weights",
-    "save_figure",
-    "visualize_grid",
-]
+from common.plots import *  # noqa: F403 (the lab's names: visualize_grid, plot_loss, plot_accuracy, ...)
+from common.plots import __all__  # noqa: F401

@@ -174,18 +174,9 @@ def test_solvers_agree_on_histories_and_best_params():
     ours_model, theirs_model = numpy_impl.TwoLayerNet.from_params(init), torch_impl.TwoLayerNet(48, 20, 5)
     theirs_model.load_state_dict(torch_state(init))
     solvers = []
+    options = {"update_rule": "adam", "optim_config": {"learning_rate": 1e-2}, "lr_decay": 0.9, "num_epochs": 4}
     for impl, model in ((numpy_impl, ours_model), (torch_impl, theirs_model)):
-        solver = impl.Solver(
-            model,
-            data,
-            update_rule="adam",
-            optim_config={"learning_rate": 1e-2},
-            lr_decay=0.9,
-            num_epochs=4,
-            batch_size=25,
-            verbose=False,
-            seed=2,
-        )
+        solver = impl.Solver(model, data, **options, batch_size=25, verbose=False, seed=2)
         solver.train()
         solvers.append(solver)
     ours, theirs = solvers

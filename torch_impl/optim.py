@@ -25,19 +25,12 @@ before each step, as numpy_impl.optim applies it: a step pre-hook on whichever o
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 
 import torch
 from torch.optim import lr_scheduler
 
-# The lab's hyperparameters and defaults per rule, in the lab's names (optim_config's keys).
-DEFAULT_CONFIGS = {
-    "sgd": {"learning_rate": 1e-2},
-    "sgd_momentum": {"learning_rate": 1e-2, "momentum": 0.9},
-    "sgd_nesterov": {"learning_rate": 1e-2, "momentum": 0.9},
-    "rmsprop": {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8},
-    "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
-}
 LR_SCHEDULES = ("step", "cosine")
 
 
@@ -75,6 +68,33 @@ def decoupled_weight_decay(weight_decay: float):
     return hook
 
 
+# Each lab rule as a torch optimizer: the arguments are optim_config's keys (the lab's names), with the lab's
+# defaults; ``constant_lr`` says whether the learning rate never changes.
+def sgd(params, constant_lr: bool, learning_rate: float = 1e-2) -> torch.optim.Optimizer:
+    return torch.optim.SGD(params, lr=learning_rate)
+
+
+def sgd_momentum(params, constant_lr: bool, learning_rate: float = 1e-2, momentum: float = 0.9):
+    if constant_lr:
+        return torch.optim.SGD(params, lr=learning_rate, momentum=momentum)
+    return LabMomentumSGD(params, lr=learning_rate, momentum=momentum)
+
+
+def sgd_nesterov(params, constant_lr: bool, learning_rate: float = 1e-2, momentum: float = 0.9):
+    return torch.optim.SGD(params, lr=learning_rate, momentum=momentum, nesterov=True)
+
+
+def rmsprop(params, constant_lr: bool, learning_rate: float = 1e-2, decay_rate: float = 0.99, epsilon: float = 1e-8):
+    return torch.optim.RMSprop(params, lr=learning_rate, alpha=decay_rate, eps=epsilon)
+
+
+def adam(params, constant_lr: bool, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
+    return torch.optim.Adam(params, lr=learning_rate, betas=(beta1, beta2), eps=epsilon)
+
+
+RULES = {"sgd": sgd, "sgd_momentum": sgd_momentum, "sgd_nesterov": sgd_nesterov, "rmsprop": rmsprop, "adam": adam}
+
+
 def make_optimizer(
     update_rule: str,
     params: Iterable[torch.Tensor],
@@ -86,38 +106,22 @@ def make_optimizer(
 
     constant_lr (default: lr_decay == 1) says whether the learning rate never changes.
     """
-    if update_rule not in DEFAULT_CONFIGS:
-        raise ValueError(f"unknown update_rule {update_rule!r}; expected one of {', '.join(DEFAULT_CONFIGS)}")
-    defaults = DEFAULT_CONFIGS[update_rule]
-    config = {**defaults, **(optim_config or {})}
+    if update_rule not in RULES:
+        raise ValueError(f"unknown update_rule {update_rule!r}; expected one of {', '.join(RULES)}")
+    config = dict(optim_config or {})
     weight_decay = float(config.pop("weight_decay", 0.0))
-    unknown = sorted(set(config) - set(defaults))
+    takes = [name for name in inspect.signature(RULES[update_rule]).parameters if name not in ("params", "constant_lr")]
+    unknown = sorted(set(config) - set(takes))
     if unknown:
         raise ValueError(
             f"optim_config keys {', '.join(unknown)} do not apply to {update_rule}; "
-            f"it takes {', '.join(defaults)} and weight_decay"
+            f"it takes {', '.join(takes)} and weight_decay"
         )
-    optimizer = _make_rule(update_rule, params, config, lr_decay == 1.0 if constant_lr is None else constant_lr)
+    constant_lr = lr_decay == 1.0 if constant_lr is None else constant_lr
+    optimizer = RULES[update_rule](params, constant_lr, **config)
     if weight_decay:
         optimizer.register_step_pre_hook(decoupled_weight_decay(weight_decay))
     return optimizer
-
-
-def _make_rule(
-    update_rule: str, params: Iterable[torch.Tensor], config: dict, constant_lr: bool
-) -> torch.optim.Optimizer:
-    lr = config["learning_rate"]
-    if update_rule == "sgd":
-        return torch.optim.SGD(params, lr=lr)
-    if update_rule == "sgd_momentum":
-        if constant_lr:
-            return torch.optim.SGD(params, lr=lr, momentum=config["momentum"])
-        return LabMomentumSGD(params, lr=lr, momentum=config["momentum"])
-    if update_rule == "sgd_nesterov":
-        return torch.optim.SGD(params, lr=lr, momentum=config["momentum"], nesterov=True)
-    if update_rule == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, alpha=config["decay_rate"], eps=config["epsilon"])
-    return torch.optim.Adam(params, lr=lr, betas=(config["beta1"], config["beta2"]), eps=config["epsilon"])
 
 
 def make_scheduler(

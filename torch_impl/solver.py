@@ -25,7 +25,7 @@ from common.artifacts import save_json, save_npz
 from common.batches import Augmentation, BatchStream
 from torch_impl.data import batch_loader
 from torch_impl.model import resolve_device
-from torch_impl.optim import DEFAULT_CONFIGS, make_optimizer, make_scheduler
+from torch_impl.optim import make_optimizer, make_scheduler
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -84,9 +84,6 @@ class Solver:
         self.num_train_samples, self.num_val_samples = num_train_samples, num_val_samples
         self.checkpoint_name, self.print_every, self.verbose = checkpoint_name, print_every, verbose
         self.on_iteration, self.on_epoch = on_iteration, on_epoch
-        self.initial_learning_rate = float(
-            {**DEFAULT_CONFIGS.get(update_rule, {}), **(optim_config or {})}.get("learning_rate", 0.0)
-        )
 
         self.iterations_per_epoch = max(len(self.X_train) // batch_size, 1)
         self.num_iterations = num_epochs * self.iterations_per_epoch
@@ -95,6 +92,7 @@ class Solver:
         self.optimizer = make_optimizer(
             update_rule, self.model.parameters(), optim_config, constant_lr=lr_schedule == "step" and lr_decay == 1.0
         )
+        self.initial_learning_rate = float(self.optimizer.param_groups[0]["lr"])
         warmup_iterations = round(warmup_epochs * self.iterations_per_epoch)
         self.scheduler, self.scheduler_interval = make_scheduler(
             self.optimizer, lr_schedule, lr_decay, self.num_iterations, warmup_iterations
