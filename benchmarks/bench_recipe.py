@@ -3,11 +3,11 @@
     python benchmarks/bench_recipe.py [--repeats 5] [--data-dir DIR] [--out benchmarks/recipe_results.json]
 
 On the real training split (49,000 images) it measures: fitting and applying each
-preprocessing (mean image, per-channel standardization, ZCA with epsilon 0.1); augmenting one
-batch of 512 images (flips and crops from 4-pixel padding, the Solver's own code); and one
-training step of the recipe's network (H = 4096, batch 512, Nesterov, label smoothing) in each
-implementation, so the augmentation's share of an epoch is read off directly. Medians of the
-repeats are reported.
+preprocessing (mean image, per-channel standardization, ZCA with epsilon 0.1); applying one
+batch stream draw of flips and crops (4-pixel padding) to 512 images, with each implementation's
+own code (NumPy slicing, torch indexing); and one training update of the recipe's network
+(H = 4096, batch 512, Nesterov, label smoothing) in each implementation's Solver, so the
+augmentation's share of an epoch is read off directly. Medians of the repeats are reported.
 """
 
 from __future__ import annotations

@@ -54,17 +54,17 @@ class TrainingDivergedError(FloatingPointError):
     """The loss became NaN or infinite: training stopped instead of continuing on garbage."""
 
 
-def warmup_cosine_factor(t: int, total: int, warmup: int = 0) -> float:
-    """Multiplier of the peak learning rate for update t (0-based) of ``total``, with ``warmup`` warm-up updates.
+def warmup_cosine_factor(step: int, total_steps: int, warmup_steps: int = 0) -> float:
+    """Multiplier of the peak learning rate for update number ``step`` (1-based) of ``total_steps``.
 
-    Linear warm-up to the peak, factor = (t + 1) / warmup for t < warmup; then cosine decay
-    from the peak, factor = (1 + cos(pi (t - warmup) / (total - warmup))) / 2.
+    Linear warm-up over the first warmup_steps updates, factor = step / warmup_steps, then
+    cosine decay to 0 at the last update: factor = (1 + cos(pi (step - w) / (T - w))) / 2.
     """
-    if not 0 <= t < total:
-        raise ValueError(f"update t must be in [0, {total}); got {t}")
-    if t < warmup:
-        return (t + 1) / warmup
-    return 0.5 * (1.0 + math.cos(math.pi * (t - warmup) / (total - warmup)))
+    if not 1 <= step <= total_steps:
+        raise ValueError(f"step must be in [1, {total_steps}]; got {step}")
+    if step <= warmup_steps:
+        return step / warmup_steps
+    return 0.5 * (1.0 + math.cos(math.pi * (step - warmup_steps) / (total_steps - warmup_steps)))
 
 
 class Solver:
@@ -77,8 +77,8 @@ class Solver:
     on_epoch(solver) after each accuracy check.
 
     Beyond the lab: lr_schedule "step" (the lab's: lr *= lr_decay after each epoch) or "cosine"
-    (linear warm-up over warmup_epochs to the peak rate, then cosine decay; see
-    warmup_cosine_factor); augment, None or {"flip": bool, "padding": int}: random flips and
+    (linear warm-up over warmup_epochs to the peak rate, then cosine decay to 0 at the last
+    update; see warmup_cosine_factor); augment, None or {"flip": bool, "padding": int}: random flips and
     crops of each training batch, drawn by the batch stream.
 
     Histories: loss_history and lr_history (the rate that update used) per update;
@@ -206,7 +206,7 @@ class Solver:
     def _step(self) -> float:
         """One gradient update on the stream's next minibatch; returns its loss."""
         if self.lr_schedule == "cosine":
-            factor = warmup_cosine_factor(self.iteration, self.num_iterations, self.warmup_iterations)
+            factor = warmup_cosine_factor(self.iteration + 1, self.num_iterations, self.warmup_iterations)
             for config in self.optim_configs.values():
                 config["learning_rate"] = self.initial_learning_rate * factor
         loss, grads = self.model.loss(*self._gather(self.stream.next_batch()))

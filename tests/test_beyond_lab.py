@@ -258,22 +258,22 @@ def test_decoupled_weight_decay_shrinks_weights_by_lr_times_decay():
 # ----------------------------------------------------------------------------- learning-rate schedule
 
 
-def test_warmup_cosine_values_at_known_updates():
-    assert warmup_cosine_factor(0, 100, 10) == pytest.approx(0.1)  # update t (0-based) of 100, 10 warm-up updates
-    assert warmup_cosine_factor(4, 100, 10) == pytest.approx(0.5)
-    assert warmup_cosine_factor(9, 100, 10) == 1.0  # the warm-up ends at the peak ...
-    assert warmup_cosine_factor(10, 100, 10) == 1.0  # ... where the cosine starts
+def test_warmup_cosine_values_at_known_steps():
+    assert warmup_cosine_factor(1, 100, 10) == pytest.approx(0.1)  # update 1 (1-based) of 100, 10 warm-up updates
+    assert warmup_cosine_factor(5, 100, 10) == pytest.approx(0.5)
+    assert warmup_cosine_factor(10, 100, 10) == 1.0  # the peak: the warm-up's last update
     assert warmup_cosine_factor(55, 100, 10) == pytest.approx(0.5)  # half-way through the cosine
-    assert warmup_cosine_factor(99, 100, 10) == pytest.approx((1 + math.cos(math.pi * 89 / 90)) / 2)
-    assert warmup_cosine_factor(0, 100, 0) == 1.0
-    factors = [warmup_cosine_factor(t, 100, 10) for t in range(10, 100)]
-    assert all(a > b > 0 for a, b in zip(factors, factors[1:]))
-    with pytest.raises(ValueError, match=r"update t must be in \[0, 100\); got 100"):
-        warmup_cosine_factor(100, 100, 10)
+    assert warmup_cosine_factor(100, 100, 10) == pytest.approx(0.0, abs=1e-15)
+    assert warmup_cosine_factor(1, 100, 0) == pytest.approx((1 + math.cos(math.pi / 100)) / 2)
+    factors = [warmup_cosine_factor(t, 100, 10) for t in range(10, 101)]
+    assert all(a > b for a, b in zip(factors, factors[1:]))
+    with pytest.raises(ValueError, match=r"step must be in \[1, 100\]; got 0"):
+        warmup_cosine_factor(0, 100, 10)
 
 
+@pytest.mark.parametrize("warmup_epochs", [0, 0.1, 0.2, 2, 5])  # 0, 1, 2, 20 and all 50 updates of warm-up
 @pytest.mark.parametrize("impl", [numpy_impl, torch_impl])
-def test_solvers_follow_the_schedule_at_every_step(impl):
+def test_solvers_follow_the_schedule_at_every_step(impl, warmup_epochs):
     rng = np.random.default_rng(0)
     data = {
         "X_train": rng.standard_normal((100, 6)),
@@ -286,14 +286,14 @@ def test_solvers_follow_the_schedule_at_every_step(impl):
         data,
         update_rule="sgd_nesterov",
         lr_schedule="cosine",
-        warmup_epochs=2,
+        warmup_epochs=warmup_epochs,
         num_epochs=5,
         batch_size=10,
         verbose=False,
         optim_config={"learning_rate": 0.2},
     )
     solver.train()
-    expected = [0.2 * warmup_cosine_factor(t, 50, 20) for t in range(50)]
+    expected = [0.2 * warmup_cosine_factor(t, 50, round(10 * warmup_epochs)) for t in range(1, 51)]
     np.testing.assert_allclose(solver.lr_history, expected, rtol=1e-12, atol=1e-15)  # the rate each update used
     with pytest.raises(ValueError, match=r"warmup_epochs must be a number in \[0, num_epochs = 5\]; got 6"):
         impl.Solver(impl.TwoLayerNet(6, 4, 3), data, lr_schedule="cosine", warmup_epochs=6, num_epochs=5)

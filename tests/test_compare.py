@@ -232,8 +232,8 @@ MUTANTS = {
     ),
     "numpy: the cosine schedule one update early": (
         numpy_impl.solver,
-        "warmup_cosine_factor(self.iteration, self.num_iterations",
-        "warmup_cosine_factor(min(self.iteration + 1, self.num_iterations - 1), self.num_iterations",
+        "warmup_cosine_factor(self.iteration + 1, self.num_iterations",
+        "warmup_cosine_factor(min(self.iteration + 2, self.num_iterations), self.num_iterations",
     ),
     "numpy: accuracy subsets from a generator of their own": (
         numpy_impl.solver,
