@@ -72,6 +72,30 @@ def test_torch_dropout_uses_the_drop_probability():
     assert model.dropout.p == pytest.approx(0.3)
 
 
+def test_torch_solver_trains_every_update_with_dropout_on_and_predicts_without():
+    rng = np.random.default_rng(0)
+    data = {
+        "X_train": rng.standard_normal((100, 12)),
+        "y_train": rng.integers(4, size=100),
+        "X_val": rng.standard_normal((10, 12)),
+        "y_val": rng.integers(4, size=10),
+    }
+    modes = []
+    solver = torch_impl.Solver(
+        torch_impl.TwoLayerNet(12, 8, 4, dropout_keep_ratio=0.5),
+        data,
+        batch_size=10,
+        num_epochs=2,
+        verbose=False,
+        seed=0,
+        on_iteration=lambda s: modes.append(s.model.training),
+    )
+    solver.train()
+    assert modes == [True] * 20  # the accuracy check after the first update must not leave it in eval mode
+    first = solver.predict(data["X_val"])
+    np.testing.assert_array_equal(first, solver.predict(data["X_val"]))  # deterministic: no dropout
+
+
 # ----------------------------------------------------------------------------- label smoothing
 
 

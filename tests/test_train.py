@@ -353,3 +353,18 @@ def test_help_shows_defaults():
     text = " ".join(proc.stdout.split())  # argparse wraps lines at the terminal's width
     for name, value in Config().to_dict().items():  # every setting shows its default
         assert f"--{name.replace('_', '-')}" in text and f"(default: {value})" in text, name
+
+
+@pytest.mark.parametrize("impl", ["numpy", "torch"])
+def test_tensorboard_streams_scalars_and_weights(real_data_dir, tmp_path, impl):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    proc = run_train(*QUICK, "--impl", impl, "--quiet", "--tensorboard", "--out", str(tmp_path / "run"))
+    assert proc.returncode == 0, proc.stderr
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard")).Reload()
+    tags = events.Tags()
+    assert {"train/loss", "train/learning_rate", "accuracy/train", "accuracy/val"} <= set(tags["scalars"])
+    assert [e.step for e in events.Scalars("train/loss")] == list(range(1, 21))  # every update
+    assert [e.step for e in events.Scalars("accuracy/val")] == [1, 10, 20]  # every check
+    assert events.Scalars("train/learning_rate")[-1].value == pytest.approx(0.95e-4)
+    assert "weights/W1" in tags["images"]

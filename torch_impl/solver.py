@@ -173,13 +173,15 @@ class Solver:
 
     @torch.no_grad()
     def predict(self, X: np.ndarray | torch.Tensor, batch_size: int = 100) -> np.ndarray:
-        """Predicted class for every row of X (N, ...) -> (N,), computed batch_size rows at a time."""
+        """Predicted class for every row of X (N, ...) -> (N,), computed batch_size rows at a time, without dropout."""
+        training = self.model.training
         self.model.eval()
         X = torch.as_tensor(X)
         labels = [
             self.model(X[start : start + batch_size].to(self.device, self.model.dtype)).argmax(dim=1)
             for start in range(0, len(X), batch_size)
         ]
+        self.model.train(training)
         return torch.cat(labels).cpu().numpy()
 
     def check_accuracy(
