@@ -72,14 +72,15 @@ def test_torch_dropout_uses_the_drop_probability():
     assert model.dropout.p == pytest.approx(0.3)
 
 
-def test_torch_solver_trains_every_update_with_dropout_on_and_predicts_without():
+def random_problem(d: int, c: int, n_train: int = 100, n_val: int = 10) -> dict:
+    """A Solver's data of random inputs (N, d) and labels in [0, c): nothing to learn, only to run."""
     rng = np.random.default_rng(0)
-    data = {
-        "X_train": rng.standard_normal((100, 12)),
-        "y_train": rng.integers(4, size=100),
-        "X_val": rng.standard_normal((10, 12)),
-        "y_val": rng.integers(4, size=10),
-    }
+    X, y = rng.standard_normal((n_train + n_val, d)), rng.integers(c, size=n_train + n_val)
+    return {"X_train": X[:n_train], "y_train": y[:n_train], "X_val": X[n_train:], "y_val": y[n_train:]}
+
+
+def test_torch_solver_trains_every_update_with_dropout_on_and_predicts_without():
+    data = random_problem(d=12, c=4)
     modes = []
     solver = torch_impl.Solver(
         torch_impl.TwoLayerNet(12, 8, 4, dropout_keep_ratio=0.5),
@@ -298,13 +299,7 @@ def test_warmup_cosine_values_at_known_steps():
 @pytest.mark.parametrize("warmup_epochs", [0, 0.1, 0.2, 2, 5])  # 0, 1, 2, 20 and all 50 updates of warm-up
 @pytest.mark.parametrize("impl", [numpy_impl, torch_impl])
 def test_solvers_follow_the_schedule_at_every_step(impl, warmup_epochs):
-    rng = np.random.default_rng(0)
-    data = {
-        "X_train": rng.standard_normal((100, 6)),
-        "y_train": rng.integers(3, size=100),
-        "X_val": rng.standard_normal((10, 6)),
-        "y_val": rng.integers(3, size=10),
-    }
+    data = random_problem(d=6, c=3)
     solver = impl.Solver(
         impl.TwoLayerNet(6, 4, 3),
         data,
