@@ -19,7 +19,7 @@ from pathlib import Path
 
 from common.artifacts import save_json
 from common.cifar10 import CIFAR10NotFoundError
-from common.config import DEFAULTS, NUM_TRAIN_IMAGES, NUM_VALIDATION, OneLineParser
+from common.config import DEFAULTS, OneLineParser
 from tuning.space import TUNED, SpaceError, load_space
 from tuning.study import (
     UsageError,
@@ -78,8 +78,6 @@ def check_args(args: argparse.Namespace) -> None:
         raise UsageError(f"--jobs must be a positive integer, got {args.jobs}")
     if args.trials is not None and args.trials < 1:
         raise UsageError(f"--trials must be a positive integer, got {args.trials}")
-    if not 1 <= args.num_train <= NUM_TRAIN_IMAGES - NUM_VALIDATION:
-        raise UsageError(f"--num-train must be between 1 and {NUM_TRAIN_IMAGES - NUM_VALIDATION}, got {args.num_train}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,13 +88,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_args(args)
         space = load_space(args.space)
+        try:  # the fixed settings, --num-train and --seed, checked before anything is written
+            fixed = trial_config(space.fixed, args)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
         out = Path(args.out or f"runs/tune-{args.impl}-{args.strategy}")
         out.mkdir(parents=True, exist_ok=True)
         args.storage = args.storage or f"sqlite:///{out.resolve() / 'study.db'}"
         args.study = args.study or f"{args.impl}-{args.strategy}"
         study = make_study(args, space)
-        try:  # fail fast on bad fixed settings or missing data; forked workers share the data loaded here
-            trial_data(trial_config(space.fixed, args), args.data_dir)
+        try:  # fail fast on missing data; forked workers share the data loaded here
+            trial_data(fixed, args.data_dir)
         except (CIFAR10NotFoundError, ValueError) as err:
             raise UsageError(str(err)) from None
     except (UsageError, SpaceError) as err:

@@ -39,6 +39,10 @@ class Augmentation:
     def active(self) -> bool:
         return bool(self.flip or self.padding)
 
+    def to_dict(self) -> dict | None:
+        """The Solvers' ``augment`` argument for this augmentation: None when it is off."""
+        return {"flip": bool(self.flip), "padding": int(self.padding)} if self.active else None
+
     @classmethod
     def from_dict(cls, augment: dict | None) -> Augmentation:
         """None or {"flip": bool, "padding": int} (the Solvers' ``augment`` argument) -> an Augmentation."""

@@ -16,6 +16,7 @@ import math
 import re
 from dataclasses import dataclass, field, fields
 
+from common.batches import Augmentation
 from common.preprocess import PREPROCESSINGS
 
 UPDATE_RULES = ("sgd", "sgd_momentum", "sgd_nesterov", "rmsprop", "adam")
@@ -94,10 +95,6 @@ class Config:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    def replace(self, **changes) -> Config:
-        """A checked copy with some settings changed."""
-        return Config.from_dict({**self.to_dict(), **changes})
-
     def to_argv(self, names=None) -> list[str]:
         """train.py flags giving these settings (all, or only ``names``): e.g. --hidden-size 64 --flip."""
         argv = []
@@ -166,7 +163,7 @@ class Config:
     @property
     def augment(self) -> dict | None:
         """The Solvers' ``augment`` argument: None, or {"flip": bool, "padding": int}."""
-        return {"flip": self.flip, "padding": self.crop_padding} if self.flip or self.crop_padding else None
+        return Augmentation(self.flip, self.crop_padding).to_dict()
 
     def solver_options(self) -> dict:
         """The keyword arguments both Solvers take for these settings."""

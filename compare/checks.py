@@ -143,6 +143,18 @@ def check_layers(dtype: str = "float64", seed: int = 0, **sizes) -> list[Check]:
     ]
 
 
+def twin_pair(d: int, hidden: int, c: int, dtype: str, seed: int, weight_scale: float, reg: float, **options):
+    """A NumPy and a torch TwoLayerNet (D=d, H=hidden, C=c) loaded with the same initial weights (common.init).
+
+    options (dropout_keep_ratio, label_smoothing) go to both models.
+    """
+    init = initial_params(d, hidden, c, weight_scale, dtype, seed)
+    ours = numpy_impl.TwoLayerNet.from_params(init, reg=reg, seed=seed, **options)
+    theirs = torch_impl.TwoLayerNet(d, hidden, c, reg=reg, dtype=dtype, **options)
+    theirs.load_state_dict(torch_state(init))
+    return ours, theirs
+
+
 def twin_models(
     dtype: str,
     seed: int,
@@ -158,11 +170,7 @@ def twin_models(
 
     options (dropout_keep_ratio, label_smoothing) go to both models.
     """
-    d = int(np.prod(dims))
-    init = initial_params(d, hidden, c, weight_scale, dtype, seed)
-    ours = numpy_impl.TwoLayerNet.from_params(init, reg=reg, seed=seed, **options)
-    theirs = torch_impl.TwoLayerNet(d, hidden, c, reg=reg, dtype=dtype, **options)
-    theirs.load_state_dict(torch_state(init))
+    ours, theirs = twin_pair(int(np.prod(dims)), hidden, c, dtype, seed, weight_scale, reg, **options)
     rng = np.random.default_rng(seed + 1)
     X = rng.standard_normal((n, *dims)).astype(dtype)
     y = rng.integers(c, size=n)
@@ -307,14 +315,11 @@ def train_twins(
     data = trajectory_data(dtype, seed)
     d = int(np.prod(data["X_train"].shape[1:]))
     c = int(data["y_train"].max()) + 1
-    init = initial_params(d, hidden, c, 0.1, dtype, seed)
     optim_config = {"learning_rate": learning_rate or UPDATE_RULE_LRS[update_rule]}
     if weight_decay:
         optim_config["weight_decay"] = weight_decay
     numpy_solver, torch_solver = solvers or (numpy_impl.Solver, torch_impl.Solver)
-    ours = numpy_impl.TwoLayerNet.from_params(init, reg=1e-3, seed=seed, label_smoothing=label_smoothing)
-    theirs = torch_impl.TwoLayerNet(d, hidden, c, reg=1e-3, dtype=dtype, label_smoothing=label_smoothing)
-    theirs.load_state_dict(torch_state(init))
+    ours, theirs = twin_pair(d, hidden, c, dtype, seed, 0.1, 1e-3, label_smoothing=label_smoothing)
     results = []
     twins = ((numpy_solver, ours, lambda m: dict(m.params)), (torch_solver, theirs, lab_params))
     for solver_class, model, params in twins:

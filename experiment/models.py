@@ -38,7 +38,6 @@ def model_from_params(
     options: dropout_keep_ratio, label_smoothing. seed: numpy_impl's dropout masks (torch's come
     from torch.manual_seed, set by its Solver).
     """
-    (input_dim, hidden_dim), num_classes = params["W1"].shape, params["W2"].shape[1]
     if impl == "numpy":
         import numpy_impl
 
@@ -46,6 +45,7 @@ def model_from_params(
     import torch_impl
     from compare.adapter import torch_state
 
+    (input_dim, hidden_dim), num_classes = params["W1"].shape, params["W2"].shape[1]
     model = torch_impl.TwoLayerNet(
         input_dim, hidden_dim, num_classes, reg=reg, dtype=params["W1"].dtype.name, device=device, **options
     )

@@ -306,7 +306,7 @@ class Solver:
                 "lr_decay": self.lr_decay,
                 "lr_schedule": self.lr_schedule,
                 "warmup_epochs": self.warmup_epochs,
-                "augment": options_augment(self.augmentation),
+                "augment": self.augmentation.to_dict(),
                 "batch_size": self.batch_size,
                 "num_epochs": self.num_epochs,
                 "num_train_samples": self.num_train_samples,
@@ -322,11 +322,6 @@ class Solver:
                 "accuracy_iterations": self.accuracy_iterations,
             },
         )
-
-
-def options_augment(augmentation: Augmentation) -> dict | None:
-    """The ``augment`` argument that gives this augmentation."""
-    return {"flip": augmentation.flip, "padding": augmentation.padding} if augmentation.active else None
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
