@@ -6,23 +6,32 @@
     python train.py --recipe best                # ZCA, flips + crops, H=4096, Nesterov + cosine: >= 66% test
     python train.py --eval runs/numpy-20261130-120000 [--impl torch] [--tta]
 
-A run folder (--out, default runs/<impl>-<timestamp>) receives config.json, history.csv,
-metrics.json (status: running, completed, interrupted or failed), model.npz and the plots
-loss.png, accuracy.png, weights.png and confusion.png (experiment/runs.py).
+A run folder (--out, default runs/<impl>-<timestamp>; an existing one only with --overwrite)
+receives config.json, history.csv, metrics.json (status: running, completed, interrupted or
+failed), model.npz and the plots loss.png, accuracy.png, weights.png and confusion.png
+(experiment/runs.py). Ctrl-C and SIGTERM keep the best model so far; so does a kill -9.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
 
 from common.cifar10 import CIFAR10NotFoundError
 from common.config import NUM_TEST, NUM_VALIDATION, OneLineParser, add_arguments, config_from_args
-from common.runtime import retain_freed_memory
-from experiment.models import check_device
-from experiment.runs import default_out, evaluate, library_versions, load_splits, train_run
+from common.runtime import check_memory, retain_freed_memory
+from experiment.models import check_device, training_memory
+from experiment.runs import (
+    default_out,
+    evaluate,
+    exit_code,
+    library_versions,
+    load_splits,
+    prepare_out,
+    sigterm_interrupts,
+    train_run,
+)
 
 
 def build_parser() -> OneLineParser:
@@ -36,7 +45,10 @@ def build_parser() -> OneLineParser:
         default=None,
         help="CIFAR-10 folder or archive (default: $CIFAR10_DIR, else the cache, else download)",
     )
-    run.add_argument("--out", default=None, help="run folder (default: runs/<impl>-<timestamp>)")
+    run.add_argument("--out", default=None, help="run folder, new or empty (default: runs/<impl>-<timestamp>)")
+    run.add_argument(
+        "--overwrite", action="store_true", help="let --out be a previous run's folder: its files are replaced"
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
     run.add_argument(
         "--tensorboard",
@@ -53,32 +65,47 @@ def build_parser() -> OneLineParser:
     return parser
 
 
+def error(message: str, code: int = 2) -> int:
+    print(f"train.py: error: {message}", file=sys.stderr, flush=True)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     retain_freed_memory()  # both implementations allocate the same big arrays every step: reuse, don't refault
     args = build_parser().parse_args(argv)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     try:
-        config = config_from_args(args)
-        check_device(config)
-        if args.eval is not None:
-            print(evaluate(args.eval, config.impl, config.device, args.data_dir, config.tta))
-            return 0
-        started = time.perf_counter()
-        data = load_splits(config, args.data_dir)
-        data_seconds = time.perf_counter() - started
-    except (CIFAR10NotFoundError, ValueError) as err:  # ConfigError, unreadable files and data
-        message = f"--eval: {err}" if args.eval is not None and "CIFAR-10" not in str(err) else str(err)
-        print(f"train.py: error: {message}", file=sys.stderr)
-        return 2
+        with sigterm_interrupts():
+            config = config_from_args(args)
+            check_device(config)
+            if args.eval is not None:
+                print(evaluate(args.eval, config.impl, config.device, args.data_dir, config.tta))
+                return 0
+            check_memory(training_memory(config), f"training with --hidden-size {config.hidden_size}")
+            out = Path(args.out) if args.out else default_out(config.impl)
+            created = prepare_out(out, args.overwrite)  # before the data: a bad --out fails in a second
+            try:
+                started = time.perf_counter()
+                data = load_splits(config, args.data_dir)
+                data_seconds = time.perf_counter() - started
+            except BaseException:
+                if created and not any(out.iterdir()):
+                    out.rmdir()
+                raise
+    except (CIFAR10NotFoundError, ValueError) as err:  # ConfigError, unreadable files and data, --out, memory
+        eval_error = args.eval is not None and "CIFAR-10" not in str(err)
+        return error(f"--eval: {err}" if eval_error else str(err))
+    except KeyboardInterrupt as interrupt:
+        doing = "evaluating" if args.eval is not None else "loading CIFAR-10; nothing was written"
+        return error(f"interrupted while {doing}", exit_code(interrupt))
     say(
         f"loaded CIFAR-10 in {data_seconds:.1f}s: {config.num_train} train, {NUM_VALIDATION} val, {NUM_TEST} test "
         f"images ({config.dtype}, preprocessing {config.preprocessing})"
     )
-    out = Path(args.out) if args.out else default_out(config.impl)
     record = {
         **config.to_dict(),
         "recipe": args.recipe,
-        "data_dir": args.data_dir or os.environ.get("CIFAR10_DIR") or "(cache)",
+        "data": data["source"],
         "num_validation": NUM_VALIDATION,
         "num_test": NUM_TEST,
         "command": sys.argv,

@@ -18,22 +18,43 @@ from typing import IO
 import numpy as np
 
 from common.preprocess import check_preprocessing
+from common.runtime import check_memory, current_umask
+
+
+class ArtifactWriteError(OSError):
+    """A file could not be written (disk full, no permission, ...): names the file and the cause, one line."""
+
+    def __init__(self, path: Path, cause: OSError):
+        super().__init__(cause.errno, f"cannot write {path}: {cause.strerror or cause}")
+        self.path = path
+
+    def __str__(self) -> str:
+        return self.strerror
 
 
 @contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
-    """Open a temp file beside ``path`` for writing; rename it over ``path`` only if the block succeeds."""
+    """Open a temp file beside ``path`` for writing; rename it over ``path`` only if the block succeeds.
+
+    Any OSError (a full disk, a read-only folder) becomes ArtifactWriteError naming ``path``;
+    the previous file at ``path``, if any, is left as it was.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp makes 0600; a written file gets the usual permissions
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as err:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError) and not isinstance(err, ArtifactWriteError):
+            raise ArtifactWriteError(path, err) from None
         raise
 
 
@@ -80,15 +101,52 @@ def save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
     return Path(path)
 
 
-def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read every array of an .npz into a dict, refusing pickled objects; ValueError names the file."""
+def npz_headers(path: str | os.PathLike) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """{name: (shape, dtype)} of every array in an .npz, from the zip directory and .npy headers: no data read.
+
+    Raises ValueError naming the file for anything that is not a zip of .npy arrays.
+    """
+    headers = {}
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {name: archive[name] for name in archive.files}
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    raise ValueError(f"member {info.filename!r} is not an .npy array")
+                with archive.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    if version not in ((1, 0), (2, 0)):
+                        raise ValueError(f"member {info.filename!r} has .npy format {version}, expected 1.0 or 2.0")
+                    read_header = (
+                        np.lib.format.read_array_header_1_0
+                        if version == (1, 0)
+                        else (np.lib.format.read_array_header_2_0)
+                    )
+                    shape, _, dtype = read_header(f)
+                headers[info.filename[: -len(".npy")]] = (shape, dtype)
     except FileNotFoundError:
         raise ValueError(f"{path}: file not found") from None
     except IsADirectoryError:
         raise ValueError(f"{path}: is a folder, expected an .npz file") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{path}: not a readable .npz of plain arrays ({err})") from None
+    return headers
+
+
+def load_npz(path: str | os.PathLike, check=None) -> dict[str, np.ndarray]:
+    """Read every array of an .npz into a dict, refusing pickled objects; ValueError names the file.
+
+    The headers are read first: ``check(headers)`` (see npz_headers) may refuse the file before any
+    data is, and arrays that would not fit in the available memory are refused.
+    """
+    headers = npz_headers(path)
+    if any(dtype.hasobject for _, dtype in headers.values()):
+        raise ValueError(f"{path}: refused, it holds Python objects (a pickle), not plain arrays")
+    if check is not None:
+        check(headers)
+    try:
+        check_memory(sum(math.prod(shape) * dtype.itemsize for shape, dtype in headers.values()), str(path))
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
         raise ValueError(f"{path}: not a readable .npz of plain arrays ({err})") from None
 
@@ -106,35 +164,50 @@ def save_model(path: str | os.PathLike, params: dict[str, np.ndarray], preproces
     return save_npz(path, {**{name: params[name] for name in MODEL_KEYS[:4]}, **preprocessing})
 
 
-def load_model(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Read a model.npz written by save_model -> (params, preprocessing), checking names and shapes."""
-    arrays = load_npz(path)
-    missing = [key for key in MODEL_KEYS if key not in arrays]
-    unknown = sorted(set(arrays) - set(MODEL_KEYS) - set(OPTIONAL_MODEL_KEYS))
-    if missing or unknown:
-        problem = f"missing {', '.join(missing)}" if missing else f"unexpected arrays {', '.join(unknown)}"
-        raise ValueError(
-            f"{path}: not a two-layer-net model: {problem} "
-            f"(a model.npz holds {', '.join(MODEL_KEYS)}, optionally {', '.join(OPTIONAL_MODEL_KEYS)})"
+def load_model(
+    path: str | os.PathLike, input_size: int | None = None, num_classes: int | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Read a model.npz written by save_model -> (params, preprocessing), checking names, shapes, dtypes and
+    values; ``input_size`` (D) and ``num_classes`` (C), when given, must match. Refuses before reading the
+    arrays whatever the headers already show to be wrong."""
+
+    def check_headers(headers: dict) -> None:
+        missing = [key for key in MODEL_KEYS if key not in headers]
+        unknown = sorted(set(headers) - set(MODEL_KEYS) - set(OPTIONAL_MODEL_KEYS))
+        if missing or unknown:
+            problem = f"missing {', '.join(missing)}" if missing else f"unexpected arrays {', '.join(unknown)}"
+            raise ValueError(
+                f"{path}: not a two-layer-net model: {problem} "
+                f"(a model.npz holds {', '.join(MODEL_KEYS)}, optionally {', '.join(OPTIONAL_MODEL_KEYS)})"
+            )
+        shapes = {key: shape for key, (shape, _) in headers.items()}
+        W1, W2 = shapes["W1"], shapes["W2"]
+        consistent = (
+            len(W1) == 2
+            and len(W2) == 2
+            and shapes["b1"] == (W1[1],)
+            and W2[0] == W1[1]
+            and shapes["b2"] == (W2[1],)
+            and math.prod(shapes["mean_image"]) == W1[0]
         )
-    W1, b1, W2, b2, mean_image = (arrays[key] for key in MODEL_KEYS)
-    consistent = (
-        W1.ndim == 2
-        and W2.ndim == 2
-        and b1.shape == (W1.shape[1],)
-        and W2.shape[0] == W1.shape[1]
-        and b2.shape == (W2.shape[1],)
-        and mean_image.size == W1.shape[0]
-    )
-    if not consistent or not all(np.issubdtype(a.dtype, np.floating) for a in arrays.values()):
-        shapes = ", ".join(f"{key} {value.shape} {value.dtype}" for key, value in arrays.items())
-        raise ValueError(
-            f"{path}: inconsistent model arrays ({shapes}); expected W1 (D, H), b1 (H,), "
-            "W2 (H, C), b2 (C,), mean_image with D elements, all floating point"
-        )
+        floats = all(dtype in (np.float32, np.float64) for _, dtype in headers.values())
+        if not consistent or not floats:
+            listed = ", ".join(f"{key} {shape} {dtype}" for key, (shape, dtype) in headers.items())
+            raise ValueError(
+                f"{path}: inconsistent model arrays ({listed}); expected W1 (D, H), b1 (H,), "
+                "W2 (H, C), b2 (C,), mean_image with D elements, all float32 or float64"
+            )
+        for size, expected, meaning in ((W1[0], input_size, "inputs"), (W2[1], num_classes, "classes")):
+            if expected is not None and size != expected:
+                raise ValueError(f"{path}: the model has {size} {meaning}; CIFAR-10 needs {expected}")
+
+    arrays = load_npz(path, check_headers)
+    not_finite = [key for key, value in arrays.items() if not np.all(np.isfinite(value))]
+    if not_finite:
+        raise ValueError(f"{path}: {', '.join(not_finite)} hold NaN or infinite values; the model is broken")
     preprocessing = {key: arrays[key] for key in ("mean_image", *OPTIONAL_MODEL_KEYS) if key in arrays}
     try:
-        check_preprocessing(preprocessing, mean_image.shape)
+        check_preprocessing(preprocessing, arrays["mean_image"].shape)
     except ValueError as err:
         raise ValueError(f"{path}: {err}") from None
-    return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}, preprocessing
+    return {key: arrays[key] for key in MODEL_KEYS[:4]}, preprocessing

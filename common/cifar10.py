@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 import pickle
 import shutil
@@ -19,7 +20,7 @@ import tarfile
 import tempfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -87,6 +88,13 @@ class RawCIFAR10:
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    source: str = ""  # where it was read from: a folder or an archive
+    md5: dict = field(default_factory=dict)  # {batch file name: md5 of its bytes}
+
+    def provenance(self) -> dict:
+        """Where the data was read from and the md5 of each batch, for a run's config.json."""
+        official = all(BINARY_MD5.get(name, PYTHON_MD5.get(name)) == md5 for name, md5 in self.md5.items())
+        return {"path": self.source, "md5": self.md5, "official": official}
 
 
 # ----------------------------------------------------------------------------- where the data is
@@ -121,13 +129,18 @@ def find_source(folder: str | os.PathLike) -> Source | None:
 
 
 def locate_cifar10(root: str | os.PathLike | None = None, download: bool = True) -> Source:
-    """Find CIFAR-10 in root, $CIFAR10_DIR, or the cache, downloading it into the cache when none has it."""
+    """Find CIFAR-10 in root if given (and only there), else in $CIFAR10_DIR or the cache, else download it.
+
+    A root that was asked for by name and does not hold CIFAR-10 is an error, never a reason
+    to train silently on some other copy.
+    """
+    if root is not None:
+        source = find_source(root)
+        if source is None:
+            raise CIFAR10NotFoundError(_not_found_message([f"{root} (given)"], None, given=True))
+        return source
     searched = []
-    for label, folder in (
-        ("root argument", root),
-        ("CIFAR10_DIR", os.environ.get("CIFAR10_DIR") or None),
-        ("cache", cache_dir()),
-    ):
+    for label, folder in (("CIFAR10_DIR", os.environ.get("CIFAR10_DIR") or None), ("cache", cache_dir())):
         if folder is None:
             continue
         searched.append(f"{folder} ({label})")
@@ -142,7 +155,7 @@ def locate_cifar10(root: str | os.PathLike | None = None, download: bool = True)
     raise CIFAR10NotFoundError(_not_found_message(searched, None))
 
 
-def _not_found_message(searched: list[str], download_error: Exception | None) -> str:
+def _not_found_message(searched: list[str], download_error: Exception | None, given: bool = False) -> str:
     tried = "; ".join(searched)
     failed = (
         f" Downloading {DOWNLOAD_URL} into {cache_dir()} failed too ({type(download_error).__name__}: "
@@ -150,9 +163,10 @@ def _not_found_message(searched: list[str], download_error: Exception | None) ->
         if download_error is not None
         else ""
     )
+    fix = "point --data-dir (or CIFAR10_DIR)" if given else "set CIFAR10_DIR (or pass --data-dir)"
     return (
-        f"CIFAR-10 was not found. Looked in: {tried}.{failed} To provide it, set CIFAR10_DIR (or pass "
-        f"--data-dir) to a folder holding {BINARY_ARCHIVE} or {PYTHON_ARCHIVE} (as downloaded from "
+        f"CIFAR-10 was not found. Looked in: {tried}.{failed} To provide it, {fix} to a folder holding "
+        f"{BINARY_ARCHIVE} or {PYTHON_ARCHIVE} (as downloaded from "
         f"https://www.cs.toronto.edu/~kriz/cifar.html) or their extracted {BINARY_FOLDER}/ or "
         f"{PYTHON_FOLDER}/ folder, or place the archive in {cache_dir()}."
     )
@@ -198,15 +212,39 @@ def download_cifar10(folder: str | os.PathLike) -> Path:
 # ----------------------------------------------------------------------------- reading the files
 
 
+def member_size_limit(kind: str) -> int:
+    """The most bytes one batch file of this kind may have, checked from the file's size or the archive's
+    header before reading: a .bin batch exactly; a pickled one room for its pixels twice (a Python 3 pickle
+    at protocol 2 stores bytes as latin-1 text, up to 2 bytes per pixel), its labels and file names."""
+    if kind == "binary":
+        return IMAGES_PER_BATCH * RECORD_BYTES
+    return IMAGES_PER_BATCH * (2 * (RECORD_BYTES - 1) + 128) + 4096
+
+
+def _check_size(where: str, size: int, kind: str) -> None:
+    limit = member_size_limit(kind)
+    if kind == "binary" and size != limit:
+        expected = f"expected {limit:,} ({IMAGES_PER_BATCH} records of {RECORD_BYTES} bytes)"
+    elif size > limit:
+        expected = f"expected at most {limit:,} for a pickled batch of {IMAGES_PER_BATCH} images"
+    else:
+        return
+    raise ValueError(f"{where}: {size:,} bytes, {expected}; refused before reading: truncated, padded or not CIFAR-10")
+
+
 def _iter_members(source: Source) -> Iterator[tuple[str, bytes]]:
-    """Yield (file name, bytes) of the six batches, in whatever order they are stored."""
+    """Yield (file name, bytes) of the six batches, in whatever order they are stored; sizes checked first."""
     wanted = set(source.member_names())
     if not source.is_archive:
         for name in source.member_names():
             path = source.path / name
             if not path.is_file():
                 raise ValueError(f"{path}: missing; a CIFAR-10 {source.kind} folder holds {', '.join(wanted)}")
-            yield name, path.read_bytes()
+            _check_size(str(path), path.stat().st_size, source.kind)
+            with open(path, "rb") as f:
+                data = f.read(member_size_limit(source.kind) + 1)  # a file growing meanwhile is still bounded
+            _check_size(str(path), len(data), source.kind)
+            yield name, data
         return
     folder = BINARY_FOLDER if source.kind == "binary" else PYTHON_FOLDER
     found = set()
@@ -222,6 +260,7 @@ def _iter_members(source: Source) -> Iterator[tuple[str, bytes]]:
                     continue
                 if not member.isfile():
                     raise ValueError(f"{source.path}: refused, member {member.name!r} is not a regular file")
+                _check_size(f"{source.path}:{parts[1]}", member.size, source.kind)
                 found.add(parts[1])
                 yield parts[1], archive.extractfile(member).read()
     except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
@@ -233,10 +272,8 @@ def _iter_members(source: Source) -> Iterator[tuple[str, bytes]]:
         raise ValueError(f"{source.path}: archive lacks {', '.join(sorted(missing))} under {folder}/")
 
 
-def _check_md5(where: str, data: bytes, expected: str) -> None:
-    actual = hashlib.md5(data, usedforsecurity=False).hexdigest()
-    if actual != expected:
-        raise ValueError(f"{where}: md5 is {actual}, expected the official {expected}; the file is corrupt")
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
 def parse_binary_batch(where: str, data: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -258,18 +295,22 @@ def _check_label_values(where: str, labels: np.ndarray) -> np.ndarray:
 
 
 class _BatchUnpickler(pickle.Unpickler):
-    """Admits only what a CIFAR-10 Python batch holds: dicts, lists, strings, bytes, ints and NumPy arrays.
+    """Admits only what a CIFAR-10 Python batch holds: dicts, lists, strings, bytes, ints and plain arrays.
 
-    Any other global (os.system, builtins.eval, ...) is refused before it can be called.
+    Safe by construction: the only globals it resolves are stand-ins of our own for NumPy's
+    array and dtype reconstructors. They accept exactly the arguments and pickled states a
+    uint8/integer array has, and the arrays are then built here from their raw bytes
+    (``np.frombuffer``), so no NumPy code ever sees a pickled state. Anything else
+    (os.system, builtins.eval, an object dtype, flags switched on after the fact) is refused.
     """
 
     def find_class(self, module: str, name: str):
         if name == "_reconstruct" and module in ("numpy.core.multiarray", "numpy._core.multiarray"):
-            return _numpy_multiarray()._reconstruct
+            return _PickledArray
         if module == "numpy" and name == "ndarray":
-            return np.ndarray
+            return _PickledArray
         if module == "numpy" and name == "dtype":
-            return _plain_dtype
+            return _PickledDtype
         if module == "_codecs" and name == "encode":  # how Python 3 writes bytes at protocol 2
             return _latin1_bytes
         raise pickle.UnpicklingError(
@@ -278,16 +319,67 @@ class _BatchUnpickler(pickle.Unpickler):
         )
 
 
-def _numpy_multiarray():
-    core = getattr(np, "_core", None)
-    return core.multiarray if core is not None else np.core.multiarray
+# The dtypes a CIFAR-10 batch may hold, by their pickled code, and the byte order each is pickled with.
+_PICKLED_DTYPES = {"u1": "|", "i1": "|", "i2": "<", "i4": "<", "i8": "<", "u2": "<", "u4": "<", "u8": "<"}
 
 
-def _plain_dtype(*args):
-    dtype = np.dtype(*args)
-    if dtype.hasobject:
-        raise pickle.UnpicklingError("refused an object array in a CIFAR-10 batch")
-    return dtype
+class _PickledDtype:
+    """Stands in for ``numpy.dtype(code, False, True)`` plus its pickled state; ``.dtype`` once complete."""
+
+    def __init__(self, code=None, align=False, copy=True):
+        if not (isinstance(code, str) and code in _PICKLED_DTYPES and align is False and copy is True):
+            raise pickle.UnpicklingError(f"refused dtype arguments {code!r}, {align!r}, {copy!r} in a CIFAR-10 batch")
+        self.code, self.dtype = code, None
+
+    def __setstate__(self, state) -> None:
+        # (version, byte order, subarray, names, fields, elsize, alignment, flags): only a plain number
+        if state != (3, _PICKLED_DTYPES[self.code], None, None, None, -1, -1, 0):
+            raise pickle.UnpicklingError(f"refused dtype state {state!r} in a CIFAR-10 batch")
+        self.dtype = np.dtype(self.code)
+
+
+class _PickledArray:
+    """Stands in for ``numpy.core.multiarray._reconstruct(ndarray, (0,), b'b')`` plus its state; ``.array``."""
+
+    def __init__(self, cls=None, shape=(0,), typecode=b"b"):
+        if cls is not _PickledArray or shape != (0,) or typecode != b"b":
+            raise pickle.UnpicklingError("refused an array reconstructor call that NumPy does not write")
+        self.array = None
+
+    def __setstate__(self, state) -> None:
+        # (version, shape, dtype, Fortran order, raw bytes)
+        if not (isinstance(state, tuple) and len(state) == 5):
+            raise pickle.UnpicklingError("refused an array state that is not (version, shape, dtype, order, bytes)")
+        version, shape, dtype, fortran, raw = state
+        ok = (
+            version == 1
+            and isinstance(shape, tuple)
+            and len(shape) <= 2
+            and all(type(n) is int and 0 <= n <= RECORD_BYTES * IMAGES_PER_BATCH for n in shape)
+            and isinstance(dtype, _PickledDtype)
+            and dtype.dtype is not None
+            and isinstance(fortran, bool)
+            and type(raw) is bytes
+        )
+        if not ok or len(raw) != math.prod(shape) * dtype.dtype.itemsize:
+            raise pickle.UnpicklingError("refused an array whose state does not describe a plain array of its bytes")
+        array = np.frombuffer(raw, dtype=dtype.dtype)
+        self.array = array.reshape(shape, order="F" if fortran else "C")
+
+
+def _built(value):
+    """The unpickled batch with each _PickledArray replaced by its array (refusing one never completed)."""
+    if isinstance(value, _PickledArray):
+        if value.array is None:
+            raise pickle.UnpicklingError("refused an array without its data")
+        return value.array
+    if isinstance(value, dict):
+        return {key: _built(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_built(item) for item in value]
+    if isinstance(value, _PickledDtype):
+        raise pickle.UnpicklingError("refused a bare dtype in a CIFAR-10 batch")
+    return value
 
 
 def _latin1_bytes(text: str, encoding: str = "utf-8") -> bytes:
@@ -299,7 +391,7 @@ def _latin1_bytes(text: str, encoding: str = "utf-8") -> bytes:
 def parse_python_batch(where: str, data: bytes) -> tuple[np.ndarray, np.ndarray]:
     """One pickled Python-version batch -> images uint8 (10000, 3, 32, 32), labels int64 (10000,)."""
     try:
-        batch = _BatchUnpickler(io.BytesIO(data), encoding="bytes").load()
+        batch = _built(_BatchUnpickler(io.BytesIO(data), encoding="bytes").load())
     except pickle.UnpicklingError as err:
         raise ValueError(f"{where}: {err}") from None
     except Exception as err:
@@ -325,10 +417,12 @@ def load_raw_cifar10(root: str | os.PathLike | None = None, verify: bool = False
     x_train = np.empty((num_train, *IMAGE_SHAPE), dtype=np.uint8)
     y_train = np.empty(num_train, dtype=np.int64)
     x_test, y_test = None, None
+    md5 = {}
     for name, data in _iter_members(source):
         where = f"{source.path}:{name}" if source.is_archive else str(source.path / name)
-        if verify:
-            _check_md5(where, data, md5s[name])
+        md5[name] = _md5(data)
+        if verify and md5[name] != md5s[name]:
+            raise ValueError(f"{where}: md5 is {md5[name]}, expected the official {md5s[name]}; the file is corrupt")
         images, labels = parse(where, data)
         if name.startswith(TEST_BATCH):
             x_test, y_test = images.copy(), labels
@@ -336,7 +430,7 @@ def load_raw_cifar10(root: str | os.PathLike | None = None, verify: bool = False
             start = (int(name.split("_")[2].split(".")[0]) - 1) * IMAGES_PER_BATCH
             x_train[start : start + IMAGES_PER_BATCH] = images
             y_train[start : start + IMAGES_PER_BATCH] = labels
-    return RawCIFAR10(x_train, y_train, x_test, y_test)
+    return RawCIFAR10(x_train, y_train, x_test, y_test, str(source.path.resolve()), dict(sorted(md5.items())))
 
 
 # ----------------------------------------------------------------------------- the lab's API
@@ -365,6 +459,7 @@ def get_CIFAR10_data(
     verify: bool = False,
     preprocessing: str | None = None,
     zca_epsilon: float = 0.1,
+    with_source: bool = False,
 ) -> dict:
     """The lab's splits -> dict X_train, y_train, X_val, y_val, X_test, y_test; images (N, 3, 32, 32).
 
@@ -375,7 +470,8 @@ def get_CIFAR10_data(
 
     ``preprocessing`` ("mean_image", "standardize" or "zca", see common.preprocess) replaces
     subtract_mean: it is fitted on the training split, applied to every split, and returned
-    as ``preprocessing`` (its dict of arrays) beside ``mean_image``.
+    as ``preprocessing`` (its dict of arrays) beside ``mean_image``. ``with_source`` adds ``source``:
+    where the data was read from and its md5s (RawCIFAR10.provenance).
     """
     for name, value, low in (
         ("num_training", num_training, 1),
@@ -413,4 +509,6 @@ def get_CIFAR10_data(
         data["mean_image"] = fitted["mean_image"].astype(dtype)
     if preprocessing is not None:
         data["preprocessing"] = fitted
+    if with_source:
+        data["source"] = raw.provenance()
     return data

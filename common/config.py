@@ -140,8 +140,8 @@ class Config:
         for name in ("reg", "weight_decay"):
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
                 raise ConfigError(f"{flag(name)} must be a finite number >= 0, got {getattr(self, name)}")
-        if self.seed < 0:
-            raise ConfigError(f"--seed must be >= 0, got {self.seed}")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"--seed must be an integer in [0, 2**32), got {self.seed}")
         if not 0 <= self.crop_padding < 32:
             raise ConfigError(f"--crop-padding must be an integer in [0, 32), got {self.crop_padding}")
         if not 0 <= self.warmup_epochs <= self.num_epochs:

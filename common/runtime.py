@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 
 # glibc mallopt() parameters (malloc.h)
@@ -26,3 +27,50 @@ def retain_freed_memory() -> bool:
     except OSError:
         return False
     return bool(libc.mallopt(M_MMAP_THRESHOLD, 1 << 30) == 1 and libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1) == 1)
+
+
+class NotEnoughMemoryError(ValueError):
+    """A job that would need more memory than this machine has available; says how much."""
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation now (Linux: MemAvailable), or None when unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(needed: int, what: str) -> None:
+    """Raise NotEnoughMemoryError when ``what`` needs more than the available memory: 'what needs about X GiB'."""
+    available = available_memory()
+    if available is not None and needed > available:
+        raise NotEnoughMemoryError(
+            f"{what} needs about {gib(needed)} of memory, and this machine has {gib(available)} available"
+        )
+
+
+def gib(nbytes: float) -> str:
+    """A byte count for people: '3.2 GiB', '512 MiB'."""
+    return f"{nbytes / 2**30:,.1f} GiB" if nbytes >= 2**30 else f"{nbytes / 2**20:,.0f} MiB"
+
+
+def current_umask() -> int:
+    """The process's umask (files are created with 0o666 & ~umask), read without changing it where possible."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

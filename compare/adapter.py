@@ -21,9 +21,9 @@ def torch_state(params: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     }
 
 
-def lab_params(model: torch.nn.Module) -> dict[str, np.ndarray]:
-    """The torch model's parameters as a lab params dict of NumPy arrays (copies), W as (in, out)."""
-    state = model.state_dict()
+def lab_params(model: torch.nn.Module | dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+    """The torch model's parameters (or a state_dict of it) as a lab params dict of NumPy arrays (copies)."""
+    state = model if isinstance(model, dict) else model.state_dict()
     return {
         name: (state[key].T if name.startswith("W") else state[key]).detach().cpu().numpy().copy()
         for name, key in LAYERS.items()

@@ -62,6 +62,25 @@ def model_params(impl: str, model) -> dict[str, np.ndarray]:
     return lab_params(model)
 
 
+def best_params(impl: str, solver) -> dict[str, np.ndarray] | None:
+    """The solver's best-validation parameters so far, lab layout, without touching its model (None before any)."""
+    if impl == "numpy":
+        return {name: value.copy() for name, value in solver.best_params.items()} or None
+    from compare.adapter import lab_params
+
+    return None if solver.best_state is None else lab_params(solver.best_state)
+
+
+def training_memory(config: Config, input_dim: int = 3 * 32 * 32, num_classes: int = NUM_CLASSES) -> int:
+    """Bytes a training run of the config needs, roughly: the images, and the weights five times over
+    (weights, gradients, update-rule state up to two copies, best weights) plus a batch's activations."""
+    itemsize = np.dtype(config.dtype).itemsize
+    weights = (input_dim + 1) * config.hidden_size + (config.hidden_size + 1) * num_classes
+    activations = 4 * config.batch_size * (input_dim + config.hidden_size)
+    images = 60_000 * input_dim + (config.num_train + 11_000) * input_dim * itemsize  # raw uint8 + the splits
+    return 5 * weights * itemsize + activations * itemsize + images
+
+
 def make_solver(config: Config, model, data: dict, **options):
     """The Solver of the config's implementation, with the config's training settings; options: hooks, verbose."""
     if config.impl == "numpy":

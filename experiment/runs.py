@@ -1,10 +1,14 @@
 """One training run from a Config: load the data, train either implementation, score it, write the run folder.
 
-A run folder holds config.json (the settings, the command, library versions), history.csv (loss
-and learning rate per update, accuracies where they were checked), metrics.json (status: running,
-completed, interrupted or failed; accuracies and timings), model.npz (the best-validation weights
-and the input preprocessing, lab layout) and the plots loss.png, accuracy.png, weights.png and
-confusion.png. Every file is written atomically; metrics.json is written last.
+A run folder holds config.json (the settings, the command, library versions, where the data was
+read from and its md5s), history.csv (loss and learning rate per update, accuracies where they
+were checked), metrics.json (status: running, completed, interrupted or failed; accuracies and
+timings), model.npz (the best-validation weights and the input preprocessing, lab layout) and the
+plots loss.png, accuracy.png, weights.png and confusion.png. Every file is written atomically.
+
+While training, every accuracy check rewrites history.csv, model.npz (when validation improved)
+and metrics.json (with the process id and a heartbeat), so a run killed outright keeps its best
+model; ``read_status`` then reports it as "died". SIGTERM is handled as Ctrl-C is.
 """
 
 from __future__ import annotations
@@ -12,23 +16,37 @@ from __future__ import annotations
 import csv
 import importlib.metadata
 import io
+import math
 import os
 import platform
+import shutil
 import signal
+import socket
 import sys
+import tempfile
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from common.artifacts import atomic_open, load_json, load_model, save_json, save_model
-from common.cifar10 import CLASS_NAMES, get_CIFAR10_data, load_raw_cifar10
+from common.cifar10 import CLASS_NAMES, IMAGE_SHAPE, get_CIFAR10_data, load_raw_cifar10
 from common.config import LAB_TEST_SIZE, NUM_TEST, NUM_VALIDATION, Config
 from common.plots import confusion_matrix, plot_accuracy, plot_confusion, plot_loss, plot_weights, save_figure
 from common.preprocess import preprocess
-from experiment.models import make_model, make_solver, model_from_params, model_params, predict
+from experiment.models import (
+    NUM_CLASSES,
+    best_params,
+    make_model,
+    make_solver,
+    model_from_params,
+    model_params,
+    predict,
+)
 from experiment.progress import Progress
 
 
@@ -42,6 +60,7 @@ def load_splits(config: Config, data_dir: str | None = None, num_test: int = NUM
         root=data_dir,
         preprocessing=config.preprocessing,
         zca_epsilon=config.zca_epsilon,
+        with_source=True,
     )
 
 
@@ -89,15 +108,175 @@ def default_out(impl: str) -> Path:
     return out
 
 
+# ----------------------------------------------------------------------------- signals
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (or Ctrl-C's SIGINT) while a run loads or trains: handled as Ctrl-C is; ``exit_code`` 128 + signal."""
+
+    def __init__(self, signum: int = signal.SIGINT):
+        super().__init__(signal.Signals(signum).name)
+        self.exit_code = 128 + signum
+
+
+def exit_code(interrupt: KeyboardInterrupt) -> int:
+    """130 for Ctrl-C, 143 for SIGTERM: what a shell reports for a process stopped by that signal."""
+    return getattr(interrupt, "exit_code", 128 + signal.SIGINT)
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM raises Interrupted (a KeyboardInterrupt), so it stops a run as Ctrl-C does."""
+
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Within the block (the final writes), Ctrl-C and SIGTERM are ignored: saving must not be cut short."""
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+# ----------------------------------------------------------------------------- the run folder
+
+RUN_FILES = (
+    "config.json",
+    "metrics.json",
+    "history.csv",
+    "model.npz",
+    "loss.png",
+    "accuracy.png",
+    "weights.png",
+    "confusion.png",
+    "tensorboard",
+)
+
+
+def prepare_out(out: Path, overwrite: bool = False) -> bool:
+    """Check, before any data is loaded, that ``out`` can receive a new run; -> whether the folder was created.
+
+    Refuses (ValueError, naming --out) a file, a folder that cannot be written, and a folder that
+    already holds files; with ``overwrite``, a previous run's files are removed first (and any
+    other files are refused), so the folder never mixes two runs.
+    """
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: is a file; give a folder for the run (it is created if missing)")
+    existing = sorted(path.name for path in out.iterdir()) if out.is_dir() else []
+    if existing and not overwrite:
+        raise ValueError(
+            f"--out {out}: already holds {', '.join(existing[:4])}{', ...' if len(existing) > 4 else ''}; "
+            "give a new folder, or pass --overwrite to replace the run in it"
+        )
+    foreign = [name for name in existing if name not in RUN_FILES and not name.endswith(".tmp")]
+    if foreign:
+        raise ValueError(
+            f"--out {out}: --overwrite replaces a run folder's files, but this folder also holds "
+            f"{', '.join(foreign[:4])}; give a new folder"
+        )
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+        for name in ("metrics.json", *(name for name in existing if name != "metrics.json")):  # status first
+            path = out / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    except OSError as err:
+        raise ValueError(f"--out {out}: cannot write there ({err.strerror or err})") from None
+    return created
+
+
+def _process_start(pid: int) -> str | None:
+    """An identity of process ``pid`` that changes when the pid is reused (Linux: its start time), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] == "Z" else fields[19]  # a zombie has ended; field 22 of stat is the start time
+
+
+def _running(pid: int, started: str | None) -> bool:
+    """Whether the process that wrote a heartbeat with (pid, started) on this host still runs."""
+    if started is not None or os.path.isdir("/proc"):
+        return started is not None and _process_start(pid) == started
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+STALE_AFTER_SECONDS = 3600  # a run on another host whose heartbeat is older than this (and 3 epochs) has died
+
+
+def read_status(folder: str | Path) -> dict:
+    """A run folder's metrics.json, with status "died" for a run still marked running whose process is gone.
+
+    Same host: the recorded process is checked. Another host: the heartbeat must be younger than
+    STALE_AFTER_SECONDS and than three of the run's epochs. Raises ValueError for a missing file.
+    """
+    metrics = load_json(Path(folder) / "metrics.json")
+    if not isinstance(metrics, dict) or metrics.get("status") != "running" or "pid" not in metrics:
+        return metrics
+    if metrics.get("host") == socket.gethostname():
+        alive = _running(metrics["pid"], metrics.get("process_start"))
+    else:
+        heartbeat = datetime.fromisoformat(metrics.get("heartbeat_at", metrics["started_at"]))
+        age = (datetime.now(timezone.utc) - heartbeat).total_seconds()
+        alive = age < max(STALE_AFTER_SECONDS, 3 * (metrics.get("seconds_per_epoch") or 0))
+    return metrics if alive else {**metrics, "status": "died"}
+
+
 class RunFolder:
     """Everything written to the run folder, always atomically, from the first second of the run."""
 
     def __init__(self, out: Path, record: dict):
         self.out = out
-        self.metrics: dict = {"status": "running", "started_at": now()}
+        pid = os.getpid()
+        self.metrics: dict = {
+            "status": "running",
+            "started_at": now(),
+            "heartbeat_at": now(),
+            "host": socket.gethostname(),
+            "pid": pid,
+            "process_start": _process_start(pid),
+        }
+        self.saved_check: int | None = None  # the accuracy check whose best model is in model.npz
         out.mkdir(parents=True, exist_ok=True)
         save_json(out / "config.json", record)
         save_json(out / "metrics.json", self.metrics)
+
+    def checkpoint(self, solver, impl: str, preprocessing: dict, started: float) -> None:
+        """After an accuracy check: history, the best model if it changed, and a heartbeat in metrics.json."""
+        self.write_history(solver)
+        best_check = int(np.argmax(solver.val_acc_history))
+        if best_check != self.saved_check:
+            save_model(self.out / "model.npz", best_params(impl, solver), preprocessing)
+            self.saved_check = best_check
+        seconds = time.perf_counter() - started
+        self.metrics.update(
+            heartbeat_at=now(),
+            epochs_completed=solver.epoch,
+            iterations_completed=len(solver.loss_history),
+            best_val_acc_so_far=solver.best_val_acc,
+            seconds_per_epoch=round(seconds / solver.epoch, 3) if solver.epoch else None,
+        )
+        save_json(self.out / "metrics.json", self.metrics)
 
     def write_history(self, solver) -> None:
         """history.csv: one row per update (loss, learning rate), accuracies on the rows where they were checked."""
@@ -142,46 +321,75 @@ def train_run(
     tensorboard: bool = False,
     data_seconds: float = 0.0,
 ) -> int:
-    """Train with config on data, writing the run folder out (config.json gets ``record``); -> exit code."""
-    run = RunFolder(out, record)
-    model = make_model(config, data["X_train"][0].size)
-    progress = Progress(quiet)
-    hooks = [progress]
-    if tensorboard:
-        from experiment.tensorboard import TensorBoardLogger
+    """Train with config on data, writing the run folder out (config.json gets ``record``); -> exit code.
 
-        hooks.append(TensorBoardLogger(out / "tensorboard", lambda m: model_params(config.impl, m)))
-    solver = make_solver(
-        config,
-        model,
-        data,
-        verbose=False,
-        on_iteration=lambda s: [hook.on_iteration(s) for hook in hooks],
-        on_epoch=lambda s: [hook.on_epoch(s) for hook in hooks],
-    )
+    Ctrl-C and SIGTERM stop training and keep everything so far (exit 130 / 143).
+    """
+    with sigterm_interrupts():
+        run = RunFolder(out, record)
+        model = make_model(config, data["X_train"][0].size)
+        hooks = [Progress(quiet)]
+        if tensorboard:
+            from experiment.tensorboard import TensorBoardLogger
 
-    status, error = "completed", None
-    train_started = time.perf_counter()
+            hooks.append(TensorBoardLogger(out / "tensorboard", lambda m: model_params(config.impl, m)))
+        train_started = time.perf_counter()
+
+        def on_epoch(solver) -> None:
+            for hook in hooks:
+                hook.on_epoch(solver)
+            run.checkpoint(solver, config.impl, data["preprocessing"], train_started)
+
+        solver = make_solver(
+            config,
+            model,
+            data,
+            verbose=False,
+            on_iteration=lambda s: [hook.on_iteration(s) for hook in hooks],
+            on_epoch=on_epoch,
+        )
+        status, error, code = "completed", None, 0
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is reported below
+                solver.train()
+        except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM
+            status, code = "interrupted", exit_code(interrupt)
+        except FloatingPointError as err:  # both implementations' TrainingDivergedError
+            status, error, code = "failed", str(err), 1
+        except OSError as err:  # a checkpoint could not be written: the disk is full, the folder went away, ...
+            status, error, code = "failed", str(err), 1
+        except Exception as err:  # a bug: record it in the run, then report it
+            status, error, code = "failed", f"{type(err).__name__}: {err}", 1
+            run.metrics["traceback"] = traceback.format_exc()
+        finally:
+            for hook in hooks:
+                hook.close()
+        train_seconds = time.perf_counter() - train_started
+
+    with signals_held():
+        try:
+            return finish_run(run, config, solver, data, status, error, code, train_seconds, data_seconds)
+        except OSError as err:  # the disk filled up (or the folder vanished) while saving
+            return save_elsewhere(run, config, solver, data, err)
+
+
+def save_elsewhere(run: RunFolder, config: Config, solver, data: dict, err: OSError) -> int:
+    """The run folder cannot be written: put the best weights in a temp folder, record what was lost; -> 1."""
+    params = best_params(config.impl, solver)
+    lost = f"{err}"
+    if params is not None:
+        try:
+            rescue = Path(tempfile.mkdtemp(prefix="two-layer-net-rescue-"))
+            save_model(rescue / "model.npz", params, data["preprocessing"])
+            lost += f"; the best weights were saved to {rescue / 'model.npz'} instead"
+        except OSError as rescue_err:
+            lost += f"; the trained weights are lost (saving them to a temp folder failed too: {rescue_err})"
     try:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is reported below
-            solver.train()
-    except KeyboardInterrupt:
-        status = "interrupted"
-    except FloatingPointError as err:  # both implementations' TrainingDivergedError
-        status, error = "failed", str(err)
-    except Exception as err:  # a bug: record it in the run, then report it
-        status, error = "failed", f"{type(err).__name__}: {err}"
-        run.metrics["traceback"] = traceback.format_exc()
-    finally:
-        for hook in hooks:
-            hook.close()
-    train_seconds = time.perf_counter() - train_started
-
-    previous_handler = signal.signal(signal.SIGINT, signal.SIG_IGN)  # saving must not be cut short by a Ctrl-C
-    try:
-        return finish_run(run, config, solver, data, status, error, train_seconds, data_seconds)
-    finally:
-        signal.signal(signal.SIGINT, previous_handler)
+        run.finish("failed", error=lost)
+    except OSError:
+        lost += f"; {run.out / 'metrics.json'} still says running"
+    print(f"train.py: error: {lost}", file=sys.stderr, flush=True)
+    return 1
 
 
 def finish_run(
@@ -191,10 +399,14 @@ def finish_run(
     data: dict,
     status: str,
     error: str | None,
+    code: int,
     train_seconds: float,
     data_seconds: float,
 ) -> int:
-    """Write history, best model, metrics and plots for a run that ended with ``status``; returns the exit code."""
+    """Write history, best model, metrics and plots for a run that ended with ``status``; returns ``code``.
+
+    Raises OSError (ArtifactWriteError) when a file cannot be written.
+    """
     out = run.out
     run.write_history(solver)
     iterations = len(solver.loss_history)
@@ -214,7 +426,7 @@ def finish_run(
             f"train.py: {status} before the first accuracy check: {error or 'nothing to save'}; see {out}",
             file=sys.stderr,
         )
-        return 1 if status == "failed" else 130
+        return code
 
     solver.restore_best_params()  # train() does this when it finishes; a run cut short has not
     impl, model = config.impl, solver.model
@@ -255,34 +467,39 @@ def finish_run(
     )
     if status == "completed":
         print(f"done: {summary}\nsaved to {out}/", flush=True)
-        return 0
-    if status == "interrupted":
+    elif status == "interrupted":
         print(
             f"interrupted after {iterations} iterations; history and the best model so far are in {out}/ ({summary})",
             file=sys.stderr,
             flush=True,
         )
-        return 130
-    print(
-        f"train.py: training failed: {error.rstrip('.')}; the run up to that point is in {out}/",
-        file=sys.stderr,
-        flush=True,
-    )
-    return 1
+    else:
+        print(
+            f"train.py: training failed: {error.rstrip('.')}; the run up to that point is in {out}/",
+            file=sys.stderr,
+            flush=True,
+        )
+    return code
 
 
 def evaluate(target: str | Path, impl: str, device: str = "cpu", data_dir: str | None = None, tta: bool = False) -> str:
     """Validation and test accuracy of a saved model (a run folder or a model.npz), as one line.
 
-    Raises ValueError (naming the file) for a model or data that cannot be read.
+    Raises ValueError (naming the file) for a model, a config.json or data that cannot be read or
+    do not fit CIFAR-10. A run that did not complete is named in the line with its status.
     """
     target = Path(target)
     model_path = target / "model.npz" if target.is_dir() else target
-    params, preprocessing = load_model(model_path)
-    num_train = Config().num_train
+    params, preprocessing = load_model(model_path, input_size=math.prod(IMAGE_SHAPE), num_classes=NUM_CLASSES)
+    num_train, status = Config().num_train, None
     config_path = model_path.parent / "config.json"
     if config_path.is_file():  # evaluate on the run's own validation split
-        num_train = Config.from_run(load_json(config_path)).num_train
+        recorded = load_json(config_path)
+        if not isinstance(recorded, dict):
+            raise ValueError(f"{config_path}: expected a JSON object of settings, got {type(recorded).__name__}")
+        num_train = Config.from_run(recorded).num_train
+    if (model_path.parent / "metrics.json").is_file():
+        status = read_status(model_path.parent)
     raw = load_raw_cifar10(data_dir)
     model = model_from_params(impl, params, device)
     dtype = params["W1"].dtype
@@ -297,5 +514,10 @@ def evaluate(target: str | Path, impl: str, device: str = "cpu", data_dir: str |
         line += (
             f"{'  | with flip TTA:' if flip_average else ''} val acc {val_acc:.4f}  "
             f"test-1k {results['test_acc_1k']:.4f}  test-10k {results['test_acc_10k']:.4f}"
+        )
+    if isinstance(status, dict) and status.get("status") != "completed":
+        line += (
+            f"  [the run is {status.get('status')}, after epoch {status.get('epochs_completed', 0)}: "
+            "this is its best model so far]"
         )
     return line

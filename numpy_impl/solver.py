@@ -221,10 +221,14 @@ class Solver:
         """Stop with a clear message when the loss is NaN or infinite."""
         if not math.isfinite(float(loss)):
             lr = self.initial_learning_rate
+            if self.iteration == 0:  # no update has happened yet: the learning rate cannot be the cause
+                raise TrainingDivergedError(
+                    f"loss is {float(loss)} at the first iteration, before any update: the initial weights (their "
+                    "scale) or the inputs overflow, not the learning rate; try a smaller weight scale."
+                )
             raise TrainingDivergedError(
-                f"loss became {float(loss)} at iteration {self.iteration + 1} (epoch {self.epoch + 1}): "
-                f"training diverged. The learning rate {lr:g} is probably too large; "
-                f"try a smaller one, e.g. {lr / 10:g}."
+                f"loss became {float(loss)} at iteration {self.iteration + 1} (epoch {self.epoch + 1}): training "
+                f"diverged. The learning rate {lr:g} is probably too large; try a smaller one, e.g. {lr / 10:g}."
             )
 
     def predict(self, X: np.ndarray, batch_size: int = 100) -> np.ndarray:

@@ -182,7 +182,7 @@ def test_missing_data_is_exit_2_with_advice(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("common.cifar10.fetch", offline)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("CIFAR10_DIR", raising=False)
-    assert train.main(["--data-dir", str(tmp_path / "nothing-here"), "--out", str(tmp_path / "run")]) == 2
+    assert train.main(["--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("train.py: error: CIFAR-10 was not found.") and err.count("\n") == 1
     assert "set CIFAR10_DIR" in err

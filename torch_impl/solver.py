@@ -145,6 +145,11 @@ class Solver:
         """Stop with a clear message when the loss is NaN or infinite."""
         if not math.isfinite(loss):
             lr = self.initial_learning_rate
+            if self.iteration == 0:  # no update has happened yet: the learning rate cannot be the cause
+                raise TrainingDivergedError(
+                    f"loss is {loss} at the first iteration, before any update: the initial weights (their "
+                    "scale) or the inputs overflow, not the learning rate; try a smaller weight scale."
+                )
             raise TrainingDivergedError(
                 f"loss became {loss} at iteration {self.iteration + 1} (epoch {self.epoch + 1}): training "
                 f"diverged. The learning rate {lr:g} is probably too large; try a smaller one, e.g. {lr / 10:g}."
