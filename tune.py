@@ -17,18 +17,22 @@ import argparse
 import sys
 from pathlib import Path
 
-from common.artifacts import save_json
+from common.artifacts import save_json, writable_folder
 from common.cifar10 import CIFAR10NotFoundError
 from common.config import DEFAULTS, OneLineParser
+from experiment.runs import exit_code, sigterm_interrupts
 from tuning.space import TUNED, SpaceError, load_space
 from tuning.study import (
     UsageError,
     Workers,
+    check_space,
+    fail_dead_trials,
     make_study,
+    mask_password,
     retrain_best,
     run_greedy,
+    run_grid,
     run_sampled,
-    trial_config,
     trial_data,
     trial_records,
     write_report,
@@ -87,16 +91,17 @@ def main(argv: list[str] | None = None) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         check_args(args)
-        space = load_space(args.space)
-        try:  # the fixed settings, --num-train and --seed, checked before anything is written
-            fixed = trial_config(space.fixed, args)
+        space = load_space(args.space, args.strategy)
+        fixed = check_space(space, args)  # every trial's settings and its memory, before anything is written
+        out = Path(args.out or f"runs/tune-{args.impl}-{args.strategy}")
+        try:
+            writable_folder(out)
         except ValueError as err:
             raise UsageError(str(err)) from None
-        out = Path(args.out or f"runs/tune-{args.impl}-{args.strategy}")
-        out.mkdir(parents=True, exist_ok=True)
         args.storage = args.storage or f"sqlite:///{out.resolve() / 'study.db'}"
         args.study = args.study or f"{args.impl}-{args.strategy}"
         study = make_study(args, space)
+        fail_dead_trials(study)  # trials left running by a killed run of this study on this host
         try:  # fail fast on missing data; forked workers share the data loaded here
             trial_data(fixed, args.data_dir)
         except (CIFAR10NotFoundError, ValueError) as err:
@@ -104,29 +109,36 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, SpaceError) as err:
         print(f"tune.py: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("tune.py: error: interrupted before the first trial", file=sys.stderr)
+        return 130
 
+    storage = mask_password(args.storage, args.storage)
     save_json(
         out / "search.json",
         {
             "strategy": args.strategy,
             "impl": args.impl,
             "study": args.study,
-            "storage": args.storage,
+            "storage": storage,
             "seed": args.seed,
             "num_train": args.num_train,
             "prune": args.prune,
             "space": space.describe(),
         },
     )
-    print(f"study {args.study!r} in {args.storage}: {args.strategy} search, {args.jobs} job(s)", flush=True)
+    print(f"study {args.study!r} in {storage}: {args.strategy} search, {args.jobs} job(s)", flush=True)
+    run = {"greedy": run_greedy, "grid": run_grid}.get(args.strategy, run_sampled)
     workers = Workers(args, space)
-    interrupted = False
+    interrupted = None
     try:
-        (run_greedy if args.strategy == "greedy" else run_sampled)(args, space, study, workers)
-    except KeyboardInterrupt:
-        interrupted = True
+        with sigterm_interrupts():
+            run(args, space, study, workers)
+    except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM
+        interrupted = interrupt
         print(
-            "interrupted: the finished trials are stored; run the same command again to resume",
+            "interrupted: the finished trials are stored, the interrupted ones marked so; "
+            "run the same command again to resume",
             file=sys.stderr,
             flush=True,
         )
@@ -134,13 +146,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tune.py: error: {err}", file=sys.stderr)
         return 2
     finally:
-        workers.close()
+        workers.close(interrupted=interrupted is not None)
 
+    fail_dead_trials(study)
     records = trial_records(study, space)
     write_report(out, records, space, args.lang, args.strategy)
     print(f"{len(records)} trials; table in {out / 'results.md'}", flush=True)
-    if interrupted:
-        return 130
+    if interrupted is not None:
+        return exit_code(interrupted)
+    if records and not any(record["state"] in ("complete", "pruned") for record in records):
+        first = next((record for record in records if record.get("error")), records[0])
+        print(
+            f"tune.py: error: every trial failed (trial {first['number']}: {first.get('error')}); "
+            f"see {out / 'results.md'}",
+            file=sys.stderr,
+        )
+        return 1
     if not args.no_retrain:
         metrics = retrain_best(args, records, out)
         if metrics:

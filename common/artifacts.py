@@ -58,6 +58,25 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
         raise
 
 
+def writable_folder(path: str | os.PathLike, flag: str = "--out") -> bool:
+    """Create folder ``path`` if needed and check that files can be written in it; -> whether it was created.
+
+    Raises ValueError naming ``flag`` for a file in the way, a read-only place, a full disk.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{flag} {path}: is a file; give a folder (it is created if missing)")
+    created = not path.exists()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path) as probe:
+            probe.write(b"probe")
+            probe.flush()
+    except OSError as err:
+        raise ValueError(f"{flag} {path}: cannot write there ({err.strerror or err})") from None
+    return created
+
+
 def _jsonable(value):
     """Turn NumPy scalars/arrays and non-finite floats into plain JSON values (NaN/inf become strings)."""
     if isinstance(value, dict):

@@ -1,4 +1,4 @@
-"""Process-wide settings that entry points (train.py, benchmarks) apply for both implementations alike."""
+"""Process-wide concerns of the entry points: malloc settings, available memory, umask, whether a process runs."""
 
 from __future__ import annotations
 
@@ -74,3 +74,27 @@ def current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def process_identity(pid: int) -> str | None:
+    """What tells process ``pid`` from a later one given the same pid (Linux: its start time); None if it has
+    ended (or is a zombie) or where /proc does not exist."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] == "Z" else fields[19]  # field 22 of stat: start time in clock ticks since boot
+
+
+def process_running(pid: int, identity: str | None) -> bool:
+    """Whether the process recorded as (pid, process_identity(pid)) on this host still runs."""
+    if identity is not None or os.path.isdir("/proc"):
+        return identity is not None and process_identity(pid) == identity
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

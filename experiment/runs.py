@@ -33,11 +33,12 @@ from pathlib import Path
 
 import numpy as np
 
-from common.artifacts import atomic_open, load_json, load_model, save_json, save_model
+from common.artifacts import atomic_open, load_json, load_model, save_json, save_model, writable_folder
 from common.cifar10 import CLASS_NAMES, IMAGE_SHAPE, get_CIFAR10_data, load_raw_cifar10
 from common.config import LAB_TEST_SIZE, NUM_TEST, NUM_VALIDATION, Config
 from common.plots import confusion_matrix, plot_accuracy, plot_confusion, plot_loss, plot_weights, save_figure
 from common.preprocess import preprocess
+from common.runtime import process_identity, process_running
 from experiment.models import (
     NUM_CLASSES,
     best_params,
@@ -185,40 +186,14 @@ def prepare_out(out: Path, overwrite: bool = False) -> bool:
             f"--out {out}: --overwrite replaces a run folder's files, but this folder also holds "
             f"{', '.join(foreign[:4])}; give a new folder"
         )
-    created = not out.exists()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-        for name in ("metrics.json", *(name for name in existing if name != "metrics.json")):  # status first
-            path = out / name
+    created = writable_folder(out)
+    for name in ("metrics.json", *(name for name in existing if name != "metrics.json")):  # the status first
+        path = out / name
+        try:
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-    except OSError as err:
-        raise ValueError(f"--out {out}: cannot write there ({err.strerror or err})") from None
+        except OSError as err:
+            raise ValueError(f"--out {out}: cannot remove the previous run's {name} ({err.strerror})") from None
     return created
-
-
-def _process_start(pid: int) -> str | None:
-    """An identity of process ``pid`` that changes when the pid is reused (Linux: its start time), or None."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return None if fields[0] == "Z" else fields[19]  # a zombie has ended; field 22 of stat is the start time
-
-
-def _running(pid: int, started: str | None) -> bool:
-    """Whether the process that wrote a heartbeat with (pid, started) on this host still runs."""
-    if started is not None or os.path.isdir("/proc"):
-        return started is not None and _process_start(pid) == started
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 STALE_AFTER_SECONDS = 3600  # a run on another host whose heartbeat is older than this (and 3 epochs) has died
@@ -234,7 +209,7 @@ def read_status(folder: str | Path) -> dict:
     if not isinstance(metrics, dict) or metrics.get("status") != "running" or "pid" not in metrics:
         return metrics
     if metrics.get("host") == socket.gethostname():
-        alive = _running(metrics["pid"], metrics.get("process_start"))
+        alive = process_running(metrics["pid"], metrics.get("process_start"))
     else:
         heartbeat = datetime.fromisoformat(metrics.get("heartbeat_at", metrics["started_at"]))
         age = (datetime.now(timezone.utc) - heartbeat).total_seconds()
@@ -254,7 +229,7 @@ class RunFolder:
             "heartbeat_at": now(),
             "host": socket.gethostname(),
             "pid": pid,
-            "process_start": _process_start(pid),
+            "process_start": process_identity(pid),
         }
         self.saved_check: int | None = None  # the accuracy check whose best model is in model.npz
         out.mkdir(parents=True, exist_ok=True)

@@ -209,4 +209,4 @@ def test_inverted_range_is_exit_2(tmp_path, capsys):
     space = tmp_path / "bad.toml"
     space.write_text("[learning_rate]\nlow = 1e-2\nhigh = 1e-4\n")
     assert tune.main(["--space", str(space), "--out", str(tmp_path / "o")]) == 2
-    assert "learning_rate: the range is empty or inverted" in capsys.readouterr().err
+    assert "learning_rate: the range is inverted (low 0.01 > high 0.0001)" in capsys.readouterr().err

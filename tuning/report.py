@@ -31,7 +31,7 @@ LOG_SCALE = {"hidden_size", "learning_rate", "reg"}
 
 class TrialRecord(TypedDict, total=False):
     number: int
-    state: str  # complete, pruned, failed, running
+    state: str  # complete, pruned, failed, interrupted (failed, runs again on resume), running
     params: dict  # hidden_size, learning_rate, lr_decay, num_epochs, reg, ...
     train_acc: float | None
     val_acc: float | None
@@ -47,7 +47,8 @@ TEXT = {
         "diverged": "diverged (non-finite loss): lower the learning rate",
         "failed": "crashed: {error}",
         "pruned": "stopped early by the pruner after epoch {epoch}",
-        "running": "did not finish (interrupted or still running)",
+        "running": "still running (or its process on another machine died)",
+        "interrupted": "{error}; it runs again when the study is resumed",
         "overfit": "overfitting (train - val = {gap:.1f} pts > {limit:.0f}): more regularization or fewer epochs",
         "underfit": (
             "underfitting (train {train:.1f}% is low and within {limit:.0f} pts of val): more capacity, "
@@ -87,7 +88,8 @@ TEXT = {
         "diverged": "발산 (손실이 NaN/무한대): 학습률을 낮출 것",
         "failed": "실행 오류: {error}",
         "pruned": "{epoch} 에폭 후 pruner가 조기 중단",
-        "running": "끝나지 않음 (중단되었거나 실행 중)",
+        "running": "실행 중 (또는 다른 컴퓨터에서 프로세스가 종료됨)",
+        "interrupted": "{error}: 중단됨. 탐색을 재개하면 다시 실행됨",
         "overfit": "과적합 (훈련 - 검증 = {gap:.1f}%p > {limit:.0f}): 정규화를 늘리거나 에폭을 줄일 것",
         "underfit": "과소적합 (훈련 {train:.1f}%로 낮고 검증과 {limit:.0f}%p 이내): 용량·에폭·학습률을 늘릴 것",
         "balanced": "과적합도 과소적합도 아님 (훈련 - 검증 = {gap:.1f}%p)",
@@ -123,6 +125,8 @@ def analyse(trial: TrialRecord, best_before: float | None, lang: str) -> str:
         return t["failed"].format(error=trial.get("error") or "?")
     if state == "running":
         return t["running"]
+    if state == "interrupted":
+        return t["interrupted"].format(error=trial.get("error") or "interrupted")
     notes = []
     train, val = trial.get("train_acc"), trial.get("val_acc")
     if state == "pruned":

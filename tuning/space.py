@@ -86,29 +86,71 @@ class SearchSpace:
         }
 
 
-def _check(param: Param) -> Param:
-    if not param.values:
-        raise SpaceError(f"{param.name}: the list of values is empty")
-    if not param.low < param.high:
-        raise SpaceError(f"{param.name}: the range is empty or inverted (low {param.low} >= high {param.high})")
+RANGED = ("random", "tpe")  # the strategies that draw from [low, high]; greedy and grid use the values
+
+
+def _check(param: Param, strategy: str, range_given: bool = False) -> Param:
+    """Refuse what the strategy cannot search: its values (greedy, grid) or its range (random, TPE).
+
+    A range written in the file is checked whatever the strategy: it is a mistake either way.
+    """
+    if strategy not in RANGED:
+        if range_given:
+            _check(param, "random")
+        if not param.values:
+            raise SpaceError(f"{param.name}: the list of values is empty")
+        if any(v < 0 for v in param.values):
+            raise SpaceError(f"{param.name}: values must be >= 0, got {list(param.values)}")
+        if param.integer and any(int(v) != v or v < 1 for v in param.values):
+            raise SpaceError(f"{param.name}: values must be positive integers, got {list(param.values)}")
+        return param
+    if not param.low <= param.high:
+        raise SpaceError(f"{param.name}: the range is inverted (low {param.low} > high {param.high})")
     if param.log and param.low <= 0:
         raise SpaceError(f"{param.name}: a log-scale range needs low > 0, got {param.low}")
-    if any(v < 0 for v in param.values):
-        raise SpaceError(f"{param.name}: values must be >= 0, got {list(param.values)}")
-    if param.integer and any(int(v) != v or v < 1 for v in param.values):
-        raise SpaceError(f"{param.name}: values must be positive integers, got {list(param.values)}")
+    if param.low < 0 or (param.integer and (int(param.low) != param.low or param.low < 1)):
+        raise SpaceError(f"{param.name}: low must be {'a positive integer' if param.integer else '>= 0'}")
     return param
 
 
-def load_space(path: str | Path | None = None) -> SearchSpace:
-    """The default space, with the overrides from a TOML or JSON file if given; raises SpaceError."""
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _read_section(path: Path, name: str, section) -> dict:
+    """A parameter's section, checked for its keys and their types."""
+    if not isinstance(section, dict):
+        raise SpaceError(
+            f"--space {path}: {name} must be a table (e.g. [{name}] with values = [...], low = ..., high = ...), "
+            f"got {section!r}"
+        )
+    unknown = sorted(set(section) - {"values", "low", "high", "log"})
+    if unknown:
+        raise SpaceError(f"--space {path}: [{name}] {', '.join(unknown)}: expected values, low, high, log")
+    values = section.get("values", [])
+    if not isinstance(values, list) or not all(_number(v) for v in values):
+        raise SpaceError(f"--space {path}: [{name}] values must be a list of numbers, got {values!r}")
+    for key in ("low", "high"):
+        if key in section and not _number(section[key]):
+            raise SpaceError(f"--space {path}: [{name}] {key} must be a number, got {section[key]!r}")
+    if "log" in section and not isinstance(section["log"], bool):
+        raise SpaceError(f"--space {path}: [{name}] log must be true or false, got {section['log']!r}")
+    return section
+
+
+def load_space(path: str | Path | None = None, strategy: str = "greedy") -> SearchSpace:
+    """The default space, with the overrides from a TOML or JSON file if given, checked for the strategy.
+
+    Raises SpaceError naming the file and the section for anything that cannot be searched.
+    """
     space = SearchSpace()
     if path is None:
         return space
     path = Path(path)
+    kind = "JSON" if path.suffix == ".json" else "TOML"
     try:
         text = path.read_text(encoding="utf-8")
-        if path.suffix == ".json":
+        if kind == "JSON":
             overrides = json.loads(text)
         else:
             import tomllib
@@ -116,14 +158,22 @@ def load_space(path: str | Path | None = None) -> SearchSpace:
             overrides = tomllib.loads(text)
     except FileNotFoundError:
         raise SpaceError(f"--space {path}: file not found") from None
+    except IsADirectoryError:
+        raise SpaceError(f"--space {path}: is a folder; give a TOML or JSON file") from None
+    except OSError as err:
+        raise SpaceError(f"--space {path}: cannot read it ({err.strerror or err})") from None
     except (ValueError, UnicodeDecodeError) as err:
-        raise SpaceError(f"--space {path}: not valid {'JSON' if path.suffix == '.json' else 'TOML'} ({err})") from None
+        raise SpaceError(f"--space {path}: not valid {kind} ({err})") from None
+    if not isinstance(overrides, dict):
+        raise SpaceError(f"--space {path}: expected a table of sections, got {type(overrides).__name__}")
     tunable = (*TUNED, *OPTIONAL_PARAMS)
     unknown = sorted(set(overrides) - set(tunable) - {"fixed"})
     if unknown:
         raise SpaceError(f"--space {path}: unknown sections {', '.join(unknown)}; expected {', '.join(tunable)}, fixed")
     for name, section in overrides.items():
         if name == "fixed":
+            if not isinstance(section, dict):
+                raise SpaceError(f"--space {path}: fixed must be a table ([fixed] with name = value lines)")
             not_settings = sorted(set(section) - set(NAMES))
             if not_settings:
                 raise SpaceError(
@@ -132,6 +182,7 @@ def load_space(path: str | Path | None = None) -> SearchSpace:
                 )
             space.fixed.update(section)
             continue
+        section = _read_section(path, name, section)
         base = space.params.get(name) or OPTIONAL_PARAMS[name]
         values, log = tuple(section.get("values", base.values)), section.get("log", base.log)
         low, high = base.low, base.high
@@ -139,7 +190,16 @@ def load_space(path: str | Path | None = None) -> SearchSpace:
             positive = [v for v in values if v > 0]
             low, high = (min(positive) if log and positive else min(values)), max(values)
         low, high = section.get("low", low), section.get("high", high)
-        space.params[name] = _check(Param(name, values, low, high, base.integer, log))
-    for param in space.params.values():
-        _check(param)
+        try:
+            param = Param(name, values, low, high, base.integer, log)
+            space.params[name] = _check(param, strategy, range_given="low" in section or "high" in section)
+        except SpaceError as err:
+            raise SpaceError(f"--space {path}: {err}") from None
+    tuned_and_fixed = sorted(set(overrides.get("fixed", {})) & set(space.params))
+    if tuned_and_fixed:
+        name = tuned_and_fixed[0]
+        raise SpaceError(
+            f"--space {path}: {', '.join(tuned_and_fixed)} is both tuned and [fixed]; to fix it, give it one "
+            f"value where it is tuned: [{name}] values = [{overrides['fixed'][name]!r}]"
+        )
     return space

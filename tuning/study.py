@@ -7,20 +7,26 @@ database, so re-running the same command resumes it; --jobs worker processes sha
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing
 import os
+import re
+import signal
+import socket
 import sys
 import time
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 
 from common.artifacts import atomic_open, load_json
 from common.config import NAMES, Config
 from common.plots import plot_accuracy, plot_loss, save_figure
-from common.runtime import retain_freed_memory
-from experiment.runs import fit, library_versions, load_splits, train_run
+from common.runtime import check_memory, process_identity, process_running, retain_freed_memory
+from experiment.models import training_memory
+from experiment.runs import fit, library_versions, load_splits, prepare_out, train_run
 from tuning.greedy import config_key, greedy_search
 from tuning.report import best_record, lab_table, results_csv, summary
 from tuning.space import LAB_START, SearchSpace
@@ -44,6 +50,35 @@ def trial_config(settings: dict, args: argparse.Namespace) -> Config:
     return Config.from_dict(
         {**settings, "impl": args.impl, "seed": args.seed, "num_train": args.num_train, "dtype": "float32"}, "trial"
     )
+
+
+def check_space(space: SearchSpace, args: argparse.Namespace) -> Config:
+    """Refuse, before the first trial, a study whose trials could not run; -> the fixed settings' Config.
+
+    Checks the fixed settings with --num-train and --seed, then each tuned parameter's candidates
+    (greedy, grid) or range ends (random, TPE) on top of them, with train.py's own validation,
+    and that the largest hidden layer fits in memory. Raises UsageError naming the setting.
+    """
+    try:
+        fixed = trial_config(space.fixed, args)
+    except ValueError as err:
+        raise UsageError(f"[fixed]: {err}" if args.space else str(err)) from None
+    largest = fixed
+    for name, param in space.params.items():
+        tried = param.values if args.strategy in ("greedy", "grid") else (param.low, param.high)
+        for value in tried:
+            value = int(value) if param.integer else value
+            try:
+                config = trial_config({**space.fixed, name: value}, args)
+            except ValueError as err:
+                raise UsageError(f"--space: {name} = {value!r} cannot be trained: {err}") from None
+            if config.hidden_size > largest.hidden_size:
+                largest = config
+    try:
+        check_memory(training_memory(largest), f"a trial with hidden_size {largest.hidden_size}")
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    return fixed
 
 
 def trial_data(config: Config, data_dir: str | None) -> dict:
@@ -95,6 +130,8 @@ def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
 
     config = {**space.fixed, **suggest(trial, space, args.strategy)}
     trial.set_user_attr("fixed", space.fixed)
+    pid = os.getpid()  # who runs it: a trial whose process is gone is marked interrupted (fail_dead_trials)
+    trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": pid, "process": process_identity(pid)})
 
     def report(solver):
         if solver.epoch > 0:
@@ -108,6 +145,10 @@ def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
         run_config = trial_config(config, args)
         result = train_config(run_config, trial_data(run_config, args.data_dir), report)
     except optuna.TrialPruned:
+        raise
+    except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM: failed, and run again when the study resumes
+        trial.set_user_attr("error", f"interrupted ({interrupt or 'SIGINT'})")
+        trial.set_user_attr("interrupted", True)
         raise
     except Exception as err:  # recorded as a failed trial with its error; the study goes on
         trial.set_user_attr("error", f"{type(err).__name__}: {err}")
@@ -126,6 +167,14 @@ def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
 # ----------------------------------------------------------------------------- studies and workers
 
 
+def mask_password(text: str, url: str) -> str:
+    """text with the password of storage ``url`` (and the URL's password field) replaced by ***."""
+    password = urlsplit(url).password if "://" in url else None
+    if password:
+        text = text.replace(password, "***")
+    return re.sub(r"(://[^/:@]*:)[^/@]*@", r"\1***@", text)
+
+
 def make_storage(url: str):
     """The study's database; SQLite waits up to a minute for a lock held by another worker process."""
     import optuna
@@ -138,11 +187,13 @@ def make_study(args: argparse.Namespace, space: SearchSpace):
     """Create or load (resume) the study; its sampler follows the strategy, its pruner --prune."""
     import optuna
 
-    samplers = {
-        "greedy": lambda: optuna.samplers.RandomSampler(seed=args.seed),  # every greedy trial is enqueued
-        "grid": lambda: optuna.samplers.GridSampler(space.grid(), seed=args.seed),
-        "random": lambda: optuna.samplers.RandomSampler(seed=args.seed),
-        "tpe": lambda: optuna.samplers.TPESampler(seed=args.seed),
+    from tuning.samplers import PerTrialRandomSampler, PerTrialTPESampler
+
+    samplers = {  # greedy and grid enqueue every configuration themselves (run_configs)
+        "greedy": lambda: PerTrialRandomSampler(args.seed),
+        "grid": lambda: PerTrialRandomSampler(args.seed),
+        "random": lambda: PerTrialRandomSampler(args.seed),
+        "tpe": lambda: PerTrialTPESampler(args.seed),
     }
     pruners = {
         "none": optuna.pruners.NopPruner,
@@ -175,9 +226,8 @@ def make_study(args: argparse.Namespace, space: SearchSpace):
                 if isinstance(err, ImportError)
                 else ""
             )
-            raise UsageError(
-                f"--storage {args.storage}: cannot open the study ({type(err).__name__}: {first_line}){hint}"
-            ) from None
+            message = f"--storage {args.storage}: cannot open the study ({type(err).__name__}: {first_line}){hint}"
+            raise UsageError(mask_password(message, args.storage)) from None
 
 
 def limit_threads(jobs: int) -> None:
@@ -192,9 +242,16 @@ def limit_threads(jobs: int) -> None:
         torch.set_num_threads(threads)
 
 
+def _interrupt(signum, frame):
+    from experiment.runs import Interrupted
+
+    raise Interrupted(signum)
+
+
 def _worker_init(args: argparse.Namespace, space: SearchSpace) -> None:
     global _ARGS, _SPACE
     _ARGS, _SPACE = args, space
+    signal.signal(signal.SIGTERM, _interrupt)  # a trial stopped by SIGTERM is recorded as interrupted
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -202,23 +259,43 @@ def _worker_init(args: argparse.Namespace, space: SearchSpace) -> None:
     retain_freed_memory()
 
 
+def counted_trials(study) -> list:
+    """The trials that count against the study's budget: all but those interrupted (which run again)."""
+    return [t for t in study.get_trials(deepcopy=False) if not t.user_attrs.get("interrupted")]
+
+
 def _run_sampled(n_trials: int, total: int) -> int:
     """Worker: run up to n_trials of the study's own sampler, stopping once the study holds `total` trials."""
-    import optuna
-
     study = make_study(_ARGS, _SPACE)
-    stop_at_total = optuna.study.MaxTrialsCallback(total, states=None)  # a budget shared by every worker
+
+    def stop_at_total(study, trial) -> None:  # a budget shared by every worker and process on the study
+        if len(counted_trials(study)) >= total:
+            study.stop()
+
     study.optimize(
         lambda t: objective(t, _ARGS, _SPACE), n_trials=n_trials, catch=(Exception,), callbacks=[stop_at_total]
     )
     return n_trials
 
 
+POLL_SECONDS = 2.0
+
+
 def _run_config(config: dict) -> tuple[dict, float | None]:
-    """Worker: run one given configuration (greedy) as a trial of the study -> (its params, its value)."""
+    """Worker: run one given configuration (greedy, grid) as a trial of the study -> (its params, its value).
+
+    A configuration the study already holds, finished or running in another process, is not run
+    again: its value is used (waiting for it to finish). An interrupted one is run again.
+    """
     import optuna
 
     study = make_study(_ARGS, _SPACE)
+    while (existing := _same_config(study, config)) is not None and existing.state.name == "RUNNING":
+        if fail_dead_trials(study, [existing]):
+            continue
+        time.sleep(POLL_SECONDS)
+    if existing is not None:
+        return config, existing.value if existing.state.name == "COMPLETE" else None
     study.enqueue_trial(config)
     trial = study.ask()
     try:
@@ -227,11 +304,45 @@ def _run_config(config: dict) -> tuple[dict, float | None]:
     except optuna.TrialPruned:
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         value = None
+    except KeyboardInterrupt:
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        raise
     except Exception:
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
         value = None
     params = {name: trial.params[name] for name in config}
     return params, value
+
+
+def _same_config(study, config: dict):
+    """The study's trial of this configuration (not an interrupted one), or None."""
+    key = config_key(config)
+    for t in counted_trials(study):
+        if t.state.name != "WAITING" and all(n in t.params for n in config):
+            if config_key({n: t.params[n] for n in config}) == key:
+                return t
+    return None
+
+
+def fail_dead_trials(study, trials=None) -> int:
+    """Mark the running trials whose worker process on this host is gone as failed (interrupted); -> how many.
+
+    Trials of other hosts cannot be checked from here and stay running.
+    """
+    import optuna
+
+    host, marked = socket.gethostname(), 0
+    running = [t for t in (trials or study.get_trials(deepcopy=False)) if t.state.name == "RUNNING"]
+    for t in running:
+        worker = t.user_attrs.get("worker") or {}
+        if worker.get("host") != host or process_running(worker["pid"], worker.get("process")):
+            continue
+        storage = study._storage  # Optuna's own fail_stale_trials marks stale trials the same way
+        if storage.set_trial_state_values(t._trial_id, state=optuna.trial.TrialState.FAIL):
+            storage.set_trial_user_attr(t._trial_id, "error", f"interrupted (its process {worker['pid']} ended)")
+            storage.set_trial_user_attr(t._trial_id, "interrupted", True)
+            marked += 1
+    return marked
 
 
 class Workers:
@@ -247,16 +358,17 @@ class Workers:
     def map(self, fn, items: list):
         return self.pool.map(fn, items, chunksize=1) if self.pool else [fn(item) for item in items]
 
-    def close(self) -> None:
+    def close(self, interrupted: bool = False) -> None:
+        """Wait for the workers; when interrupted, stop them (SIGTERM: each marks its trial interrupted)."""
         if self.pool:
-            self.pool.close()
+            self.pool.terminate() if interrupted else self.pool.close()
             self.pool.join()
 
 
 def finished_configs(study, names) -> dict[tuple, float | None]:
-    """Configurations already tried in the study (finished, pruned or failed) -> their value."""
+    """Configurations already tried in the study (finished, pruned or failed, not interrupted) -> their value."""
     cache = {}
-    for t in study.get_trials(deepcopy=False):
+    for t in counted_trials(study):
         if t.state.name in ("COMPLETE", "PRUNED", "FAIL") and all(n in t.params for n in names):
             value = t.value if t.state.name == "COMPLETE" else None
             cache[config_key({n: t.params[n] for n in names})] = value
@@ -285,13 +397,22 @@ def run_greedy(args, space: SearchSpace, study, workers: Workers) -> None:
     )
 
 
+def run_grid(args, space: SearchSpace, study, workers: Workers) -> None:
+    """Every configuration of the grid, in order, each once (up to --trials in the study)."""
+    names = list(space.params)
+    grid = [dict(zip(names, values)) for values in itertools.product(*space.grid().values())]
+    done = finished_configs(study, names)
+    total = args.trials if args.trials is not None else len(grid)
+    todo = [config for config in grid if config_key(config) not in done][: max(0, total - len(done))]
+    if not todo:
+        print(f"the study already has {len(done)} finished trials (of {total}); nothing to run", flush=True)
+        return
+    workers.map(_run_config, todo)
+
+
 def run_sampled(args, space: SearchSpace, study, workers: Workers) -> None:
-    done = len([t for t in study.get_trials(deepcopy=False) if t.state.name in ("COMPLETE", "PRUNED", "FAIL")])
-    total = (
-        args.trials
-        if args.trials is not None
-        else (int(np.prod([len(v) for v in space.grid().values()])) if args.strategy == "grid" else 20)
-    )
+    done = len([t for t in counted_trials(study) if t.state.name in ("COMPLETE", "PRUNED", "FAIL")])
+    total = args.trials if args.trials is not None else 20
     remaining = max(0, total - done)
     if remaining == 0:
         print(f"the study already has {done} finished trials (of {total}); nothing to run", flush=True)
@@ -310,10 +431,11 @@ def trial_records(study, space: SearchSpace) -> list[dict]:
         val = t.value
         if t.state.name == "PRUNED" and t.intermediate_values:
             val = max(t.intermediate_values.values())
+        state = "interrupted" if attrs.get("interrupted") else STATES.get(t.state.name, t.state.name.lower())
         records.append(
             {
                 "number": t.number,
-                "state": STATES.get(t.state.name, t.state.name.lower()),
+                "state": state,
                 "params": {**attrs.get("fixed", space.fixed), **t.params},
                 "train_acc": attrs.get("train_acc"),
                 "val_acc": val,
@@ -376,13 +498,15 @@ def retrain_best(args, records: list[dict], out: Path) -> dict | None:
     if best is None:
         return None
     config = trial_config({key: value for key, value in best["params"].items() if key in NAMES}, args)
+    data = load_splits(config, args.data_dir)
     record = {
         **config.to_dict(),
         "recipe": None,
-        "data_dir": args.data_dir,
+        "data": data["source"],
         "command": ["tune.py", "retrain best"],
         "versions": library_versions(),
     }
-    if train_run(config, load_splits(config, args.data_dir), out / "best-run", record, quiet=True) != 0:
+    prepare_out(out / "best-run", overwrite=True)  # a resumed study retrains its (new) best
+    if train_run(config, data, out / "best-run", record, quiet=True) != 0:
         return None
     return load_json(out / "best-run" / "metrics.json")
