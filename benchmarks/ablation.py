@@ -108,7 +108,8 @@ def run_row(index: int) -> dict:
         if done.get("status") == "completed" and same_settings(config_path, flags):
             return done
     print(f"row {index}: {shlex.join(argv)}", flush=True)
-    subprocess.run([sys.executable, *argv[1:], "--quiet", "--out", str(out)], cwd=ROOT)  # a failure is a result
+    rerun = [sys.executable, *argv[1:], "--quiet", "--out", str(out), "--overwrite"]  # the row's own folder
+    subprocess.run(rerun, cwd=ROOT)  # a failure is a result
     return load_json(metrics_path)
 
 

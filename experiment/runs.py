@@ -211,8 +211,11 @@ def read_status(folder: str | Path) -> dict:
     if metrics.get("host") == socket.gethostname():
         alive = process_running(metrics["pid"], metrics.get("process_start"))
     else:
-        heartbeat = datetime.fromisoformat(metrics.get("heartbeat_at", metrics["started_at"]))
-        age = (datetime.now(timezone.utc) - heartbeat).total_seconds()
+        try:
+            heartbeat = datetime.fromisoformat(metrics.get("heartbeat_at") or metrics.get("started_at"))
+            age = (datetime.now(timezone.utc) - heartbeat).total_seconds()
+        except (TypeError, ValueError):  # no heartbeat recorded, or not a time
+            age = math.inf
         alive = age < max(STALE_AFTER_SECONDS, 3 * (metrics.get("seconds_per_epoch") or 0))
     return metrics if alive else {**metrics, "status": "died"}
 
@@ -311,9 +314,9 @@ def train_run(
         train_started = time.perf_counter()
 
         def on_epoch(solver) -> None:
+            run.checkpoint(solver, config.impl, data["preprocessing"], train_started)  # saved before it is shown
             for hook in hooks:
                 hook.on_epoch(solver)
-            run.checkpoint(solver, config.impl, data["preprocessing"], train_started)
 
         solver = make_solver(
             config,

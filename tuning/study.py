@@ -7,6 +7,7 @@ database, so re-running the same command resumes it; --jobs worker processes sha
 from __future__ import annotations
 
 import argparse
+import fcntl
 import itertools
 import multiprocessing
 import os
@@ -15,6 +16,9 @@ import signal
 import socket
 import sys
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -147,7 +151,7 @@ def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
     except optuna.TrialPruned:
         raise
     except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM: failed, and run again when the study resumes
-        trial.set_user_attr("error", f"interrupted ({interrupt or 'SIGINT'})")
+        trial.set_user_attr("error", f"interrupted ({str(interrupt) or 'SIGINT'})")
         trial.set_user_attr("interrupted", True)
         raise
     except Exception as err:  # recorded as a failed trial with its error; the study goes on
@@ -260,8 +264,12 @@ def _worker_init(args: argparse.Namespace, space: SearchSpace) -> None:
 
 
 def counted_trials(study) -> list:
-    """The trials that count against the study's budget: all but those interrupted (which run again)."""
-    return [t for t in study.get_trials(deepcopy=False) if not t.user_attrs.get("interrupted")]
+    """The trials that count: all but those interrupted (which run again) and duplicates never trained."""
+    return [
+        t
+        for t in study.get_trials(deepcopy=False)
+        if not t.user_attrs.get("interrupted") and "duplicate_of" not in t.user_attrs
+    ]
 
 
 def _run_sampled(n_trials: int, total: int) -> int:
@@ -284,43 +292,82 @@ POLL_SECONDS = 2.0
 def _run_config(config: dict) -> tuple[dict, float | None]:
     """Worker: run one given configuration (greedy, grid) as a trial of the study -> (its params, its value).
 
-    A configuration the study already holds, finished or running in another process, is not run
-    again: its value is used (waiting for it to finish). An interrupted one is run again.
+    A configuration the study already holds, finished or running in another process, is not
+    trained again: its value is used, once known. An interrupted one is trained again.
     """
     import optuna
 
     study = make_study(_ARGS, _SPACE)
-    while (existing := _same_config(study, config)) is not None and existing.state.name == "RUNNING":
-        if fail_dead_trials(study, [existing]):
-            continue
-        time.sleep(POLL_SECONDS)
-    if existing is not None:
-        return config, existing.value if existing.state.name == "COMPLETE" else None
-    study.enqueue_trial(config)
-    trial = study.ask()
+    with claim_lock(_ARGS.storage):  # check and claim at once, for every process on this machine
+        existing = _same_config(study, config)
+        if existing is None:
+            with warnings.catch_warnings():  # "experimental" since Optuna 2.4, and what we need: fixed values
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                study.sampler = optuna.samplers.PartialFixedSampler(config, study.sampler)
+            trial = study.ask()
+            suggest(trial, _SPACE, _ARGS.strategy)  # the claim: the trial's parameters, visible to all
+    if existing is None:
+        # Two machines on one database server may still claim together: the earlier trial trains it.
+        existing = _same_config(study, config, before=trial.number)
+        if existing is None:
+            return config, _train(study, trial)
+        trial.set_user_attr("duplicate_of", existing.number)
+        study.tell(trial, state=_state("FAIL"))
+    while existing.state.name == "RUNNING":
+        if not fail_dead_trials(study, [existing]):
+            time.sleep(POLL_SECONDS)
+        existing = study._storage.get_trial(existing._trial_id)
+    return config, existing.value if existing.state.name == "COMPLETE" else None
+
+
+@contextmanager
+def claim_lock(storage: str) -> Iterator[None]:
+    """An exclusive lock beside an SQLite study's file (STUDY.db.lock), held by one process at a time."""
+    path = storage.removeprefix("sqlite:///") if storage.startswith("sqlite:///") else None
+    if path is None or not Path(path).parent.is_dir():
+        yield
+        return
+    with open(f"{path}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _state(name: str):
+    import optuna
+
+    return optuna.trial.TrialState[name]
+
+
+def _train(study, trial) -> float | None:
+    """Train an asked trial and tell the study how it ended -> its value (None unless it completed)."""
+    import optuna
+
     try:
         value = objective(trial, _ARGS, _SPACE)
-        study.tell(trial, value)
     except optuna.TrialPruned:
-        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-        value = None
+        study.tell(trial, state=_state("PRUNED"))
+        return None
     except KeyboardInterrupt:
-        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        study.tell(trial, state=_state("FAIL"))
         raise
     except Exception:
-        study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        value = None
-    params = {name: trial.params[name] for name in config}
-    return params, value
+        study.tell(trial, state=_state("FAIL"))
+        return None
+    study.tell(trial, value)
+    return value
 
 
-def _same_config(study, config: dict):
-    """The study's trial of this configuration (not an interrupted one), or None."""
+def _same_config(study, config: dict, before: int | None = None):
+    """The study's (earliest) trial of this configuration, numbered below ``before`` if given, or None."""
     key = config_key(config)
     for t in counted_trials(study):
-        if t.state.name != "WAITING" and all(n in t.params for n in config):
-            if config_key({n: t.params[n] for n in config}) == key:
-                return t
+        if t.state.name == "WAITING" or (before is not None and t.number >= before):
+            continue
+        if all(n in t.params for n in config) and config_key({n: t.params[n] for n in config}) == key:
+            return t
     return None
 
 
@@ -338,10 +385,12 @@ def fail_dead_trials(study, trials=None) -> int:
         if worker.get("host") != host or process_running(worker["pid"], worker.get("process")):
             continue
         storage = study._storage  # Optuna's own fail_stale_trials marks stale trials the same way
-        if storage.set_trial_state_values(t._trial_id, state=optuna.trial.TrialState.FAIL):
+        try:
             storage.set_trial_user_attr(t._trial_id, "error", f"interrupted (its process {worker['pid']} ended)")
             storage.set_trial_user_attr(t._trial_id, "interrupted", True)
-            marked += 1
+            marked += storage.set_trial_state_values(t._trial_id, state=optuna.trial.TrialState.FAIL)
+        except optuna.exceptions.UpdateFinishedTrialError:  # another process got there first
+            continue
     return marked
 
 
@@ -425,8 +474,11 @@ def run_sampled(args, space: SearchSpace, study, workers: Workers) -> None:
 
 
 def trial_records(study, space: SearchSpace) -> list[dict]:
+    """One record per trial of the study (duplicates that were never trained left out)."""
     records = []
     for t in study.get_trials(deepcopy=False):
+        if "duplicate_of" in t.user_attrs:
+            continue
         attrs = t.user_attrs
         val = t.value
         if t.state.name == "PRUNED" and t.intermediate_values:
