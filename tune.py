@@ -113,6 +113,15 @@ def main(argv: list[str] | None = None) -> int:
         print("tune.py: error: interrupted before the first trial", file=sys.stderr)
         return 130
 
+    try:
+        return search(args, space, study, out)
+    except OSError as err:  # a full disk, a vanished folder: the trials themselves are safe in the study
+        print(f"tune.py: error: {err}; the finished trials are kept in the study's database", file=sys.stderr)
+        return 1
+
+
+def search(args: argparse.Namespace, space, study, out: Path) -> int:
+    """Run the study's trials, write the report and retrain the best; -> the exit code."""
     storage = mask_password(args.storage, args.storage)
     save_json(
         out / "search.json",

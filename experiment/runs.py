@@ -304,7 +304,11 @@ def train_run(
     Ctrl-C and SIGTERM stop training and keep everything so far (exit 130 / 143).
     """
     with sigterm_interrupts():
-        run = RunFolder(out, record)
+        try:
+            run = RunFolder(out, record)
+        except OSError as err:  # nothing trained yet, nothing lost
+            print(f"train.py: error: {err}", file=sys.stderr, flush=True)
+            return 1
         model = make_model(config, data["X_train"][0].size)
         hooks = [Progress(quiet)]
         if tensorboard:

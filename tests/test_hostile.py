@@ -274,6 +274,32 @@ def test_a_full_disk_is_one_line_and_the_weights_are_saved_elsewhere(real_data_d
     assert not (tmp_path / "run" / "model.npz").exists() and not list((tmp_path / "run").glob(".*.tmp"))
 
 
+def test_a_full_disk_under_tune_is_one_line_and_the_trials_stay_in_the_study(
+    real_data_dir, tmp_path, monkeypatch, capsys
+):
+    real_mkstemp = artifacts.tempfile.mkstemp
+
+    def disk_full_for_reports(*args, **kwargs):
+        fd, path = real_mkstemp(*args, **kwargs)
+        if kwargs.get("prefix", "").startswith(".results.csv"):
+            os.close(fd)
+            fd = os.open("/dev/full", os.O_WRONLY)
+        return fd, path
+
+    monkeypatch.setattr(artifacts.tempfile, "mkstemp", disk_full_for_reports)
+    out = tmp_path / "o"
+    assert quick_tune(out, tiny_space(tmp_path), "--strategy", "random", "--trials", "1") == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"tune.py: error: cannot write {out / 'results.csv'}: No space left on device; "
+        "the finished trials are kept in the study's database\n"
+    )
+    import optuna
+
+    trials = optuna.load_study(study_name="numpy-random", storage=f"sqlite:///{out / 'study.db'}").get_trials()
+    assert [t.state.name for t in trials] == ["COMPLETE"]
+
+
 # ----------------------------------------------------------------------------- 4. an existing --out
 
 
