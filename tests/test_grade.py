@@ -1,0 +1,169 @@
+"""`python -m compare --impl TARGET` grades any implementation of the lab: each classic mistake is caught and
+named, and whatever a student's code does (raise, loop, print, upcast), one part never stops the others."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compare.grade import PARTS, grade
+
+ROOT = Path(__file__).resolve().parents[1]
+ORACLE = ROOT / "numpy_impl"
+
+
+def student_copy(tmp_path, changes: dict[str, list[tuple[str, str]]] | None = None) -> Path:
+    """The oracle's files in a folder, with (old, new) source replacements per file: a student's implementation."""
+    folder = tmp_path / "student"
+    shutil.copytree(ORACLE, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name, replacements in (changes or {}).items():
+        path = folder / name
+        source = path.read_text()
+        for old, new in replacements:
+            assert source.count(old) == 1, (name, old)
+            source = source.replace(old, new)
+        path.write_text(source)
+    return folder
+
+
+def by_part(results) -> dict:
+    return {r.part: r for r in results}
+
+
+def test_the_oracle_and_a_copy_of_it_get_every_part_right(tmp_path):
+    for target in ("numpy_impl", str(student_copy(tmp_path))):
+        results = grade(target)
+        assert [r.part for r in results] == [p[0] for p in PARTS]
+        assert all(r.passed for r in results), [(r.part, r.status, r.message) for r in results if not r.passed]
+
+
+CLASSIC_MISTAKES = {
+    "missing 1/N": (
+        {"layers.py": [("    dx[rows, y] -= 1 - smoothing\n    dx /= n\n", "    dx[rows, y] -= 1 - smoothing\n")]},
+        "softmax loss",
+        "N = 50 times too large",
+    ),
+    "forgotten ReLU mask": (
+        {"layers.py": [("return dout * (x > 0)", "return dout.copy()")]},
+        "ReLU backward",
+        "the ReLU mask (x > 0) is missing",
+    ),
+    "transposed dW": (
+        {"layers.py": [("dw = x.reshape(n, -1).T @ dout", "dw = dout.T @ x.reshape(n, -1)")]},
+        "affine backward",
+        "dw has shape (5, 6), expected (6, 5) (transposed?)",
+    ),
+    "no max-shift in softmax": (
+        {"layers.py": [("shifted = x - x.max(axis=1, keepdims=True)", "shifted = x")]},
+        "softmax loss",
+        "subtract each row's max before exp",
+    ),
+    "regularizing the biases": (
+        {"fc_net.py": [("dW2 += self.reg * W2\n", "dW2 += self.reg * W2\n            db1 = db1 + self.reg * b1\n")]},
+        "TwoLayerNet gradients",
+        "grads['b1'] adds reg * b: the biases are regularized",
+    ),
+    "momentum sign": (
+        {"optim.py": [("v_block -= lr * dw[rows]", "v_block += lr * dw[rows]")]},
+        "update rule sgd_momentum",
+        "adds the gradient",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", CLASSIC_MISTAKES)
+def test_each_classic_mistake_is_caught_and_named(tmp_path, mistake):
+    changes, part, named = CLASSIC_MISTAKES[mistake]
+    results = by_part(grade(str(student_copy(tmp_path, changes))))
+    assert not results[part].passed and named in results[part].message, (results[part].status, results[part].message)
+    wrong = {name for name, r in results.items() if not r.passed}
+    assert part in wrong and len(wrong) <= 4, wrong  # the mistake shows where it is (and where it is used)
+
+
+def test_bad_code_is_graded_part_by_part(tmp_path):
+    folder = student_copy(
+        tmp_path,
+        {
+            "layers.py": [
+                (
+                    '    """dx = dout * [x > 0]',
+                    '    raise NotImplementedError("relu_backward: TODO")\n    """dx = dout * [x > 0]',
+                ),
+                ("def svm_loss(x: Array, y: Array)", "def svm_loss_unused(x: Array, y: Array)"),
+                ('    """Multiclass hinge loss', '    while True:\n        pass\n    """Multiclass hinge loss'),
+            ],
+            "optim.py": [
+                ("        w[rows] += v_block\n", "        w[rows] += v_block\n        print('debug', v.shape)\n")
+            ],
+        },
+    )
+    results = by_part(grade(str(folder), time_limit=3))
+    assert results["ReLU backward"].status == "not implemented"
+    assert results["ReLU backward"].message == "relu_backward: TODO"
+    assert results["SVM loss"].status == "not implemented" and "no svm_loss" in results["SVM loss"].message
+    assert (
+        results["update rule sgd_momentum"].passed
+        and "prints while it runs" in results["update rule sgd_momentum"].notes
+    )
+    assert results["affine forward"].passed and results["TwoLayerNet scores"].passed
+    assert results["TwoLayerNet loss"].status == "not implemented"  # it calls relu_backward
+
+
+def test_a_loop_an_exception_an_upcast_and_an_in_place_change_are_each_reported(tmp_path):
+    folder = student_copy(
+        tmp_path,
+        {
+            "layers.py": [
+                ("shifted = x - x.max(axis=1, keepdims=True)", "while True:\n        pass"),
+                ("    dx = (dout @ w.T).reshape(x.shape)\n", "    raise RuntimeError('my bug')\n"),
+            ],
+        },
+    )
+    (folder / "layers.py").write_text(
+        (folder / "layers.py").read_text()
+        + "\n\n_relu = relu_forward\n\n\ndef relu_forward(x):\n    x[x < 0] = 0\n    return _relu(x)\n"
+    )
+    results = by_part(grade(str(folder), time_limit=2))
+    assert results["softmax loss"].status == "timeout" and "2 s limit" in results["softmax loss"].message
+    assert results["affine backward"].status == "error" and results["affine backward"].message == "RuntimeError: my bug"
+    assert results["ReLU forward"].passed and "changes its input x in place" in results["ReLU forward"].notes
+    assert results["update rule adam"].passed  # after all that, the next parts still run
+
+
+def test_float64_in_float32_out_is_a_wrong_dtype(tmp_path):
+    folder = student_copy(
+        tmp_path, {"layers.py": [("return dout * (x > 0)", "return (dout * (x > 0)).astype(np.float32)")]}
+    )
+    result = by_part(grade(str(folder)))["ReLU backward"]
+    assert result.status == "wrong dtype" and result.message == "dx is float32, expected float64"
+
+
+def test_a_missing_solver_is_not_graded_and_a_broken_module_is_named(tmp_path):
+    folder = student_copy(tmp_path)
+    (folder / "solver.py").unlink()
+    (folder / "optim.py").write_text("def sgd(w, dw, config=None:\n")
+    results = by_part(grade(str(folder)))
+    assert "Solver" not in results
+    assert results["update rule sgd"].status == "error" and "SyntaxError" in results["update rule sgd"].message
+
+
+def test_command_line_scores_writes_json_explains_and_exits_by_the_result(tmp_path):
+    folder = student_copy(tmp_path, CLASSIC_MISTAKES["missing 1/N"][0])
+    proc = subprocess.run(
+        [sys.executable, "-m", "compare", "--impl", str(folder), "--explain", "--json", str(tmp_path / "g.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "14/16 parts correct" in proc.stdout  # the student's TwoLayerNet uses the student's softmax
+    assert "### softmax loss: wrong" in proc.stdout and "## 4. Softmax cross-entropy" in proc.stdout
+    graded = json.loads((tmp_path / "g.json").read_text())
+    assert graded["correct"] == 14 and graded["parts"] == 16
+    assert [r["part"] for r in graded["results"] if not r["passed"]] == ["softmax loss", "TwoLayerNet gradients"]
+    ok = subprocess.run([sys.executable, "-m", "compare", "--impl", "numpy_impl"], cwd=ROOT, capture_output=True)
+    assert ok.returncode == 0
