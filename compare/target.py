@@ -42,9 +42,11 @@ class _FolderPackages(importlib.abc.MetaPathFinder):
 
 @contextmanager
 def _imports_point_into(folder: Path, package: str):
-    """While loading, ``package`` and the lab's package names resolve to ``folder``; afterwards as before."""
-    names = (package, *ALIASES)
-    hidden = {name: module for name, module in sys.modules.items() if name.split(".")[0] in ALIASES}
+    """While loading, ``package``, the lab's package names and the folder's own name resolve to ``folder``
+    (a student's `lab/` imports itself as `lab`); afterwards everything is as before."""
+    aliases = (*ALIASES, folder.name) if folder.name.isidentifier() else ALIASES
+    names = (package, *aliases)
+    hidden = {name: module for name, module in sys.modules.items() if name.split(".")[0] in aliases}
     for name in hidden:
         del sys.modules[name]
     finder = _FolderPackages(names, folder)
@@ -53,7 +55,7 @@ def _imports_point_into(folder: Path, package: str):
         yield
     finally:
         sys.meta_path.remove(finder)
-        for name in [name for name in sys.modules if name.split(".")[0] in ALIASES]:
+        for name in [name for name in sys.modules if name.split(".")[0] in aliases]:
             del sys.modules[name]
         sys.modules.update(hidden)
 

@@ -43,7 +43,9 @@ class TwoLayerNet:
     ):
         self.reg = reg
         self.dtype = check_float_dtype(dtype)
+        ### BEGIN SOLUTION
         self.params = initial_params(input_dim, hidden_dim, num_classes, weight_scale, self.dtype, seed)
+        ### END SOLUTION
         if not 0.0 < dropout_keep_ratio <= 1.0:
             raise ValueError(f"dropout_keep_ratio must be in (0, 1]; got {dropout_keep_ratio!r}")
         if not 0.0 <= label_smoothing <= 1.0:
@@ -82,6 +84,7 @@ class TwoLayerNet:
         """
         X = np.asarray(X, dtype=self.dtype)
         W1, b1, W2, b2 = (self.params[name] for name in PARAM_NAMES)
+        ### BEGIN SOLUTION
         hidden, (fc1_cache, relu_cache) = affine_relu_forward(X, W1, b1)
         self.dropout_param["mode"] = "test" if y is None else "train"
         hidden, dropout_cache = dropout_forward(hidden, self.dropout_param)
@@ -99,3 +102,4 @@ class TwoLayerNet:
             dW1 += self.reg * W1
             dW2 += self.reg * W2
         return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+        ### END SOLUTION

@@ -32,8 +32,10 @@ def affine_forward(x: Array, w: Array, b: Array) -> tuple[Array, tuple]:
             f"affine_forward: b must have shape ({w.shape[1]},) to match w's {w.shape[1]} columns; "
             f"got b of shape {b.shape}"
         )
+    ### BEGIN SOLUTION
     out = x.reshape(n, d) @ w  # reshape is a view for contiguous x: no copy
     out += b
+    ### END SOLUTION
     return out, (x, w, b)
 
 
@@ -41,7 +43,9 @@ def affine_backward(dout: Array, cache: tuple) -> tuple[Array, Array, Array]:
     """dout (N, M) -> dx (N, d1, ..., dk) = dout @ w.T, dw (D, M) = x2d.T @ dout, db (M,) = sum_rows dout."""
     x, w, _ = cache
     dw, db = affine_param_backward(dout, cache)
+    ### BEGIN SOLUTION
     dx = (dout @ w.T).reshape(x.shape)
+    ### END SOLUTION
     return dx, dw, db
 
 
@@ -50,22 +54,30 @@ def affine_param_backward(dout: Array, cache: tuple) -> tuple[Array, Array]:
     x, w, _ = cache
     n = x.shape[0]
     dout = check_dout(dout, (n, w.shape[1]), "affine_backward")
+    ### BEGIN SOLUTION
     dw = x.reshape(n, -1).T @ dout
     db = dout.sum(axis=0)
+    ### END SOLUTION
     return dw, db
 
 
 def relu_forward(x: Array) -> tuple[Array, Array]:
     """out = max(0, x), elementwise; any shape."""
     x = np.asarray(x)
-    return np.maximum(x, 0), x
+    ### BEGIN SOLUTION
+    out = np.maximum(x, 0)
+    ### END SOLUTION
+    return out, x
 
 
 def relu_backward(dout: Array, cache: Array) -> Array:
     """dx = dout * [x > 0]: the gradient passes where the input was positive, any shape."""
     x = cache
     dout = check_dout(dout, x.shape, "relu_backward")
-    return dout * (x > 0)  # a multiply by the boolean mask: ~10x faster than np.where here
+    ### BEGIN SOLUTION
+    dx = dout * (x > 0)  # a multiply by the boolean mask: ~10x faster than np.where here
+    ### END SOLUTION
+    return dx
 
 
 def svm_loss(x: Array, y: Array) -> tuple[Array, Array]:
@@ -77,6 +89,7 @@ def svm_loss(x: Array, y: Array) -> tuple[Array, Array]:
     n, c = x.shape
     y = check_labels(y, n, c, "svm_loss")
     rows = np.arange(n)
+    ### BEGIN SOLUTION
     margins = np.maximum(0, x - x[rows, y][:, None] + 1)
     margins[rows, y] = 0
     loss = margins.sum() / n
@@ -84,6 +97,7 @@ def svm_loss(x: Array, y: Array) -> tuple[Array, Array]:
     dx = positive.astype(x.dtype)
     dx[rows, y] -= positive.sum(axis=1)  # the correct class gets -1 for every violated margin
     dx /= n
+    ### END SOLUTION
     return loss, dx
 
 
@@ -101,6 +115,7 @@ def softmax_loss(x: Array, y: Array, label_smoothing: float = 0.0) -> tuple[Arra
     if not 0.0 <= smoothing <= 1.0:
         raise ValueError(f"softmax_loss: label_smoothing must be in [0, 1]; got {label_smoothing!r}")
     rows = np.arange(n)
+    ### BEGIN SOLUTION
     shifted = x - x.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     loss = -(1 - smoothing) * log_probs[rows, y].sum() / n
@@ -111,6 +126,7 @@ def softmax_loss(x: Array, y: Array, label_smoothing: float = 0.0) -> tuple[Arra
         dx -= smoothing / c
     dx[rows, y] -= 1 - smoothing
     dx /= n
+    ### END SOLUTION
     return loss, dx
 
 

@@ -73,11 +73,13 @@ def sgd_momentum(w: Array, dw: Array, config: dict | None = None) -> tuple[Array
     if v is None:
         v = np.zeros_like(w)
     mu, lr = float(config["momentum"]), float(config["learning_rate"])
+    ### BEGIN SOLUTION
     for rows in _blocks(w):  # in place, the same arithmetic as v = mu v - lr dw; w += v
         v_block = v[rows]
         v_block *= mu
         v_block -= lr * dw[rows]
         w[rows] += v_block
+    ### END SOLUTION
     config["velocity"] = v
     return w, config
 
@@ -113,6 +115,7 @@ def rmsprop(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dic
     if cache is None:
         cache = np.zeros_like(w)
     decay, lr, eps = float(config["decay_rate"]), float(config["learning_rate"]), float(config["epsilon"])
+    ### BEGIN SOLUTION
     for rows in _blocks(w):
         c, g = cache[rows], dw[rows]
         c *= decay
@@ -120,6 +123,7 @@ def rmsprop(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dic
         denominator = np.sqrt(c)
         denominator += eps
         w[rows] -= lr * g / denominator
+    ### END SOLUTION
     config["cache"] = cache
     return w, config
 
@@ -141,6 +145,7 @@ def adam(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dict]:
     beta1, beta2 = float(config["beta1"]), float(config["beta2"])
     t = int(config["t"]) + 1
     lr, eps = float(config["learning_rate"]), float(config["epsilon"])
+    ### BEGIN SOLUTION
     for rows in _blocks(w):
         m_block, v_block, g = m[rows], v[rows], dw[rows]
         m_block *= beta1
@@ -154,6 +159,7 @@ def adam(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dict]:
         m_hat /= denominator
         m_hat *= lr
         w[rows] -= m_hat
+    ### END SOLUTION
     config.update(m=m, v=v, t=t)
     return w, config
 

@@ -1,0 +1,123 @@
+"""`python -m exercises make OUT`: write the student's copy of the lab into OUT.
+
+OUT/lab/        the oracle's files (numpy_impl) with each solution region replaced by a stub that
+                raises NotImplementedError; they import each other as `lab`
+OUT/two_layer_net.ipynb   the lab's notebook on `lab`, outputs cleared
+OUT/docs/derivations.md   the derivations the stubs point to
+OUT/README.md   what to implement, in which order, and how to check it (Korean and English)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from common.artifacts import atomic_open, writable_folder
+from exercises.blank import blank
+
+ROOT = Path(__file__).resolve().parents[1]
+ORACLE = ROOT / "numpy_impl"
+PACKAGE = "lab"
+ORDER = ("layers.py", "layer_utils.py", "fc_net.py", "optim.py")  # the order a student works in
+
+
+def student_source(source: str) -> tuple[str, list[str], list[str]]:
+    """An oracle file as the student gets it -> (source, its blanked functions in order, their solutions)."""
+    from exercises.blank import _enclosing_name, regions
+
+    lines = source.split("\n")
+    names = [_enclosing_name(lines, start) for start, _ in regions(source)]
+    blanked, solutions = blank(source)
+    return blanked.replace("numpy_impl", PACKAGE), names, solutions
+
+
+def make_exercise(out: Path, overwrite: bool = False) -> dict[str, list[str]]:
+    """Write the student's copy into out -> {file: the functions to implement in it}."""
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise ValueError(f"{out}: already holds files; give a new folder, or pass --overwrite")
+    writable_folder(out, "OUT")
+    todo = {}
+    for path in sorted(ORACLE.glob("*.py")):
+        text, names, _ = student_source(path.read_text(encoding="utf-8"))
+        with atomic_open(out / PACKAGE / path.name) as f:
+            f.write(text)
+        if names:
+            todo[path.name] = names
+    with atomic_open(out / "docs" / "derivations.md") as f:
+        f.write((ROOT / "docs" / "derivations.md").read_text(encoding="utf-8"))
+    notebook = json.loads((ROOT / "notebooks" / "two_layer_net.ipynb").read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        cell["source"] = [line.replace("numpy_impl", PACKAGE).replace("../docs/", "docs/") for line in cell["source"]]
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    with atomic_open(out / "two_layer_net.ipynb") as f:
+        json.dump(notebook, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    with atomic_open(out / "README.md") as f:
+        f.write(student_readme(todo))
+    return todo
+
+
+def student_readme(todo: dict[str, list[str]]) -> str:
+    """The student's README, in Korean then English, listing the functions to implement in order."""
+    steps = [
+        f"{i}. `{PACKAGE}/{name}`: {', '.join(f'`{f}`' for f in todo[name])}"
+        for i, name in enumerate([n for n in ORDER if n in todo] + [n for n in todo if n not in ORDER], start=1)
+    ]
+    steps = "\n".join(steps)
+    return f"""# 2층 신경망 실습 / The two-layer net lab
+
+## 한국어
+
+`{PACKAGE}/` 폴더의 함수들은 아직 비어 있습니다: 각 함수는 `NotImplementedError`를 냅니다.
+아래 순서대로 구현하세요. 함수마다 docstring이 입력과 출력의 shape를, `docs/derivations.md`가
+역전파 유도 과정을 설명합니다.
+
+{steps}
+
+채점과 확인: 이 폴더에서 `python -m compare --impl {PACKAGE}` 를 실행하면 부분마다 torch autograd,
+수치 미분(numerical gradient), 실습의 기대값과 비교한 표와 점수(`16/16 parts correct`)가 나옵니다.
+`--explain`을 붙이면 틀린 부분마다 어디가 다른지(부호, 1/N 누락, 전치 등)와 따라야 할 유도 과정을
+보여 줍니다. 모두 맞으면 노트북(`two_layer_net.ipynb`)으로 학습과 하이퍼파라미터 탐색을 진행하세요.
+목표: 첫 학습에서 검증 정확도 약 36%, 튜닝 후 검증과 테스트 모두 48% 이상.
+`python tune.py --lang ko --no-analysis` 는 실험 표를 만들되 "결과 분석 및 고찰" 칸은 비워 둡니다.
+
+## English
+
+The functions in `{PACKAGE}/` are empty: each raises `NotImplementedError`. Implement them in this
+order. Each docstring gives the shapes; `docs/derivations.md` derives each backward pass.
+
+{steps}
+
+To check your work, run `python -m compare --impl {PACKAGE}` in this folder. It grades every part
+against torch autograd, the numerical gradient and the lab's expected figures, and prints a
+score (`16/16 parts correct`). `--explain` says, for each failing part, where the numbers differ (a
+sign, a missing 1/N, a transposed factor, ...) and which derivation to follow. Then work
+through the notebook (`two_layer_net.ipynb`): train, then tune. The targets: about 36% validation
+accuracy after the first run, and above 48% on validation and test after tuning.
+`python tune.py --lang ko --no-analysis` writes the experiment table with the analysis column
+left for you to fill.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m exercises", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    make = commands.add_parser("make", help="write the student's copy into OUT")
+    make.add_argument("out", metavar="OUT")
+    make.add_argument("--overwrite", action="store_true", help="write into an OUT that already holds files")
+    args = parser.parse_args(argv)
+    try:
+        todo = make_exercise(Path(args.out), args.overwrite)
+    except (ValueError, OSError) as err:
+        print(f"python -m exercises: error: {err}", file=sys.stderr)
+        return 2
+    count = sum(len(names) for names in todo.values())
+    print(f"wrote {args.out}: {count} parts to implement in {len(todo)} files; start with {args.out}/README.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
