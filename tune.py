@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", default=None, help="output folder (default: runs/tune-<impl>-<strategy>)")
     parser.add_argument("--lang", choices=["en", "ko"], default="en", help="language of results.md")
+    parser.add_argument(
+        "--no-analysis",
+        action="store_true",
+        help="leave results.md's analysis column (결과 분석 및 고찰) empty, for a student to write",
+    )
     parser.add_argument("--prune", choices=["none", "median", "halving"], default="none")
     parser.add_argument(
         "--num-train", type=int, default=DEFAULTS.num_train, help="training images (a subset for quick studies)"
@@ -159,7 +164,7 @@ def search(args: argparse.Namespace, space, study, out: Path) -> int:
 
     fail_dead_trials(study)
     records = trial_records(study, space)
-    write_report(out, records, space, args.lang, args.strategy)
+    write_report(out, records, space, args.lang, args.strategy, analysis=not args.no_analysis)
     print(f"{len(records)} trials; table in {out / 'results.md'}", flush=True)
     if interrupted is not None:
         return exit_code(interrupted)

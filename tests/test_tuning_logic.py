@@ -164,7 +164,12 @@ def test_table_analyses_every_case(lang, expected):
     border = lambda name, value: name == "hidden_size" and value == 1000  # noqa: E731
     table = lab_table(RECORDS, lang, border)
     rows = table.splitlines()
-    assert len(rows) == 2 + len(RECORDS) + 2  # the rows, then the footnote on border values
+    assert len(rows) == 2 + len(RECORDS) + 4  # the rows, the note on train acc, the footnote on border values
+    assert rows[-3] == (
+        "train acc is taken at the epoch with the best validation accuracy."
+        if lang == "en"
+        else "훈련정확도는 검증정확도가 가장 높았던 epoch의 값."
+    )
     header = "| hidden_size | learning_rate | lr_decay | num_epochs | reg | "
     expected_header = "train acc | val acc | analysis" if lang == "en" else "훈련정확도 | 검증정확도"
     assert rows[0].startswith(header + expected_header)
@@ -209,10 +214,18 @@ def test_summary_flags_a_best_value_on_the_border():
                 "Best configuration: hidden_size=50, learning_rate=0.0001, num_epochs=5, reg=0.1",
                 "trial 7",
                 "55.0% validation",
-                "What mattered most: reg (mean validation accuracy by value spans 11.0 pts)",
+                "What mattered most, judged only from sweeps where that one hyperparameter changed: reg "
+                "(validation accuracy moved by 22.0 pts), then hidden_size (17.0).",
             ],
         ),
-        ("ko", ["최적 설정: hidden_size=50", "검증 55.0%", "가장 큰 영향: reg"]),
+        (
+            "ko",
+            [
+                "최적 설정: hidden_size=50",
+                "검증 55.0%",
+                "가장 큰 영향 (그 하이퍼파라미터 하나만 바꾼 비교로만 판단): reg",
+            ],
+        ),
     ],
 )
 def test_summary_names_the_best_and_what_mattered(lang, fragments):
@@ -228,13 +241,25 @@ def test_summary_without_results():
     )
 
 
-def test_importance_bins_continuous_values():
-    records = [
-        record(i, 0.5, 0.3 + 0.01 * i, params={"learning_rate": 1e-5 * (i + 1), "hidden_size": 100}) for i in range(9)
-    ]
-    ranked = dict(importance(records))
-    assert set(ranked) == {"learning_rate"}  # the only one that varied
-    assert ranked["learning_rate"] == pytest.approx(0.06)  # mean of bins (0.31) vs (0.37)
+def test_importance_comes_only_from_controlled_comparisons():
+    sweep = [record(i, 0.5, 0.3 + 0.01 * i, params={"learning_rate": 1e-5 * (i + 1)}) for i in range(9)]
+    assert importance(sweep) == [("learning_rate", pytest.approx(0.08))]
+    # reg changes together with the rate in trials 10 and 11: their difference says nothing about either
+    confounded = [*sweep, record(10, 0.5, 0.9, params={"reg": 0.5, "learning_rate": 1.0})]
+    confounded.append(record(11, 0.5, 0.2, params={"reg": 0.9, "learning_rate": 2.0}))
+    assert importance(confounded) == [("learning_rate", pytest.approx(0.08))]
+    random_search = [record(i, 0.5, 0.1 * i, params={"reg": i / 10, "learning_rate": 10.0**-i}) for i in range(1, 5)]
+    assert importance(random_search) == []
+    assert "cannot say which mattered most" in summary(random_search, "en")
+
+
+def test_no_analysis_leaves_the_analysis_for_the_student():
+    table = lab_table(RECORDS, "ko", analysis=False)
+    rows = [row for row in table.splitlines() if row.startswith("| ") and "hidden_size" not in row]
+    assert rows and all(row.endswith("|  |") for row in rows)
+    assert "결과 분석 및 고찰" in table and "훈련정확도는 검증정확도가 가장 높았던 epoch의 값." in table
+    assert "가장 큰 영향" not in summary(RECORDS, "ko", analysis=False)
+    assert "최적 설정" in summary(RECORDS, "ko", analysis=False)
 
 
 def test_results_csv_has_every_trial():

@@ -68,10 +68,17 @@ TEXT = {
             "{val:.1f}% validation, {train:.1f}% train, out of {count} finished trials."
         ),
         "mattered": (
-            "What mattered most: {name} (mean validation accuracy by value spans {spread:.1f} pts), "
-            "then {rest}. (Spreads over few trials are noisy; greedy sweeps vary one at a time.)"
+            "What mattered most, judged only from sweeps where that one hyperparameter changed: {name} "
+            "(validation accuracy moved by {spread:.1f} pts), then {rest}."
         ),
-        "mattered_one": "Only {name} was varied enough to compare (spread {spread:.1f} pts).",
+        "mattered_one": (
+            "Only {name} was swept with everything else fixed: validation accuracy moved by {spread:.1f} pts."
+        ),
+        "mattered_none": (
+            "No two finished trials differ in one hyperparameter alone, so this search cannot say which "
+            "mattered most (random and TPE change them all at once)."
+        ),
+        "train_note": "train acc is taken at the epoch with the best validation accuracy.",
         "no_results": "No trial finished, so there is no best configuration yet.",
     },
     "ko": {
@@ -106,10 +113,15 @@ TEXT = {
             "검증 {val:.1f}%, 훈련 {train:.1f}% (완료된 trial {count}개 중)."
         ),
         "mattered": (
-            "가장 큰 영향: {name} (값별 평균 검증정확도의 차이 {spread:.1f}%p), 다음으로 {rest}. "
-            "(trial이 적으면 차이에 잡음이 큼; greedy는 한 번에 하나씩 바꿈.)"
+            "가장 큰 영향 (그 하이퍼파라미터 하나만 바꾼 비교로만 판단): {name} (검증정확도 {spread:.1f}%p 변화), "
+            "다음으로 {rest}."
         ),
-        "mattered_one": "비교할 만큼 바뀐 하이퍼파라미터는 {name}뿐 (차이 {spread:.1f}%p).",
+        "mattered_one": "다른 값을 고정하고 바꿔 본 하이퍼파라미터는 {name}뿐: 검증정확도 {spread:.1f}%p 변화.",
+        "mattered_none": (
+            "하이퍼파라미터 하나만 다른 trial이 없어 무엇이 가장 중요했는지 판단할 수 없음 "
+            "(random과 TPE는 모두를 한꺼번에 바꿈)."
+        ),
+        "train_note": "훈련정확도는 검증정확도가 가장 높았던 epoch의 값.",
         "no_results": "완료된 trial이 없어 최적 설정이 아직 없음.",
     },
 }
@@ -173,8 +185,11 @@ def varied_extras(trials: list[TrialRecord]) -> list[str]:
     return sorted(name for name, seen in values.items() if len(seen) > 1)
 
 
-def lab_table(trials: list[TrialRecord], lang: str = "en", border=lambda name, value: False) -> str:
-    """The lab's Markdown table, one row per trial in run order, with the analysis column.
+def lab_table(
+    trials: list[TrialRecord], lang: str = "en", border=lambda name, value: False, analysis: bool = True
+) -> str:
+    """The lab's Markdown table, one row per trial in run order, with the analysis column (left empty for
+    the student to fill when ``analysis`` is False).
 
     Values on the border of the search space (``border(name, value)``) are marked with a dagger.
     """
@@ -190,10 +205,15 @@ def lab_table(trials: list[TrialRecord], lang: str = "en", border=lambda name, v
             on_border = name in params and border(name, params[name])
             any_border |= on_border
             cells.append(_fmt(params.get(name)) + (" †" if on_border else ""))
-        cells += [_percent(trial.get("train_acc")), _percent(trial.get("val_acc")), analyse(trial, best, lang)]
+        cells += [
+            _percent(trial.get("train_acc")),
+            _percent(trial.get("val_acc")),
+            analyse(trial, best, lang) if analysis else "",
+        ]
         lines.append("| " + " | ".join(cells) + " |")
         if trial.get("state") == "complete" and trial.get("val_acc") is not None and not trial.get("diverged"):
             best = trial["val_acc"] if best is None else max(best, trial["val_acc"])
+    lines += ["", t["train_note"]]
     if any_border:
         lines += ["", t["border_note"]]
     return "\n".join(lines)
@@ -207,23 +227,28 @@ def finished_records(trials: list[TrialRecord]) -> list[TrialRecord]:
 
 
 def importance(trials: list[TrialRecord]) -> list[tuple[str, float]]:
-    """Per hyperparameter, the spread (max - min) of mean val accuracy over its values; largest first.
-
-    With more than 4 distinct values (random or TPE search) the values are first binned into
-    3 groups of equal count (low, middle, high), so each mean averages several trials.
-    """
+    """Per hyperparameter, how far mean validation accuracy moved in its widest controlled comparison; largest
+    first. A controlled comparison is a set of finished trials that agree on every other tuned hyperparameter
+    and differ in this one (a greedy sweep). Random and TPE searches change everything at once, so a
+    hyperparameter without such a set is left out rather than judged from confounded averages."""
     finished = finished_records(trials)
-    spreads = []
-    for name in ("hidden_size", "learning_rate", "num_epochs", "reg"):
-        values = sorted({r["params"].get(name) for r in finished})
-        group = {v: v for v in values} if len(values) <= 4 else {v: 3 * i // len(values) for i, v in enumerate(values)}
-        by_value = defaultdict(list)
+    names = ("hidden_size", "learning_rate", "num_epochs", "reg")
+    ranked = []
+    for name in names:
+        sweeps = defaultdict(lambda: defaultdict(list))  # the other values -> this one's value -> val accs
         for r in finished:
-            by_value[group[r["params"].get(name)]].append(r["val_acc"])
-        if len(by_value) > 1:
-            means = [sum(v) / len(v) for v in by_value.values()]
-            spreads.append((name, max(means) - min(means)))
-    return sorted(spreads, key=lambda item: -item[1])
+            others = tuple(r["params"].get(other) for other in names if other != name)
+            sweeps[others][r["params"].get(name)].append(r["val_acc"])
+        controlled = [sweep for sweep in sweeps.values() if len(sweep) > 1]
+        if not controlled:
+            continue
+        moves = [
+            (len(sweep), max(means) - min(means))
+            for sweep in controlled
+            for means in [[sum(v) / len(v) for v in sweep.values()]]
+        ]
+        ranked.append((name, max(moves)[1]))  # the sweep over the most values (the widest move among ties)
+    return sorted(ranked, key=lambda item: -item[1])
 
 
 def best_record(trials: list[TrialRecord]) -> TrialRecord | None:
@@ -232,8 +257,11 @@ def best_record(trials: list[TrialRecord]) -> TrialRecord | None:
     return max(finished, key=lambda r: (r["val_acc"], -r["number"])) if finished else None
 
 
-def summary(trials: list[TrialRecord], lang: str = "en", border=lambda name, value: False) -> str:
-    """A paragraph naming the best configuration (and its values on the space's border) and what mattered most."""
+def summary(
+    trials: list[TrialRecord], lang: str = "en", border=lambda name, value: False, analysis: bool = True
+) -> str:
+    """A paragraph naming the best configuration (and its values on the space's border) and, with
+    ``analysis``, what mattered most."""
     t = TEXT[lang]
     best = best_record(trials)
     if best is None:
@@ -255,12 +283,16 @@ def summary(trials: list[TrialRecord], lang: str = "en", border=lambda name, val
     if on_border:
         names = on_border[0] if len(on_border) == 1 else ", ".join(on_border[:-1]) + f" {t['and']} " + on_border[-1]
         text += " " + t["best_border"].format(names=names, verb="is" if len(on_border) == 1 else "are")
+    if not analysis:
+        return text
     ranked = importance(trials)
     if len(ranked) > 1:
         rest = ", ".join(f"{name} ({100 * spread:.1f})" for name, spread in ranked[1:])
         text += " " + t["mattered"].format(name=ranked[0][0], spread=100 * ranked[0][1], rest=rest)
     elif ranked:
         text += " " + t["mattered_one"].format(name=ranked[0][0], spread=100 * ranked[0][1])
+    else:
+        text += " " + t["mattered_none"]
     return text
 
 

@@ -501,7 +501,9 @@ def trial_records(study, space: SearchSpace) -> list[dict]:
     return records
 
 
-def write_report(out: Path, records: list[dict], space: SearchSpace, lang: str, strategy: str) -> None:
+def write_report(
+    out: Path, records: list[dict], space: SearchSpace, lang: str, strategy: str, analysis: bool = True
+) -> None:
     def border(name, value):
         return name in space.params and space.params[name].on_border(value)
 
@@ -512,7 +514,8 @@ def write_report(out: Path, records: list[dict], space: SearchSpace, lang: str, 
         "ko": f"# 하이퍼파라미터 탐색 ({strategy}, trial {len(records)}개)",
     }[lang]
     with atomic_open(out / "results.md", "w") as f:
-        f.write(f"{title}\n\n{lab_table(records, lang, border)}\n\n{summary(records, lang, border)}\n")
+        table, text = lab_table(records, lang, border, analysis), summary(records, lang, border, analysis)
+        f.write(f"{title}\n\n{table}\n\n{text}\n")
     plot_against_params(records, space, out / "val_acc_vs_params.png")
     best = best_record(records)
     if best is not None:
