@@ -6,6 +6,8 @@ import numpy as np
 
 from compare.checks import KEEP_RATIO, LABEL_SMOOTHING, autograd_layers, layer_inputs, numpy_layers
 from compare.metrics import relative_error
+from numpy_impl import optim
+from numpy_impl.fc_net import TwoLayerNet
 from numpy_impl.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array
 from numpy_impl.layer_utils import affine_relu_forward
 from numpy_impl.layers import affine_forward, dropout_forward, relu_forward, softmax_loss, svm_loss
@@ -106,13 +108,79 @@ def numerical_layers(x, w, b, dout, scores, y, reg):
     }
 
 
+NETWORK = (
+    "scores = relu(X W1 + b1) W2 + b2,  L = softmax_loss(scores, y) + 0.5 * reg * (sum W1^2 + sum W2^2)",
+    [
+        "the chain rule, layer by layer from the loss back (each step one of the layers above):",
+        "dscores = (p - onehot(y)) / N                           softmax_loss",
+        "dh, dW2, db2 = affine_backward(dscores)                  dW2 = h^T dscores, dh = dscores W2^T",
+        "da = dh * [X W1 + b1 > 0]                                relu_backward",
+        "dW1, db1 = affine backward without dX                    nobody needs the images' gradient",
+        "dW1 += reg * W1,  dW2 += reg * W2                        l2 (biases are not regularized)",
+    ],
+)
+UPDATES = [
+    "sgd:           w -= lr * dw",
+    "sgd_momentum:  v = mu * v - lr * dw;  w += v                     (torch: v = mu * v + dw; w -= lr * v)",
+    "sgd_nesterov:  v = mu * v + dw;  w -= lr * (dw + mu * v)        (torch's form, nesterov=True)",
+    "rmsprop:       c = rho * c + (1 - rho) * dw^2;  w -= lr * dw / (sqrt(c) + eps)",
+    "adam:          m, v = moving averages of dw, dw^2;  w -= lr * m_hat / (sqrt(v_hat) + eps), bias-corrected",
+]
+MEASURE_NOTE = [
+    "The error measure: max|ours - theirs| / max(max|ours|, max|theirs|), one number per array.",
+    "The lab's rel_error is max over entries of |x - y| / max(1e-8, |x| + |y|): an entry near zero can",
+    "make it large though the arrays agree to machine precision; this measure scales by the whole array.",
+]
+
+
+def _network_lines(seed: int) -> list[str]:
+    """The whole net's gradients: numpy_impl's chain against torch autograd and the numerical gradient."""
+    from compare.grade import _torch_net
+
+    rng = np.random.default_rng(seed)
+    X, y, reg = rng.standard_normal((4, 6)), rng.integers(5, size=4), 0.3
+    params = {"W1": rng.standard_normal((6, 8)), "b1": rng.standard_normal(8)}
+    params.update(W2=rng.standard_normal((8, 5)), b2=rng.standard_normal(5))
+    model = TwoLayerNet.from_params(params, reg=reg)
+    _, grads = model.loss(X, y)
+    _, loss, leaves = _torch_net(params, X, y, reg)
+    loss.backward()
+    lines = []
+    for name in ("W1", "b1", "W2", "b2"):
+        numeric = eval_numerical_gradient(lambda _: model.loss(X, y)[0], model.params[name], verbose=False)
+        vs_autograd = relative_error(grads[name], leaves[name].grad.numpy())[1]
+        vs_numeric = relative_error(grads[name], numeric)[1]
+        lines.append(
+            f"   d{name} {params[name].shape}: vs autograd {vs_autograd:.1e}, vs numerical gradient {vs_numeric:.1e}"
+        )
+    return lines
+
+
+def _update_lines() -> list[str]:
+    """Each of the lab's rules, one step from the lab's state, against the same step written in torch ops."""
+    from compare.grade import LAB_UPDATES, _lab_w_dw, _update_truth
+
+    lines = []
+    for rule, (config, _) in LAB_UPDATES.items():
+        w, dw = _lab_w_dw()
+        copies = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in config.items()}
+        next_w, _ = getattr(optim, rule)(w.copy(), dw, copies)
+        lines.append(
+            f"   {rule}: one step vs torch {relative_error(next_w, _update_truth(rule, w, dw, config))[1]:.1e}"
+        )
+    return lines
+
+
 def explain(seed: int = 0) -> str:
-    """The teaching text: per layer, the derivation, then max error against autograd and numerics."""
+    """The teaching text: per layer, the derivation, then max error against autograd and numerics; then the
+    whole network's chain and the update rules."""
     inputs = layer_inputs("float64", seed)
     ours, theirs, numeric = numpy_layers(*inputs), autograd_layers(*inputs), numerical_layers(*inputs)
     lines = [
         "How numpy_impl differentiates each layer, checked against torch autograd and against",
         "centered differences (float64, h = 1e-5). Full derivations: docs/derivations.md",
+        "",
+        *MEASURE_NOTE,
         "",
     ]
     for layer, (forward, steps) in DERIVATIONS.items():
@@ -125,4 +193,8 @@ def explain(seed: int = 0) -> str:
                 line += f", vs numerical gradient {relative_error(value, numeric[layer][name])[1]:.1e}"
             lines.append(line)
         lines.append("")
+    forward, steps = NETWORK
+    lines += [f"== the whole network: {forward}", *(f"   {step}" for step in steps), *_network_lines(seed), ""]
+    lines += ["== update rules (docs/derivations.md, section 8)", *(f"   {rule}" for rule in UPDATES)]
+    lines += [*_update_lines(), ""]
     return "\n".join(lines)

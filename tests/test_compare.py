@@ -301,12 +301,21 @@ def test_torch_solver_rejects_missing_cuda():
 
 
 def test_python_m_compare_passes_and_prints_the_table(capsys):
-    assert compare_main(["--dtype", "float64", "--explain"]) == 0
+    assert compare_main(["--dtype", "float64"]) == 0
     out = capsys.readouterr().out
     assert "Error measure: relative error = max|numpy - torch|" in out
     assert "| trajectory | adam (lab decay 0.95): best-validation W1 restored | float64 | 48x20 |" in out
-    assert "dw = X^T . dout" in out and "vs numerical gradient" in out
     assert out.rstrip().endswith("passed, 0 failed")
+
+
+def test_explain_prints_the_lesson_alone_through_the_network_and_the_update_rules(capsys):
+    assert compare_main(["--explain"]) == 0
+    out = capsys.readouterr().out
+    assert "| trajectory |" not in out  # no table to scroll the lesson away
+    assert "dw = X^T . dout" in out and "vs numerical gradient" in out
+    assert "the lab's rel_error is max over entries" in out.lower()
+    assert "== the whole network" in out and "dW1 (6, 8): vs autograd" in out
+    assert "sgd_momentum: one step vs torch" in out
 
 
 def test_python_m_compare_exits_non_zero_on_a_failure(monkeypatch, capsys):
