@@ -20,6 +20,7 @@ from pathlib import Path
 
 from common.cifar10 import CIFAR10NotFoundError
 from common.config import NUM_TEST, NUM_VALIDATION, OneLineParser, add_arguments, config_from_args
+from common.plots import LANGS
 from common.runtime import check_memory, retain_freed_memory
 from experiment.models import check_device, training_memory
 from experiment.runs import (
@@ -50,6 +51,7 @@ def build_parser() -> OneLineParser:
         "--overwrite", action="store_true", help="let --out be a previous run's folder: its files are replaced"
     )
     run.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    run.add_argument("--lang", choices=LANGS, default="en", help="language of the plots' labels (default: en)")
     run.add_argument(
         "--tensorboard",
         action="store_true",
@@ -112,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         "versions": library_versions(),
     }
     say(f"run folder: {out}")
-    return train_run(config, data, out, record, args.quiet, args.tensorboard, data_seconds)
+    return train_run(config, data, out, record, args.quiet, args.tensorboard, data_seconds, args.lang)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@
 Each row is a real train.py run (NumPy implementation, seed 0) whose run folder goes to
 runs/ablation/<row>; a row whose folder already holds a completed run with the same command
 is not trained again, so an interrupted ablation resumes. The measured numbers are collected
-in benchmarks/ablation.json and printed as the README's Markdown table. The short rows share
+in benchmarks/ablation.json and printed as the Markdown table of docs/beyond-the-lab.md. The short rows share
 one budget (15 epochs); "longer training" is the recipe itself (80 epochs), and test-time
 flips are that same run's flip-averaged scores.
 """
@@ -114,7 +114,7 @@ def run_row(index: int) -> dict:
 
 
 def table(results: dict) -> str:
-    """The README's Markdown table from recorded results (rows not yet run are left out), then each row's command.
+    """docs/beyond-the-lab.md's Markdown table from recorded results (rows not run yet left out), then the commands.
 
     The change column compares each row with the last row it builds on; a step that lowers
     test accuracy is marked "(hurts)" and stays in the table.

@@ -41,7 +41,7 @@ def setting(default, help: str, beyond_lab: bool = False):
 
 @dataclass(frozen=True)
 class Config:
-    """One training run. Defaults: chosen by measurement on the reference machine (README, 'The defaults')."""
+    """One training run. Defaults: chosen by measurement on the reference machine (docs/training.md, 'The defaults')."""
 
     impl: str = setting("numpy", "implementation: numpy or torch")
     hidden_size: int = setting(500, "hidden units H")
@@ -186,7 +186,7 @@ class Config:
 NAMES = tuple(f.name for f in fields(Config))
 DEFAULTS = Config()
 
-# Named settings for --recipe (README, 'Beyond the lab'); flags given on the command line override them.
+# Named settings for --recipe (docs/beyond-the-lab.md); flags given on the command line override them.
 RECIPES = {
     "best": {
         "hidden_size": 4096,
@@ -264,7 +264,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--recipe",
         default=None,
         choices=sorted(RECIPES),
-        help="start from a named set of settings (README, 'Beyond the lab'); other flags override it",
+        help="start from a named set of settings (docs/beyond-the-lab.md); other flags override it",
     )
     groups = {
         False: parser.add_argument_group("the lab's settings"),

@@ -2,6 +2,8 @@
 
 Every ``plot_*`` function draws onto a new matplotlib Figure and returns it, so notebooks
 can show it inline; ``save_figure`` writes one to PNG atomically (Agg, no display needed).
+``lang="ko"`` labels them in Korean, in NanumGothic (shipped by koreanize-matplotlib, so a
+fresh machine without Korean fonts draws no empty boxes).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from matplotlib.figure import Figure
 from common.artifacts import atomic_open
 
 __all__ = [
+    "LANGS",
     "confusion_matrix",
     "plot_accuracy",
     "plot_confusion",
@@ -23,6 +26,60 @@ __all__ = [
     "save_figure",
     "visualize_grid",
 ]
+
+
+LANGS = ("en", "ko")
+TEXT = {
+    "en": {
+        "loss per": "loss per {unit}",
+        "moving average": "moving average ({window} {unit}s)",
+        "iteration": "iteration",
+        "epoch": "epoch",
+        "training loss": "training loss",
+        "Training loss": "Training loss",
+        "train": "train (subsample)",
+        "validation": "validation",
+        "accuracy": "accuracy",
+        "Classification accuracy": "Classification accuracy",
+        "weights": "First-layer weights ({shown} of {total} hidden units)",
+        "fraction": "fraction of the true class",
+        "predicted": "predicted",
+        "true": "true",
+        "confusion": "Test confusion matrix (accuracy {accuracy:.1%})",
+    },
+    "ko": {
+        "loss per": "{unit}별 손실",
+        "moving average": "이동 평균 ({window}개 {unit})",
+        "iteration": "반복(iteration)",
+        "epoch": "에폭",
+        "training loss": "훈련 손실",
+        "Training loss": "훈련 손실",
+        "train": "훈련 (표본)",
+        "validation": "검증",
+        "accuracy": "정확도",
+        "Classification accuracy": "분류 정확도",
+        "weights": "첫 번째 층 가중치 (은닉 유닛 {total}개 중 {shown}개)",
+        "fraction": "실제 클래스 중 비율",
+        "predicted": "예측",
+        "true": "실제",
+        "confusion": "테스트 혼동 행렬 (정확도 {accuracy:.1%})",
+    },
+}
+
+
+def labels(lang: str) -> dict[str, str]:
+    """The plot labels in ``lang`` ("en" or "ko"). Call it before making a figure: Korean switches the font,
+    and every text keeps the font that was current when it was created."""
+    if lang not in TEXT:
+        raise ValueError(f"lang must be one of {', '.join(LANGS)}, got {lang!r}")
+    if lang == "ko":
+        use_korean_font()
+    return TEXT[lang]
+
+
+def use_korean_font() -> None:
+    """Draw with NanumGothic from here on (koreanize-matplotlib registers it with matplotlib on import)."""
+    import koreanize_matplotlib  # noqa: F401  (sets rcParams["font.family"] and keeps the minus sign drawable)
 
 
 def visualize_grid(Xs: np.ndarray, ubound: float = 255.0, padding: int = 1) -> np.ndarray:
@@ -62,34 +119,40 @@ def _finish(fig: Figure, ax, xlabel: str, ylabel: str, title: str) -> Figure:
     return fig
 
 
-def plot_loss(loss_history, window: int | None = None, unit: str = "iteration") -> Figure:
+def plot_loss(loss_history, window: int | None = None, unit: str = "iteration", lang: str = "en") -> Figure:
     """Training loss per iteration (or per ``unit``) with a moving average over ``window`` points (an epoch)."""
+    t = labels(lang)
     fig = Figure(figsize=(8, 4.5))
     ax = fig.add_subplot()
-    ax.plot(loss_history, ".", markersize=2 if unit == "iteration" else 6, alpha=0.35, label=f"loss per {unit}")
+    shown = t[unit]
+    label = t["loss per"].format(unit=shown)
+    ax.plot(loss_history, ".", markersize=2 if unit == "iteration" else 6, alpha=0.35, label=label)
     window = window or max(1, len(loss_history) // 50)
     if window > 1:
-        ax.plot(smooth(loss_history, window), linewidth=2, label=f"moving average ({window} {unit}s)")
-    return _finish(fig, ax, unit, "training loss", "Training loss")
+        label = t["moving average"].format(window=window, unit=shown)
+        ax.plot(smooth(loss_history, window), linewidth=2, label=label)
+    return _finish(fig, ax, shown, t["training loss"], t["Training loss"])
 
 
-def plot_accuracy(train_acc_history, val_acc_history) -> Figure:
+def plot_accuracy(train_acc_history, val_acc_history, lang: str = "en") -> Figure:
     """Train and validation accuracy at each check: after the first iteration (0), then after each epoch."""
+    t = labels(lang)
     fig = Figure(figsize=(8, 4.5))
     ax = fig.add_subplot()
     epochs = np.arange(len(train_acc_history))
-    ax.plot(epochs, train_acc_history, "o-", label="train (subsample)")
-    ax.plot(epochs, val_acc_history, "o-", label="validation")
-    return _finish(fig, ax, "epoch", "accuracy", "Classification accuracy")
+    ax.plot(epochs, train_acc_history, "o-", label=t["train"])
+    ax.plot(epochs, val_acc_history, "o-", label=t["validation"])
+    return _finish(fig, ax, t["epoch"], t["accuracy"], t["Classification accuracy"])
 
 
-def plot_weights(W1: np.ndarray, max_tiles: int = 100) -> Figure:
+def plot_weights(W1: np.ndarray, max_tiles: int = 100, lang: str = "en") -> Figure:
     """First-layer weights W1 (3072, H) as a grid of 32x32 RGB tiles, one per hidden unit, each min-max scaled."""
+    t = labels(lang)
     tiles = W1[:, :max_tiles].T.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     fig = Figure(figsize=(7, 7))
     ax = fig.add_subplot()
     ax.imshow(visualize_grid(tiles, padding=3).astype("uint8"))
-    ax.set_title(f"First-layer weights ({tiles.shape[0]} of {W1.shape[1]} hidden units)")
+    ax.set_title(t["weights"].format(shown=tiles.shape[0], total=W1.shape[1]))
     ax.axis("off")
     fig.tight_layout()
     return fig
@@ -102,18 +165,19 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -
     ).reshape(num_classes, num_classes)
 
 
-def plot_confusion(counts: np.ndarray, class_names, title: str = "Test confusion matrix") -> Figure:
+def plot_confusion(counts: np.ndarray, class_names, lang: str = "en") -> Figure:
     """A confusion matrix (C, C) with per-true-class recall as colour and the counts written in."""
+    t = labels(lang)
     fig = Figure(figsize=(8, 7))
     ax = fig.add_subplot()
     recall = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     image = ax.imshow(recall, cmap="Blues", vmin=0, vmax=1)
-    fig.colorbar(image, ax=ax, fraction=0.046, label="fraction of the true class")
+    fig.colorbar(image, ax=ax, fraction=0.046, label=t["fraction"])
     ticks = np.arange(len(class_names))
     ax.set_xticks(ticks, class_names, rotation=45, ha="right")
     ax.set_yticks(ticks, class_names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
+    ax.set_xlabel(t["predicted"])
+    ax.set_ylabel(t["true"])
     for i in ticks:
         for j in ticks:
             ax.text(
@@ -126,7 +190,7 @@ def plot_confusion(counts: np.ndarray, class_names, title: str = "Test confusion
                 color="white" if recall[i, j] > 0.5 else "black",
             )
     accuracy = np.trace(counts) / max(counts.sum(), 1)
-    ax.set_title(f"{title} (accuracy {accuracy:.1%})")
+    ax.set_title(t["confusion"].format(accuracy=accuracy))
     fig.tight_layout()
     return fig
 

@@ -298,8 +298,10 @@ def train_run(
     quiet: bool = False,
     tensorboard: bool = False,
     data_seconds: float = 0.0,
+    lang: str = "en",
 ) -> int:
     """Train with config on data, writing the run folder out (config.json gets ``record``); -> exit code.
+    ``lang`` ("en" or "ko") labels the plots.
 
     Ctrl-C and SIGTERM stop training and keep everything so far (exit 130 / 143).
     """
@@ -350,7 +352,8 @@ def train_run(
 
     with signals_held():
         try:
-            return finish_run(run, config, solver, data, status, error, code, train_seconds, data_seconds)
+            timings = (train_seconds, data_seconds)
+            return finish_run(run, config, solver, data, status, error, code, *timings, lang=lang)
         except OSError as err:  # the disk filled up (or the folder vanished) while saving
             return save_elsewhere(run, config, solver, data, err)
 
@@ -384,6 +387,7 @@ def finish_run(
     code: int,
     train_seconds: float,
     data_seconds: float,
+    lang: str = "en",
 ) -> int:
     """Write history, best model, metrics and plots for a run that ended with ``status``; returns ``code``.
 
@@ -428,11 +432,11 @@ def finish_run(
         results["val_acc_tta"] = float(np.mean(predict(impl, model, data["X_val"], tta=True) == data["y_val"]))
         scored = test_accuracies(impl, model, data["X_test"], data["y_test"], tta=True)
         results.update({f"{key}_tta": value for key, value in scored.items() if key != "test_pred"})
-    save_figure(plot_loss(solver.loss_history, solver.iterations_per_epoch), out / "loss.png")
-    save_figure(plot_accuracy(solver.train_acc_history, solver.val_acc_history), out / "accuracy.png")
-    save_figure(plot_weights(params["W1"]), out / "weights.png")
+    save_figure(plot_loss(solver.loss_history, solver.iterations_per_epoch, lang=lang), out / "loss.png")
+    save_figure(plot_accuracy(solver.train_acc_history, solver.val_acc_history, lang), out / "accuracy.png")
+    save_figure(plot_weights(params["W1"], lang=lang), out / "weights.png")
     counts = confusion_matrix(data["y_test"], test_pred, len(CLASS_NAMES))
-    save_figure(plot_confusion(counts, CLASS_NAMES), out / "confusion.png")
+    save_figure(plot_confusion(counts, CLASS_NAMES, lang), out / "confusion.png")
     run.finish(status, error=error, **results, **timing)  # last: a run cut short before this still says "running"
 
     summary = (

@@ -47,3 +47,25 @@ def test_confusion_matrix_counts():
 def test_figures_render_to_png(tmp_path, make):
     path = save_figure(make(), tmp_path / "figure.png")
     assert path.read_bytes().startswith(b"\x89PNG") and path.stat().st_size > 3000
+
+
+def test_korean_labels_draw_in_a_korean_font_without_a_missing_glyph():
+    import io
+    import warnings
+
+    from common.plots import plot_accuracy, plot_confusion, plot_loss, plot_weights
+
+    figures = [
+        plot_loss(list(np.linspace(2.3, 1.2, 200)), 20, lang="ko"),
+        plot_accuracy([0.1, 0.3, 0.4], [0.1, 0.28, 0.37], lang="ko"),
+        plot_weights(np.random.default_rng(0).standard_normal((3072, 16)), lang="ko"),
+        plot_confusion(np.eye(10, dtype=int) * 90 + 1, [f"c{i}" for i in range(10)], lang="ko"),
+    ]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for fig in figures:
+            fig.savefig(io.BytesIO(), format="png")
+    missing = [str(w.message) for w in caught if "missing from" in str(w.message)]
+    assert not missing, missing  # a missing glyph would be drawn as an empty box
+    title = figures[1].axes[0].title
+    assert title.get_text() == "분류 정확도" and title.get_fontname() == "NanumGothic"

@@ -27,7 +27,7 @@ import numpy as np
 
 from common.artifacts import atomic_open, load_json
 from common.config import NAMES, Config
-from common.plots import plot_accuracy, plot_loss, save_figure
+from common.plots import plot_accuracy, plot_loss, save_figure, use_korean_font
 from common.runtime import check_memory, process_identity, process_running, retain_freed_memory
 from experiment.models import training_memory
 from experiment.runs import fit, library_versions, load_splits, prepare_out, train_run
@@ -516,17 +516,21 @@ def write_report(
     with atomic_open(out / "results.md", "w") as f:
         table, text = lab_table(records, lang, border, analysis), summary(records, lang, border, analysis)
         f.write(f"{title}\n\n{table}\n\n{text}\n")
-    plot_against_params(records, space, out / "val_acc_vs_params.png")
+    plot_against_params(records, space, out / "val_acc_vs_params.png", lang)
     best = best_record(records)
     if best is not None:
         attrs = best["user_attrs"]
-        save_figure(plot_accuracy(attrs["train_acc_history"], attrs["val_acc_history"]), out / "best_accuracy.png")
-        save_figure(plot_loss(attrs["epoch_loss"], 1, unit="epoch"), out / "best_loss.png")
+        accuracy = plot_accuracy(attrs["train_acc_history"], attrs["val_acc_history"], lang)
+        save_figure(accuracy, out / "best_accuracy.png")
+        save_figure(plot_loss(attrs["epoch_loss"], 1, unit="epoch", lang=lang), out / "best_loss.png")
 
 
-def plot_against_params(records: list[dict], space: SearchSpace, path: Path) -> None:
+def plot_against_params(records: list[dict], space: SearchSpace, path: Path, lang: str = "en") -> None:
     """Validation accuracy against each tuned hyperparameter (log axes where the search is log)."""
     from matplotlib.figure import Figure
+
+    if lang == "ko":
+        use_korean_font()  # before any text is made: each text keeps the font of its creation
     from matplotlib.ticker import NullFormatter
 
     fig = Figure(figsize=(10, 7.5))
@@ -540,9 +544,10 @@ def plot_against_params(records: list[dict], space: SearchSpace, path: Path) -> 
             ax.set_xscale("log") if len(positive) == len(xs) else ax.set_xscale("symlog", linthresh=min(positive))
             ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(name)
-        ax.set_ylabel("validation accuracy (%)")
+        ax.set_ylabel({"en": "validation accuracy (%)", "ko": "검증정확도 (%)"}[lang])
         ax.grid(alpha=0.3)
-    fig.suptitle("Validation accuracy of every trial, by hyperparameter")
+    title = {"en": "Validation accuracy of every trial, by hyperparameter", "ko": "하이퍼파라미터별 trial의 검증정확도"}
+    fig.suptitle(title[lang])
     fig.tight_layout()
     save_figure(fig, path)
 
@@ -562,6 +567,6 @@ def retrain_best(args, records: list[dict], out: Path) -> dict | None:
         "versions": library_versions(),
     }
     prepare_out(out / "best-run", overwrite=True)  # a resumed study retrains its (new) best
-    if train_run(config, data, out / "best-run", record, quiet=True) != 0:
+    if train_run(config, data, out / "best-run", record, quiet=True, lang=args.lang) != 0:
         return None
     return load_json(out / "best-run" / "metrics.json")
