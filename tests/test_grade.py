@@ -47,7 +47,7 @@ CLASSIC_MISTAKES = {
         "N = 50 times too large",
     ),
     "forgotten ReLU mask": (
-        {"layers.py": [("return dout * (x > 0)", "return dout.copy()")]},
+        {"layers.py": [("dx = dout * (x > 0)", "dx = dout.copy()")]},
         "ReLU backward",
         "the ReLU mask (x > 0) is missing",
     ),
@@ -135,7 +135,7 @@ def test_a_loop_an_exception_an_upcast_and_an_in_place_change_are_each_reported(
 
 def test_float64_in_float32_out_is_a_wrong_dtype(tmp_path):
     folder = student_copy(
-        tmp_path, {"layers.py": [("return dout * (x > 0)", "return (dout * (x > 0)).astype(np.float32)")]}
+        tmp_path, {"layers.py": [("dx = dout * (x > 0)", "dx = (dout * (x > 0)).astype(np.float32)")]}
     )
     result = by_part(grade(str(folder)))["ReLU backward"]
     assert result.status == "wrong dtype" and result.message == "dx is float32, expected float64"

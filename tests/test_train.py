@@ -368,3 +368,11 @@ def test_tensorboard_streams_scalars_and_weights(real_data_dir, tmp_path, impl):
     assert [e.step for e in events.Scalars("accuracy/val")] == [1, 10, 20]  # every check
     assert events.Scalars("train/learning_rate")[-1].value == pytest.approx(0.95e-4)
     assert "weights/W1" in tags["images"]
+
+
+def test_lang_ko_labels_the_run_plots_in_korean(real_data_dir, tmp_path):
+    proc = run_train(*QUICK, "--num-epochs", "1", "--quiet", "--lang", "ko", "--out", str(tmp_path / "run"))
+    assert proc.returncode == 0, proc.stderr
+    assert "missing from font" not in proc.stderr  # no Hangul drawn as empty boxes
+    for name in ("loss.png", "accuracy.png", "weights.png", "confusion.png"):
+        assert (tmp_path / "run" / name).read_bytes().startswith(PNG_MAGIC)
