@@ -152,15 +152,28 @@ def _float32_note(forward: Callable, arrays: tuple, notes: list[str]) -> None:
         notes.append("turns float32 inputs into a float64 output (silent upcast: twice the memory, slower)")
 
 
-def grade_affine_backward(t, r: PartResult) -> None:
+def _affine_problem(x_shape: tuple, m: int) -> tuple[np.ndarray, ...]:
+    """Seeded x (x_shape), w (D, m), b (m,), dout (N, m) for an affine layer's checks."""
     rng = _rng()
-    x, w, b, dout = rng.standard_normal((10, 2, 3)), rng.standard_normal((6, 5)), rng.standard_normal(5), None
-    dout = rng.standard_normal((10, 5))
+    d = math.prod(x_shape[1:])
+    x, w, b = rng.standard_normal(x_shape), rng.standard_normal((d, m)), rng.standard_normal(m)
+    return x, w, b, rng.standard_normal((x_shape[0], m))
+
+
+def _autograd_affine(x, w, b, dout, relu: bool = False) -> dict[str, np.ndarray]:
+    """out and dx, dw, db of (relu of) x.reshape(N, D) @ w + b, by torch autograd."""
+    tx, tw, tb = _leaf(x), _leaf(w), _leaf(b)
+    out = tx.reshape(len(x), -1) @ tw + tb
+    out = torch.relu(out) if relu else out
+    out.backward(torch.from_numpy(dout))
+    return {"out": out.detach().numpy(), "dx": tx.grad.numpy(), "dw": tw.grad.numpy(), "db": tb.grad.numpy()}
+
+
+def grade_affine_backward(t, r: PartResult) -> None:
+    x, w, b, dout = _affine_problem((10, 2, 3), 5)
     _, cache = t.layers.affine_forward(x.copy(), w.copy(), b.copy())
     dx, dw, db = t.layers.affine_backward(dout.copy(), cache)
-    tx, tw, tb = _leaf(x), _leaf(w), _leaf(b)
-    (tx.reshape(10, -1) @ tw + tb).backward(torch.from_numpy(dout))
-    truth = {"dx": tx.grad.numpy(), "dw": tw.grad.numpy(), "db": tb.grad.numpy()}
+    truth = {k: v for k, v in _autograd_affine(x, w, b, dout).items() if k != "out"}
     got = {"dx": dx, "dw": dw, "db": db}
     r.vs_autograd = max(compare(k, got[k], truth[k]) for k in truth)
     numeric = {
@@ -200,15 +213,10 @@ def grade_relu_backward(t, r: PartResult) -> None:
 
 
 def grade_affine_relu(t, r: PartResult) -> None:
-    rng = _rng()
-    x, w, b, dout = rng.standard_normal((2, 3, 4)), rng.standard_normal((12, 10)), rng.standard_normal(10), None
-    dout = rng.standard_normal((2, 10))
+    x, w, b, dout = _affine_problem((2, 3, 4), 10)
     out, cache = t.layer_utils.affine_relu_forward(x.copy(), w.copy(), b.copy())
     dx, dw, db = t.layer_utils.affine_relu_backward(dout.copy(), cache)
-    tx, tw, tb = _leaf(x), _leaf(w), _leaf(b)
-    t_out = torch.relu(tx.reshape(2, -1) @ tw + tb)
-    t_out.backward(torch.from_numpy(dout))
-    truth = {"out": t_out.detach().numpy(), "dx": tx.grad.numpy(), "dw": tw.grad.numpy(), "db": tb.grad.numpy()}
+    truth = _autograd_affine(x, w, b, dout, relu=True)
     got = {"out": out, "dx": dx, "dw": dw, "db": db}
     r.vs_autograd = max(compare(k, got[k], truth[k]) for k in truth)
     numeric = eval_numerical_gradient_array(lambda v: t.layer_utils.affine_relu_forward(v, w, b)[0], x.copy(), dout)
