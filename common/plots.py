@@ -79,7 +79,11 @@ def labels(lang: str) -> dict[str, str]:
 
 def use_korean_font() -> None:
     """Draw with NanumGothic from here on (koreanize-matplotlib registers it with matplotlib on import)."""
-    import koreanize_matplotlib  # noqa: F401  (sets rcParams["font.family"] and keeps the minus sign drawable)
+    import warnings
+
+    with warnings.catch_warnings():  # it still asks distutils for matplotlib's version
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import koreanize_matplotlib  # noqa: F401  (sets rcParams["font.family"] and keeps the minus sign drawable)
 
 
 def visualize_grid(Xs: np.ndarray, ubound: float = 255.0, padding: int = 1) -> np.ndarray:
