@@ -502,8 +502,9 @@ def evaluate(target: str | Path, impl: str, device: str = "cpu", data_dir: str |
             f"test-1k {results['test_acc_1k']:.4f}  test-10k {results['test_acc_10k']:.4f}"
         )
     if isinstance(status, dict) and status.get("status") != "completed":
+        ended = {"running": "is still running", "interrupted": "was interrupted"}.get(status.get("status"))
         line += (
-            f"  [the run is {status.get('status')}, after epoch {status.get('epochs_completed', 0)}: "
+            f"  [the run {ended or status.get('status')} after epoch {status.get('epochs_completed', 0)}: "
             "this is its best model so far]"
         )
     return line

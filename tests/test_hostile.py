@@ -176,7 +176,7 @@ def test_kill_9_leaves_the_best_model_and_a_died_status(real_data_dir, tmp_path)
         assert len(list(csv.DictReader(f))) == status["iterations_completed"]
     evaluated = run_train("--eval", str(out))
     assert evaluated.returncode == 0, evaluated.stderr
-    assert f"the run is died, after epoch {status['epochs_completed']}" in evaluated.stdout
+    assert f"the run died after epoch {status['epochs_completed']}: this is its best model so far" in evaluated.stdout
 
 
 def test_a_live_run_reads_as_running_and_a_dead_or_silent_one_as_died(tmp_path):
