@@ -30,7 +30,7 @@ from common.config import NAMES, Config
 from common.plots import plot_accuracy, plot_loss, save_figure, use_korean_font
 from common.runtime import check_memory, process_identity, process_running, retain_freed_memory
 from experiment.models import training_memory
-from experiment.runs import fit, library_versions, load_splits, prepare_out, train_run
+from experiment.runs import STALE_AFTER_SECONDS, fit, library_versions, load_splits, prepare_out, train_run
 from tuning.greedy import config_key, greedy_search
 from tuning.report import best_record, lab_table, results_csv, summary
 from tuning.space import LAB_START, SearchSpace
@@ -136,8 +136,10 @@ def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
     trial.set_user_attr("fixed", space.fixed)
     pid = os.getpid()  # who runs it: a trial whose process is gone is marked interrupted (fail_dead_trials)
     trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": pid, "process": process_identity(pid)})
+    trial.set_user_attr("heartbeat", time.time())
 
     def report(solver):
+        trial.set_user_attr("heartbeat", time.time())  # another machine's fail_dead_trials reads it
         if solver.epoch > 0:
             trial.report(solver.val_acc_history[-1], solver.epoch)
             if trial.should_prune():
@@ -371,22 +373,32 @@ def _same_config(study, config: dict, before: int | None = None):
     return None
 
 
-def fail_dead_trials(study, trials=None) -> int:
-    """Mark the running trials whose worker process on this host is gone as failed (interrupted); -> how many.
+def fail_dead_trials(study, trials=None, now: float | None = None) -> int:
+    """Mark the running trials whose worker is gone as failed (interrupted); -> how many.
 
-    Trials of other hosts cannot be checked from here and stay running.
+    On this host the worker's process is checked. A trial of another host is gone when its
+    heartbeat (set at the start and after every epoch) is older than STALE_AFTER_SECONDS.
     """
     import optuna
 
-    host, marked = socket.gethostname(), 0
+    host, marked, now = socket.gethostname(), 0, time.time() if now is None else now
     running = [t for t in (trials or study.get_trials(deepcopy=False)) if t.state.name == "RUNNING"]
     for t in running:
         worker = t.user_attrs.get("worker") or {}
-        if worker.get("host") != host or process_running(worker["pid"], worker.get("process")):
-            continue
+        if not worker:
+            continue  # just asked: its worker has not said who it is yet
+        if worker.get("host") == host:
+            if process_running(worker["pid"], worker.get("process")):
+                continue
+            reason = f"interrupted (its process {worker['pid']} ended)"
+        else:
+            silent = now - t.user_attrs.get("heartbeat", now)
+            if silent < STALE_AFTER_SECONDS:
+                continue
+            reason = f"interrupted (no heartbeat from {worker.get('host')} for {silent / 60:.0f} min)"
         storage = study._storage  # Optuna's own fail_stale_trials marks stale trials the same way
         try:
-            storage.set_trial_user_attr(t._trial_id, "error", f"interrupted (its process {worker['pid']} ended)")
+            storage.set_trial_user_attr(t._trial_id, "error", reason)
             storage.set_trial_user_attr(t._trial_id, "interrupted", True)
             marked += storage.set_trial_state_values(t._trial_id, state=optuna.trial.TrialState.FAIL)
         except optuna.exceptions.UpdateFinishedTrialError:  # another process got there first
