@@ -65,6 +65,9 @@ class Config:
     weight_decay: float = setting(0.0, "decoupled weight decay: w -= lr * wd * w each step (reg is L2)", True)
     label_smoothing: float = setting(0.0, "cross-entropy target (1 - e) onehot + e / C", True)
     dropout_keep_ratio: float = setting(1.0, "probability of keeping a hidden unit while training (1: none)", True)
+    ema_decay: float = setting(
+        0.0, "average the weights after each update, ema += (1 - d)(w - ema); checked and saved instead (0: off)", True
+    )
     tta: bool = setting(False, "also report accuracy averaged over each image and its mirror", True)
 
     # ------------------------------------------------------------------------- conversion
@@ -152,6 +155,8 @@ class Config:
             raise ConfigError("--warmup-epochs applies to --lr-schedule cosine only")
         if not 0 <= self.label_smoothing <= 1:
             raise ConfigError(f"--label-smoothing must be in [0, 1], got {self.label_smoothing}")
+        if not 0 <= self.ema_decay < 1:
+            raise ConfigError(f"--ema-decay must be in [0, 1) (0 averages nothing), got {self.ema_decay}")
         if not 0 < self.dropout_keep_ratio <= 1:
             raise ConfigError(
                 f"--dropout-keep-ratio must be in (0, 1] (1 keeps every unit), got {self.dropout_keep_ratio}"
@@ -176,6 +181,7 @@ class Config:
             "lr_decay": self.lr_decay,
             "lr_schedule": self.lr_schedule,
             "warmup_epochs": self.warmup_epochs,
+            "ema_decay": self.ema_decay,
             "augment": self.augment,
             "batch_size": self.batch_size,
             "num_epochs": self.num_epochs,

@@ -423,6 +423,10 @@ RECIPE_RUN = {
 TRAJECTORIES = {
     **{f"{rule} (lab decay 0.95)": {"update_rule": rule} for rule in UPDATE_RULES},
     "recipe (nesterov, warm-up + cosine, flips + crops, label smoothing)": RECIPE_RUN,
+    "momentum, weights averaged (EMA 0.9) for checks, the best choice and the restore": {
+        "update_rule": "sgd_momentum",
+        "ema_decay": 0.9,
+    },
     "adam, decoupled weight decay, cosine": {
         "update_rule": "adam",
         "lr_schedule": "cosine",

@@ -16,6 +16,7 @@ this file's own, so compare/ can check it against torch_impl's independent loop.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Callable
@@ -35,6 +36,7 @@ DEFAULTS = {
     "lr_decay": 1.0,
     "lr_schedule": "step",
     "warmup_epochs": 0.0,
+    "ema_decay": 0.0,
     "augment": None,
     "batch_size": 100,
     "num_epochs": 10,
@@ -79,7 +81,9 @@ class Solver:
     Beyond the lab: lr_schedule "step" (the lab's: lr *= lr_decay after each epoch) or "cosine"
     (linear warm-up over warmup_epochs to the peak rate, then cosine decay to 0 at the last
     update; see warmup_cosine_factor); augment, None or {"flip": bool, "padding": int}: random flips and
-    crops of each training batch, drawn by the batch stream.
+    crops of each training batch, drawn by the batch stream; ema_decay d in [0, 1): after each update,
+    ema = ema + (1 - d) (w - ema), started from the first update's weights, and the accuracy checks,
+    the best-validation choice and the restored params use the average (0, the default: no average).
 
     Histories: loss_history and lr_history (the rate that update used) per update;
     train_acc_history, val_acc_history and accuracy_iterations (updates made before the check) per check.
@@ -111,6 +115,7 @@ class Solver:
         self.lr_decay = options["lr_decay"]
         self.lr_schedule = options["lr_schedule"]
         self.warmup_epochs = options["warmup_epochs"]
+        self.ema_decay = options["ema_decay"]
         self.augmentation = Augmentation.from_dict(options["augment"])
         self.batch_size = options["batch_size"]
         self.num_epochs = options["num_epochs"]
@@ -147,6 +152,8 @@ class Solver:
                 f"Solver: warmup_epochs must be a number in [0, num_epochs = {self.num_epochs}]; "
                 f"got {self.warmup_epochs!r}"
             )
+        if not (isinstance(self.ema_decay, (int, float)) and 0 <= self.ema_decay < 1):
+            raise ValueError(f"Solver: ema_decay must be in [0, 1) (0: no averaging); got {self.ema_decay!r}")
         if self.augmentation.active:
             if self.X_train.ndim != 4:
                 raise ValueError(f"Solver: augment needs images (N, C, H, W); X_train has shape {self.X_train.shape}")
@@ -162,6 +169,7 @@ class Solver:
         self.iteration = 0  # updates made so far
         self.best_val_acc = 0.0
         self.best_params: dict[str, np.ndarray] = {}
+        self.ema_params: dict[str, np.ndarray] = {}  # the weights' moving average, when ema_decay > 0
         self.loss_history: list[float] = []
         self.lr_history: list[float] = []
         self.train_acc_history: list[float] = []
@@ -214,8 +222,31 @@ class Solver:
         for name, w in self.model.params.items():
             next_w, self.optim_configs[name] = self.update_rule(w, grads[name], self.optim_configs[name])
             self.model.params[name] = next_w
+        if self.ema_decay:
+            self._update_average()
         self.lr_history.append(float(next(iter(self.optim_configs.values()))["learning_rate"]))
         return float(loss)
+
+    def _update_average(self) -> None:
+        """ema = ema + (1 - d) (w - ema) after each update (d = ema_decay); the first update's weights start it."""
+        if not self.ema_params:
+            self.ema_params = {name: w.copy() for name, w in self.model.params.items()}
+            return
+        for name, w in self.model.params.items():
+            average = self.ema_params[name]
+            average += (1 - self.ema_decay) * (w - average)
+
+    @contextlib.contextmanager
+    def _evaluating(self):
+        """Within the block the model holds the weights being evaluated: the moving average if there is one."""
+        if not self.ema_params:
+            yield
+            return
+        trained, self.model.params = self.model.params, self.ema_params
+        try:
+            yield
+        finally:
+            self.model.params = trained
 
     def _check_finite(self, loss) -> None:
         """Stop with a clear message when the loss is NaN or infinite."""
@@ -268,8 +299,10 @@ class Solver:
                         config["learning_rate"] *= self.lr_decay
 
             if t == 0 or t == self.num_iterations - 1 or epoch_end:
-                train_acc = self.check_accuracy(self.X_train, self.y_train, num_samples=self.num_train_samples)
-                val_acc = self.check_accuracy(self.X_val, self.y_val, num_samples=self.num_val_samples)
+                with self._evaluating():  # with ema_decay, the average is what is checked, kept and saved
+                    train_acc = self.check_accuracy(self.X_train, self.y_train, num_samples=self.num_train_samples)
+                    val_acc = self.check_accuracy(self.X_val, self.y_val, num_samples=self.num_val_samples)
+                    evaluated = self.model.params
                 self.train_acc_history.append(train_acc)
                 self.val_acc_history.append(val_acc)
                 self.accuracy_iterations.append(self.iteration)
@@ -277,7 +310,7 @@ class Solver:
                     print(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}; val_acc: {val_acc:f}")
                 if val_acc > self.best_val_acc or not self.best_params:
                     self.best_val_acc = val_acc
-                    self.best_params = {name: value.copy() for name, value in self.model.params.items()}
+                    self.best_params = {name: value.copy() for name, value in evaluated.items()}
                 self._save_checkpoint()
                 if self.on_epoch is not None:
                     self.on_epoch(self)
@@ -294,6 +327,7 @@ class Solver:
             return
         prefix = f"{self.checkpoint_name}_epoch_{self.epoch}"
         arrays = {f"params/{name}": value for name, value in self.model.params.items()}
+        arrays.update({f"ema/{name}": value for name, value in self.ema_params.items()})
         optim_state = {}
         for name, config in self.optim_configs.items():
             optim_state[name] = {key: value for key, value in config.items() if not isinstance(value, np.ndarray)}
@@ -310,6 +344,7 @@ class Solver:
                 "lr_decay": self.lr_decay,
                 "lr_schedule": self.lr_schedule,
                 "warmup_epochs": self.warmup_epochs,
+                "ema_decay": self.ema_decay,
                 "augment": self.augmentation.to_dict(),
                 "batch_size": self.batch_size,
                 "num_epochs": self.num_epochs,

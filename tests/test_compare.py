@@ -249,11 +249,15 @@ MUTANTS = {
     "torch: the scheduler stepped before the optimizer": (
         torch_impl.solver,
         """                self.optimizer.step()
+                if self.ema_model is not None:
+                    self.ema_model.update_parameters(self.model)  # the first call copies the weights
                 if self.scheduler_interval == "update":
                     self.scheduler.step()""",
         """                if self.scheduler_interval == "update":
                     self.scheduler.step()
-                self.optimizer.step()""",
+                self.optimizer.step()
+                if self.ema_model is not None:
+                    self.ema_model.update_parameters(self.model)""",
     ),
     "torch: restores the second-best parameters": (
         torch_impl.solver,
@@ -270,6 +274,16 @@ MUTANTS = {
         """                self.scheduler.step()
             if self.epoch < self.num_epochs:
                 self._check_accuracies()""",
+    ),
+    "numpy: checks the trained weights instead of their average": (
+        numpy_impl.solver,
+        "with self._evaluating():  # with ema_decay",
+        "with contextlib.nullcontext():  # with ema_decay",
+    ),
+    "torch: the average skips every other update": (
+        torch_impl.solver,
+        "                if self.ema_model is not None:",
+        "                if self.ema_model is not None and self.iteration % 2 == 0:",
     ),
     "torch: draws one batch too many per epoch": (
         torch_impl.solver,

@@ -121,6 +121,7 @@ def test_checkpoint_round_trip(tmp_path):
         ({"num_epochs": 2.5}, "num_epochs must be a positive integer"),
         ({"optim_config": {"learning_rate": -1.0}}, "learning_rate'\\] must be a positive number"),
         ({"lr_decay": 0}, "lr_decay must be in"),
+        ({"ema_decay": 1.0}, "ema_decay must be in \\[0, 1\\)"),
     ],
 )
 def test_bad_arguments_raise(kwargs, message):
@@ -133,3 +134,25 @@ def test_missing_data_is_named():
     del data["y_val"]
     with pytest.raises(ValueError, match="missing y_val"):
         Solver(TwoLayerNet(input_dim=12, num_classes=4), data)
+
+
+def test_ema_is_the_hand_computed_average_and_is_what_gets_checked_and_restored():
+    decay, after_each_update, checked = 0.8, [], []
+    solver = make_solver(
+        ema_decay=decay,
+        on_iteration=lambda s: after_each_update.append({name: w.copy() for name, w in s.model.params.items()}),
+    )
+    original_check = solver.check_accuracy
+    solver.check_accuracy = lambda X, y, **kw: (
+        checked.append(solver.model.params is solver.ema_params) or original_check(X, y, **kw)
+    )
+    solver.train()
+    average = dict(after_each_update[0])  # started from the first update's weights
+    for weights in after_each_update[1:]:
+        average = {name: decay * average[name] + (1 - decay) * weights[name] for name in average}
+    for name in average:
+        np.testing.assert_allclose(solver.ema_params[name], average[name], rtol=1e-12)
+    assert checked and all(checked)  # every accuracy check saw the average
+    last_trained = after_each_update[-1]["W1"]
+    assert not np.allclose(solver.model.params["W1"], last_trained)  # restored: an average, not the last step
+    np.testing.assert_array_equal(solver.model.params["W1"], solver.best_params["W1"])

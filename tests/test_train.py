@@ -147,6 +147,7 @@ def test_saved_model_classifies_raw_images_identically_in_both(runs, real_data_d
         ),
         (["--hidden", "10"], "unrecognized arguments: --hidden 10"),  # no abbreviations
         (["--label-smoothing", "1.5"], "--label-smoothing must be in [0, 1], got 1.5"),
+        (["--ema-decay", "1"], "--ema-decay must be in [0, 1) (0 averages nothing), got 1.0"),
         (["--weight-decay=-1"], "--weight-decay must be a finite number >= 0, got -1.0"),
         (["--recipe", "fastest"], "argument --recipe: invalid choice: 'fastest'"),
         (["--impl", "jax"], "--impl must be one of numpy, torch, got 'jax'"),

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from common.artifacts import save_json, save_npz
 from common.batches import Augmentation, BatchStream
@@ -36,8 +37,10 @@ class Solver:
     """Minibatch training of ``model`` on data (X_train, y_train, X_val, y_val), as numpy_impl.Solver does it.
 
     Arguments as numpy_impl.Solver's (update_rule, optim_config, lr_decay, lr_schedule,
-    warmup_epochs, augment, batch_size, num_epochs, num_train_samples, num_val_samples,
+    warmup_epochs, ema_decay, augment, batch_size, num_epochs, num_train_samples, num_val_samples,
     checkpoint_name, print_every, verbose, seed, on_iteration, on_epoch), plus ``device``.
+    ema_decay > 0 keeps torch's own moving average of the weights (``swa_utils.AveragedModel`` with
+    ``get_ema_multi_avg_fn``), which the accuracy checks, the best-validation choice and the restore use.
     Histories: loss_history and lr_history (the rate each update used); train_acc_history,
     val_acc_history and accuracy_iterations (updates made before each check).
     """
@@ -52,6 +55,7 @@ class Solver:
         lr_decay: float = 1.0,
         lr_schedule: str = "step",
         warmup_epochs: float = 0.0,
+        ema_decay: float = 0.0,
         augment: dict | None = None,
         batch_size: int = 100,
         num_epochs: int = 10,
@@ -72,6 +76,8 @@ class Solver:
             raise ValueError(
                 f"Solver: warmup_epochs must be a number in [0, num_epochs = {num_epochs}]; got {warmup_epochs!r}"
             )
+        if not (isinstance(ema_decay, (int, float)) and 0 <= ema_decay < 1):
+            raise ValueError(f"Solver: ema_decay must be in [0, 1) (0: no averaging); got {ema_decay!r}")
         missing = [key for key in ("X_train", "y_train", "X_val", "y_val") if key not in data]
         if missing:
             raise ValueError(f"Solver: data is missing {', '.join(missing)}")
@@ -97,6 +103,8 @@ class Solver:
         self.scheduler, self.scheduler_interval = make_scheduler(
             self.optimizer, lr_schedule, lr_decay, self.num_iterations, warmup_iterations
         )
+        self.ema_decay = ema_decay
+        self.ema_model = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(ema_decay)) if ema_decay else None
         if seed is not None:
             torch.manual_seed(seed)  # nn.Dropout's masks
 
@@ -121,6 +129,8 @@ class Solver:
                 self.optimizer.zero_grad()
                 loss.backward()
                 self.optimizer.step()
+                if self.ema_model is not None:
+                    self.ema_model.update_parameters(self.model)  # the first call copies the weights
                 if self.scheduler_interval == "update":
                     self.scheduler.step()
                 self._record_update(loss.item(), lr)
@@ -156,9 +166,12 @@ class Solver:
             )
 
     def _check_accuracies(self) -> None:
-        """Record train and validation accuracy; keep the parameters if validation is the best so far."""
-        train_acc = self.check_accuracy(self.X_train, self.y_train, self.num_train_samples)
-        val_acc = self.check_accuracy(self.X_val, self.y_val, self.num_val_samples)
+        """Record train and validation accuracy; keep the parameters if validation is the best so far.
+
+        With ema_decay, the moving average is what is checked and kept."""
+        evaluated = self.ema_model.module if self.ema_model is not None else self.model
+        train_acc = self.check_accuracy(self.X_train, self.y_train, self.num_train_samples, model=evaluated)
+        val_acc = self.check_accuracy(self.X_val, self.y_val, self.num_val_samples, model=evaluated)
         self.train_acc_history.append(train_acc)
         self.val_acc_history.append(val_acc)
         self.accuracy_iterations.append(self.iteration)
@@ -166,7 +179,7 @@ class Solver:
             print(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}; val_acc: {val_acc:f}")
         if val_acc > self.best_val_acc or self.best_state is None:
             self.best_val_acc = val_acc
-            self.best_state = {name: value.detach().clone() for name, value in self.model.state_dict().items()}
+            self.best_state = {name: value.detach().clone() for name, value in evaluated.state_dict().items()}
         self._save_checkpoint()
         if self.on_epoch is not None:
             self.on_epoch(self)
@@ -177,16 +190,18 @@ class Solver:
             self.model.load_state_dict(self.best_state)
 
     @torch.no_grad()
-    def predict(self, X: np.ndarray | torch.Tensor, batch_size: int = 100) -> np.ndarray:
-        """Predicted class for every row of X (N, ...) -> (N,), computed batch_size rows at a time, without dropout."""
-        training = self.model.training
-        self.model.eval()
+    def predict(self, X: np.ndarray | torch.Tensor, batch_size: int = 100, *, model=None) -> np.ndarray:
+        """Predicted class for every row of X (N, ...) -> (N,), computed batch_size rows at a time, without dropout,
+        by ``model`` (default: the Solver's model)."""
+        model = self.model if model is None else model
+        training = model.training
+        model.eval()
         X = torch.as_tensor(X)
         labels = [
-            self.model(X[start : start + batch_size].to(self.device, self.model.dtype)).argmax(dim=1)
+            model(X[start : start + batch_size].to(self.device, model.dtype)).argmax(dim=1)
             for start in range(0, len(X), batch_size)
         ]
-        self.model.train(training)
+        model.train(training)
         return torch.cat(labels).cpu().numpy()
 
     def check_accuracy(
@@ -195,13 +210,16 @@ class Solver:
         y: np.ndarray | torch.Tensor,
         num_samples: int | None = None,
         batch_size: int = 100,
+        *,
+        model=None,
     ) -> float:
-        """Fraction of rows of X (N, ...) classified as y (N,); on a random subset of num_samples if given."""
+        """Fraction of rows of X (N, ...) classified as y (N,) by ``model`` (default: the Solver's), on a random
+        subset of num_samples if given."""
         X, y = torch.as_tensor(X), torch.as_tensor(y)
         subset = self.stream.subsample(len(X), num_samples)
         if subset is not None:
             X, y = X[torch.from_numpy(subset)], y[torch.from_numpy(subset)]
-        return float(np.mean(self.predict(X, batch_size) == y.numpy()))
+        return float(np.mean(self.predict(X, batch_size, model=model) == y.numpy()))
 
     def _save_checkpoint(self) -> None:
         """Write <checkpoint_name>_epoch_<epoch>.npz (state_dict, optimizer tensors) and .json (the rest)."""
@@ -209,6 +227,8 @@ class Solver:
             return
         prefix = f"{self.checkpoint_name}_epoch_{self.epoch}"
         arrays = {f"state/{name}": value.cpu().numpy() for name, value in self.model.state_dict().items()}
+        if self.ema_model is not None:
+            arrays.update({f"ema/{name}": v.cpu().numpy() for name, v in self.ema_model.module.state_dict().items()})
         names = {p: name for name, p in self.model.named_parameters()}
         for p, state in self.optimizer.state.items():
             arrays.update(
@@ -225,6 +245,7 @@ class Solver:
                 "update_rule": self.update_rule,
                 "lr_schedule": self.lr_schedule,
                 "lr_decay": self.lr_decay,
+                "ema_decay": self.ema_decay,
                 "batch_size": self.batch_size,
                 "num_epochs": self.num_epochs,
                 "seed": self.seed,
