@@ -27,7 +27,7 @@ DEFAULT_CONFIGS = {
 }
 
 
-def _blocks(w: Array, block_bytes: int = 1 << 20) -> list[slice]:
+def row_blocks(w: Array, block_bytes: int = 1 << 20) -> list[slice]:
     """Slices of about block_bytes over w's first axis.
 
     An update makes several passes over each array (scale v, subtract lr dw, add to w);
@@ -58,7 +58,7 @@ def sgd(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dict]:
     """Vanilla SGD: w -= learning_rate * dw.  Defaults: learning_rate 1e-2."""
     config = _with_defaults(config, "sgd", w)
     lr = float(config["learning_rate"])
-    for rows in _blocks(w):
+    for rows in row_blocks(w):
         w[rows] -= lr * dw[rows]
     return w, config
 
@@ -74,7 +74,7 @@ def sgd_momentum(w: Array, dw: Array, config: dict | None = None) -> tuple[Array
         v = np.zeros_like(w)
     mu, lr = float(config["momentum"]), float(config["learning_rate"])
     ### BEGIN SOLUTION
-    for rows in _blocks(w):  # in place, the same arithmetic as v = mu v - lr dw; w += v
+    for rows in row_blocks(w):  # in place, the same arithmetic as v = mu v - lr dw; w += v
         v_block = v[rows]
         v_block *= mu
         v_block -= lr * dw[rows]
@@ -95,7 +95,7 @@ def sgd_nesterov(w: Array, dw: Array, config: dict | None = None) -> tuple[Array
     if v is None:
         v = np.zeros_like(w)
     mu, lr = float(config["momentum"]), float(config["learning_rate"])
-    for rows in _blocks(w):
+    for rows in row_blocks(w):
         v_block, g = v[rows], dw[rows]
         v_block *= mu
         v_block += g
@@ -116,7 +116,7 @@ def rmsprop(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dic
         cache = np.zeros_like(w)
     decay, lr, eps = float(config["decay_rate"]), float(config["learning_rate"]), float(config["epsilon"])
     ### BEGIN SOLUTION
-    for rows in _blocks(w):
+    for rows in row_blocks(w):
         c, g = cache[rows], dw[rows]
         c *= decay
         c += (1 - decay) * (g * g)
@@ -146,7 +146,7 @@ def adam(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dict]:
     t = int(config["t"]) + 1
     lr, eps = float(config["learning_rate"]), float(config["epsilon"])
     ### BEGIN SOLUTION
-    for rows in _blocks(w):
+    for rows in row_blocks(w):
         m_block, v_block, g = m[rows], v[rows], dw[rows]
         m_block *= beta1
         m_block += (1 - beta1) * g

@@ -27,7 +27,7 @@ import numpy as np
 from common.artifacts import load_json, load_npz, save_json, save_npz
 from common.batches import Augmentation, Batch, BatchStream
 from numpy_impl.augment import flip_and_shift
-from numpy_impl.optim import DEFAULT_CONFIGS, get_update_rule
+from numpy_impl.optim import DEFAULT_CONFIGS, get_update_rule, row_blocks
 
 LR_SCHEDULES = ("step", "cosine")
 DEFAULTS = {
@@ -234,7 +234,9 @@ class Solver:
             return
         for name, w in self.model.params.items():
             average = self.ema_params[name]
-            average += (1 - self.ema_decay) * (w - average)
+            for rows in row_blocks(w):  # block by block, so the temporary stays in cache
+                block = average[rows]
+                block += (1 - self.ema_decay) * (w[rows] - block)
 
     @contextlib.contextmanager
     def _evaluating(self):
