@@ -14,6 +14,7 @@ best-run/, the best configuration retrained with its seed as a train.py run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -146,7 +147,9 @@ def search(args: argparse.Namespace, space, study, out: Path) -> int:
     workers = Workers(args, space)
     interrupted = None
     try:
-        with sigterm_interrupts():
+        # With --jobs 1 the trials run here, and Workers defers Ctrl-C and SIGTERM to safe points;
+        # with workers, this process only waits, and a signal stops it at once.
+        with sigterm_interrupts() if args.jobs > 1 else contextlib.nullcontext():
             run(args, space, study, workers)
     except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM
         interrupted = interrupt

@@ -30,7 +30,15 @@ from common.config import NAMES, Config
 from common.plots import plot_accuracy, plot_loss, save_figure, use_korean_font
 from common.runtime import check_memory, process_identity, process_running, retain_freed_memory
 from experiment.models import training_memory
-from experiment.runs import STALE_AFTER_SECONDS, fit, library_versions, load_splits, prepare_out, train_run
+from experiment.runs import (
+    STALE_AFTER_SECONDS,
+    exit_code,
+    fit,
+    library_versions,
+    load_splits,
+    prepare_out,
+    train_run,
+)
 from tuning.greedy import config_key, greedy_search
 from tuning.report import best_record, lab_table, results_csv, summary
 from tuning.space import LAB_START, SearchSpace
@@ -96,9 +104,11 @@ def trial_data(config: Config, data_dir: str | None) -> dict:
 
 
 def train_config(config: Config, data: dict, on_epoch=None) -> dict:
-    """Train one trial's Config -> val acc (best check), train acc there, histories, seconds, diverged."""
+    """Train one trial's Config -> val acc (best check), train acc there, histories, seconds, diverged.
+
+    A Ctrl-C or SIGTERM noted by ``defer_interrupts`` stops it after the update in progress."""
     started = time.perf_counter()
-    solver, diverged = fit(config, data, on_epoch=on_epoch)
+    solver, diverged = fit(config, data, on_epoch=on_epoch, on_iteration=stop_if_interrupted)
     best = int(np.argmax(solver.val_acc_history)) if solver.val_acc_history else 0
     per_epoch = solver.iterations_per_epoch
     epoch_loss = [
@@ -139,6 +149,7 @@ def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
     trial.set_user_attr("heartbeat", time.time())
 
     def report(solver):
+        stop_if_interrupted()
         trial.set_user_attr("heartbeat", time.time())  # another machine's fail_dead_trials reads it
         if solver.epoch > 0:
             trial.report(solver.val_acc_history[-1], solver.epoch)
@@ -148,6 +159,7 @@ def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
                 raise optuna.TrialPruned()
 
     try:
+        stop_if_interrupted()
         run_config = trial_config(config, args)
         result = train_config(run_config, trial_data(run_config, args.data_dir), report)
     except optuna.TrialPruned:
@@ -248,16 +260,32 @@ def limit_threads(jobs: int) -> None:
         torch.set_num_threads(threads)
 
 
-def _interrupt(signum, frame):
-    from experiment.runs import Interrupted
+_PENDING_SIGNALS: list[int] = []
 
-    raise Interrupted(signum)
+
+def _note_signal(signum, frame) -> None:
+    _PENDING_SIGNALS.append(signum)
+
+
+def defer_interrupts() -> dict:
+    """In a process that runs trials, Ctrl-C and SIGTERM are noted and raised at the next safe point
+    (stop_if_interrupted), never inside a write to the study's database: an SQLite write cut short
+    can keep its lock, and every later write then waits for it. -> the previous handlers."""
+    return {signum: signal.signal(signum, _note_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+
+def stop_if_interrupted(*_) -> None:
+    """A safe point: raise Interrupted (a KeyboardInterrupt) for a signal noted since defer_interrupts."""
+    if _PENDING_SIGNALS:
+        from experiment.runs import Interrupted
+
+        raise Interrupted(_PENDING_SIGNALS[0])
 
 
 def _worker_init(args: argparse.Namespace, space: SearchSpace) -> None:
     global _ARGS, _SPACE
     _ARGS, _SPACE = args, space
-    signal.signal(signal.SIGTERM, _interrupt)  # a trial stopped by SIGTERM is recorded as interrupted
+    defer_interrupts()  # a trial stopped by Ctrl-C or SIGTERM is recorded as interrupted
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -316,6 +344,7 @@ def _run_config(config: dict) -> tuple[dict, float | None]:
         trial.set_user_attr("duplicate_of", existing.number)
         study.tell(trial, state=_state("FAIL"))
     while existing.state.name == "RUNNING":
+        stop_if_interrupted()
         if not fail_dead_trials(study, [existing]):
             time.sleep(POLL_SECONDS)
         existing = study._storage.get_trial(existing._trial_id)
@@ -406,24 +435,41 @@ def fail_dead_trials(study, trials=None, now: float | None = None) -> int:
     return marked
 
 
+def _stopping_quietly(fn, item):
+    """fn(item) in a worker process; a worker stopped by Ctrl-C or SIGTERM, its trial marked, exits without
+    a traceback (the main process reports the interruption once)."""
+    try:
+        return fn(item)
+    except KeyboardInterrupt as interrupt:
+        sys.stderr.flush()
+        os._exit(exit_code(interrupt))
+
+
 class Workers:
     """Runs trials in --jobs processes (or in this one when --jobs is 1)."""
 
     def __init__(self, args: argparse.Namespace, space: SearchSpace):
-        self.pool = None
+        self.pool, self.handlers = None, {}
         if args.jobs > 1:
             self.pool = multiprocessing.get_context("fork").Pool(args.jobs, _worker_init, (args, space))
         else:
+            self.handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
             _worker_init(args, space)
 
     def map(self, fn, items: list):
-        return self.pool.map(fn, items, chunksize=1) if self.pool else [fn(item) for item in items]
+        if self.pool:
+            return self.pool.map(partial(_stopping_quietly, fn), items, chunksize=1)
+        return [fn(item) for item in items]
 
     def close(self, interrupted: bool = False) -> None:
-        """Wait for the workers; when interrupted, stop them (SIGTERM: each marks its trial interrupted)."""
+        """Wait for the workers; when interrupted, stop them (SIGTERM: each marks its trial interrupted).
+        In-process trials hand Ctrl-C and SIGTERM back to their previous handlers."""
         if self.pool:
             self.pool.terminate() if interrupted else self.pool.close()
             self.pool.join()
+        for signum, handler in self.handlers.items():
+            signal.signal(signum, handler)
+        _PENDING_SIGNALS.clear()
 
 
 def finished_configs(study, names) -> dict[tuple, float | None]:
