@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from compare.checks import KEEP_RATIO, LABEL_SMOOTHING, autograd_layers, layer_inputs, numpy_layers
+from compare.grade import LAB_UPDATES, lab_update_in_torch, lab_w_dw, torch_net
 from compare.metrics import relative_error
 from numpy_impl import optim
 from numpy_impl.fc_net import TwoLayerNet
@@ -135,15 +136,13 @@ MEASURE_NOTE = [
 
 def _network_lines(seed: int) -> list[str]:
     """The whole net's gradients: numpy_impl's chain against torch autograd and the numerical gradient."""
-    from compare.grade import _torch_net
-
     rng = np.random.default_rng(seed)
     X, y, reg = rng.standard_normal((4, 6)), rng.integers(5, size=4), 0.3
     params = {"W1": rng.standard_normal((6, 8)), "b1": rng.standard_normal(8)}
     params.update(W2=rng.standard_normal((8, 5)), b2=rng.standard_normal(5))
     model = TwoLayerNet.from_params(params, reg=reg)
     _, grads = model.loss(X, y)
-    _, loss, leaves = _torch_net(params, X, y, reg)
+    _, loss, leaves = torch_net(params, X, y, reg)
     loss.backward()
     lines = []
     for name in ("W1", "b1", "W2", "b2"):
@@ -158,15 +157,13 @@ def _network_lines(seed: int) -> list[str]:
 
 def _update_lines() -> list[str]:
     """Each of the lab's rules, one step from the lab's state, against the same step written in torch ops."""
-    from compare.grade import LAB_UPDATES, _lab_w_dw, _update_truth
-
     lines = []
     for rule, (config, _) in LAB_UPDATES.items():
-        w, dw = _lab_w_dw()
+        w, dw = lab_w_dw()
         copies = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in config.items()}
         next_w, _ = getattr(optim, rule)(w.copy(), dw, copies)
         lines.append(
-            f"   {rule}: one step vs torch {relative_error(next_w, _update_truth(rule, w, dw, config))[1]:.1e}"
+            f"   {rule}: one step vs torch {relative_error(next_w, lab_update_in_torch(rule, w, dw, config))[1]:.1e}"
         )
     return lines
 

@@ -299,7 +299,7 @@ def _lab_inputs() -> tuple[np.ndarray, np.ndarray]:
     return np.linspace(-5.5, 4.5, num=N * D).reshape(D, N).T, np.asarray([0, 5, 1])
 
 
-def _torch_net(params: dict, X: np.ndarray, y: np.ndarray | None, reg: float):
+def torch_net(params: dict, X: np.ndarray, y: np.ndarray | None, reg: float):
     """The two-layer net in torch: -> (scores, loss or None, leaf params)."""
     leaves = {k: _leaf(v) for k, v in params.items()}
     hidden = torch.relu(torch.from_numpy(X) @ leaves["W1"] + leaves["b1"])
@@ -333,7 +333,7 @@ def grade_twolayer_scores(t, r: PartResult) -> None:
     model.params.update(_lab_params())
     X, _ = _lab_inputs()
     scores = model.loss(X.copy())
-    truth = _torch_net(_lab_params(), X, None, 0.0)[0].detach().numpy()
+    truth = torch_net(_lab_params(), X, None, 0.0)[0].detach().numpy()
     r.vs_autograd = compare("scores", scores, truth)
     r.vs_lab = float(np.abs(np.asarray(scores, np.float64) - LAB_SCORES).sum())  # the lab's measure: sum |diff|
     no_relu = X @ _lab_params()["W1"] + _lab_params()["b1"]
@@ -348,7 +348,7 @@ def grade_twolayer_loss(t, r: PartResult) -> None:
         model.params.update(_lab_params())
         X, y = _lab_inputs()
         loss, _ = model.loss(X.copy(), y.copy())
-        truth = _torch_net(_lab_params(), X, y, reg)[1].item()
+        truth = torch_net(_lab_params(), X, y, reg)[1].item()
         errors.append(compare(f"loss (reg {reg:g})", loss, truth))
         lab_errors.append(abs(float(loss) - lab) / lab)
         if errors[-1] > AUTOGRAD_TOLERANCE:
@@ -366,7 +366,7 @@ def grade_twolayer_grads(t, r: PartResult) -> None:
     params = {k: rng.standard_normal(v.shape) * 5e-2 for k, v in _lab_params().items()}
     model.params.update({k: v.copy() for k, v in params.items()})
     _, grads = model.loss(X.copy(), y.copy())
-    _, loss, leaves = _torch_net(params, X, y, reg)
+    _, loss, leaves = torch_net(params, X, y, reg)
     loss.backward()
     truth = {k: leaves[k].grad.numpy() for k in params}
     r.vs_autograd = max(compare(f"grads[{k!r}]", grads[k], truth[k]) for k in truth)
@@ -388,7 +388,8 @@ def grade_twolayer_grads(t, r: PartResult) -> None:
     r.message = "; ".join(filter(None, messages))
 
 
-def _lab_w_dw() -> tuple[np.ndarray, np.ndarray]:
+def lab_w_dw() -> tuple[np.ndarray, np.ndarray]:
+    """The lab's update-rule fixture: w and dw, both (4, 5)."""
     return np.linspace(-0.4, 0.6, num=20).reshape(4, 5), np.linspace(-0.6, 0.4, num=20).reshape(4, 5)
 
 
@@ -415,7 +416,7 @@ LAB_UPDATES = {
 }
 
 
-def _update_truth(rule: str, w: np.ndarray, dw: np.ndarray, config: dict) -> np.ndarray:
+def lab_update_in_torch(rule: str, w: np.ndarray, dw: np.ndarray, config: dict) -> np.ndarray:
     """One step of the lab's rule, written out in torch ops."""
     tw, tdw = torch.from_numpy(w), torch.from_numpy(dw)
     lr = config["learning_rate"]
@@ -435,11 +436,11 @@ def _update_truth(rule: str, w: np.ndarray, dw: np.ndarray, config: dict) -> np.
 
 def grade_update(rule: str) -> Callable:
     def grade(t, r: PartResult) -> None:
-        w, dw = _lab_w_dw()
+        w, dw = lab_w_dw()
         config, lab = LAB_UPDATES[rule]
         copies = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in config.items()}
         next_w, _ = getattr(t.optim, rule)(w.copy(), dw.copy(), copies)
-        truth = _update_truth(rule, w, dw, config)
+        truth = lab_update_in_torch(rule, w, dw, config)
         r.vs_autograd = compare("next_w", next_w, truth)
         if lab:
             first_row, last = lab["next_w"]

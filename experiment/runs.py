@@ -172,9 +172,8 @@ def prepare_out(out: Path, overwrite: bool = False) -> bool:
     already holds files; with ``overwrite``, a previous run's files are removed first (and any
     other files are refused), so the folder never mixes two runs.
     """
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out}: is a file; give a folder for the run (it is created if missing)")
-    existing = sorted(path.name for path in out.iterdir()) if out.is_dir() else []
+    created = writable_folder(out)  # refuses a file, or a place nothing can be written
+    existing = sorted(path.name for path in out.iterdir())
     if existing and not overwrite:
         raise ValueError(
             f"--out {out}: already holds {', '.join(existing[:4])}{', ...' if len(existing) > 4 else ''}; "
@@ -186,7 +185,6 @@ def prepare_out(out: Path, overwrite: bool = False) -> bool:
             f"--out {out}: --overwrite replaces a run folder's files, but this folder also holds "
             f"{', '.join(foreign[:4])}; give a new folder"
         )
-    created = writable_folder(out)
     for name in ("metrics.json", *(name for name in existing if name != "metrics.json")):  # the status first
         path = out / name
         try:

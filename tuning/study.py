@@ -32,6 +32,7 @@ from common.runtime import check_memory, process_identity, process_running, reta
 from experiment.models import training_memory
 from experiment.runs import (
     STALE_AFTER_SECONDS,
+    Interrupted,
     exit_code,
     fit,
     library_versions,
@@ -277,8 +278,6 @@ def defer_interrupts() -> dict:
 def stop_if_interrupted(*_) -> None:
     """A safe point: raise Interrupted (a KeyboardInterrupt) for a signal noted since defer_interrupts."""
     if _PENDING_SIGNALS:
-        from experiment.runs import Interrupted
-
         raise Interrupted(_PENDING_SIGNALS[0])
 
 
