@@ -13,6 +13,11 @@ import torch
 LAYERS = {"W1": "fc1.weight", "b1": "fc1.bias", "W2": "fc2.weight", "b2": "fc2.bias"}
 
 
+def leaf(array: np.ndarray) -> torch.Tensor:
+    """A torch leaf tensor holding a copy of array, tracking gradients (for autograd's answer)."""
+    return torch.tensor(array, requires_grad=True)
+
+
 def torch_state(params: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     """A lab params dict -> the torch model's state_dict (weights transposed to nn.Linear's (out, in))."""
     return {

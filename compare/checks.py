@@ -19,7 +19,7 @@ import torch_impl
 from common.batches import draw_augmentation
 from common.init import initial_params
 from common.preprocess import fit_preprocessing, preprocess, zca_whitening_matrix
-from compare.adapter import lab_loss, lab_params, torch_state
+from compare.adapter import lab_loss, lab_params, leaf, torch_state
 from compare.metrics import Check, make_check
 from numpy_impl.augment import flip_and_shift
 from numpy_impl.layer_utils import affine_relu_backward, affine_relu_forward
@@ -40,48 +40,43 @@ UPDATE_RULE_LRS = {"sgd": 1e-1, "sgd_momentum": 5e-2, "sgd_nesterov": 5e-2, "rms
 LABEL_SMOOTHING, KEEP_RATIO, WEIGHT_DECAY = 0.1, 0.6, 0.05
 
 
-def _leaf(array: np.ndarray) -> torch.Tensor:
-    """A torch leaf tensor holding a copy of array, tracking gradients."""
-    return torch.tensor(array, requires_grad=True)
-
-
 def autograd_layers(x, w, b, dout, scores, y, reg: float) -> dict[str, dict[str, np.ndarray]]:
     """Gradients by torch autograd of each layer the NumPy code differentiates by hand.
 
     x (N, d1, ..., dk), w (D, M), b (M,), dout (N, M), scores (N, C), y (N,).
     """
     grads = {}
-    tx, tw, tb = _leaf(x), _leaf(w), _leaf(b)
+    tx, tw, tb = leaf(x), leaf(w), leaf(b)
     (tx.reshape(len(x), -1) @ tw + tb).backward(torch.from_numpy(dout))
     grads["affine"] = {"dx": tx.grad, "dw": tw.grad, "db": tb.grad}
 
-    ta = _leaf(x.reshape(len(x), -1) @ w + b)  # pre-activations, so ReLU is checked alone
+    ta = leaf(x.reshape(len(x), -1) @ w + b)  # pre-activations, so ReLU is checked alone
     torch.relu(ta).backward(torch.from_numpy(dout))
     grads["relu"] = {"dx": ta.grad}
 
-    tx, tw, tb = _leaf(x), _leaf(w), _leaf(b)
+    tx, tw, tb = leaf(x), leaf(w), leaf(b)
     torch.relu(tx.reshape(len(x), -1) @ tw + tb).backward(torch.from_numpy(dout))
     grads["affine_relu"] = {"dx": tx.grad, "dw": tw.grad, "db": tb.grad}
 
-    ts, ty = _leaf(scores), torch.from_numpy(y)
+    ts, ty = leaf(scores), torch.from_numpy(y)
     F.cross_entropy(ts, ty).backward()
     grads["softmax_loss"] = {"dx": ts.grad}
 
-    ts = _leaf(scores)
+    ts = leaf(scores)
     loss = F.cross_entropy(ts, ty, label_smoothing=LABEL_SMOOTHING)
     loss.backward()
     grads["softmax_loss, label smoothing"] = {"loss": loss.detach(), "dx": ts.grad}
 
-    th, mask = _leaf(dout), torch.from_numpy(_fixed_mask(dout))  # dout doubles as a hidden layer (N, M)
+    th, mask = leaf(dout), torch.from_numpy(_fixed_mask(dout))  # dout doubles as a hidden layer (N, M)
     (th * mask).backward(torch.from_numpy(scores[:, :1] * dout))
     grads["dropout (fixed mask)"] = {"dx": th.grad}
 
     # torch's multi_margin_loss averages the hinge over the C classes too; the lab's sums over them.
-    ts = _leaf(scores)
+    ts = leaf(scores)
     (scores.shape[1] * F.multi_margin_loss(ts, ty, margin=1.0)).backward()
     grads["svm_loss"] = {"dx": ts.grad}
 
-    tw = _leaf(w)
+    tw = leaf(w)
     (0.5 * reg * tw.square().sum()).backward()
     grads["l2"] = {"dW": tw.grad}
     return {layer: {k: v.numpy() for k, v in g.items()} for layer, g in grads.items()}

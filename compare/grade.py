@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from compare.adapter import leaf
 from compare.metrics import relative_error
 from numpy_impl.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array
 
@@ -121,10 +122,6 @@ def _rng() -> np.random.Generator:
     return np.random.default_rng(231)
 
 
-def _leaf(array: np.ndarray) -> torch.Tensor:
-    return torch.tensor(array, requires_grad=True)
-
-
 def _unchanged(name: str, before: np.ndarray, after: np.ndarray, notes: list[str]) -> None:
     if not np.array_equal(before, after):
         notes.append(f"changes its input {name} in place")
@@ -162,7 +159,7 @@ def _affine_problem(x_shape: tuple, m: int) -> tuple[np.ndarray, ...]:
 
 def _autograd_affine(x, w, b, dout, relu: bool = False) -> dict[str, np.ndarray]:
     """out and dx, dw, db of (relu of) x.reshape(N, D) @ w + b, by torch autograd."""
-    tx, tw, tb = _leaf(x), _leaf(w), _leaf(b)
+    tx, tw, tb = leaf(x), leaf(w), leaf(b)
     out = tx.reshape(len(x), -1) @ tw + tb
     out = torch.relu(out) if relu else out
     out.backward(torch.from_numpy(dout))
@@ -202,7 +199,7 @@ def grade_relu_backward(t, r: PartResult) -> None:
     x, dout = rng.standard_normal((10, 10)), rng.standard_normal((10, 10))
     _, cache = t.layers.relu_forward(x.copy())
     dx = t.layers.relu_backward(dout.copy(), cache)
-    tx = _leaf(x)
+    tx = leaf(x)
     torch.relu(tx).backward(torch.from_numpy(dout))
     truth = tx.grad.numpy()
     r.vs_autograd = compare("dx", dx, truth)
@@ -231,7 +228,7 @@ def _loss_part(
     x = 0.001 * rng.standard_normal((50, 10))
     y = rng.integers(10, size=50)
     loss, dx = loss_fn(x.copy(), y.copy())
-    tx = _leaf(x)
+    tx = leaf(x)
     t_loss = truth_fn(tx, torch.from_numpy(y))
     t_loss.backward()
     r.vs_autograd = max(compare("loss", loss, t_loss.item()), compare("dx", dx, tx.grad.numpy()))
@@ -301,7 +298,7 @@ def _lab_inputs() -> tuple[np.ndarray, np.ndarray]:
 
 def torch_net(params: dict, X: np.ndarray, y: np.ndarray | None, reg: float):
     """The two-layer net in torch: -> (scores, loss or None, leaf params)."""
-    leaves = {k: _leaf(v) for k, v in params.items()}
+    leaves = {k: leaf(v) for k, v in params.items()}
     hidden = torch.relu(torch.from_numpy(X) @ leaves["W1"] + leaves["b1"])
     scores = hidden @ leaves["W2"] + leaves["b2"]
     if y is None:
