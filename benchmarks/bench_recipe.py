@@ -3,11 +3,13 @@
     python benchmarks/bench_recipe.py [--repeats 5] [--data-dir DIR] [--out benchmarks/recipe_results.json]
 
 On the real training split (49,000 images) it measures: fitting and applying each
-preprocessing (mean image, per-channel standardization, ZCA with epsilon 0.1); applying one
-batch stream draw of flips and crops (4-pixel padding) to 512 images, with each implementation's
-own code (NumPy slicing, torch indexing); and one training update of the recipe's network
-(H = 4096, batch 512, Nesterov, label smoothing) in each implementation's Solver, so the
-augmentation's share of an epoch is read off directly. Medians of the repeats are reported.
+preprocessing (mean image, per-channel standardization, ZCA with epsilon 0.1) and the projection
+onto the top k principal directions; applying one batch stream draw of flips and crops (4-pixel
+padding) to 512 images, with each implementation's own code (NumPy slicing, torch indexing); and
+one training update of `--recipe best`'s network (projection k, H, batch 512, Nesterov, label
+smoothing) in each implementation's Solver, next to the time that implementation's own library
+needs for the update's matrix products (the ratio is the Solver's overhead: 1.00 would be pure
+matrix products). Medians of the repeats are reported.
 """
 
 from __future__ import annotations
@@ -30,11 +32,13 @@ import torch_impl  # noqa: E402
 from common.artifacts import save_json  # noqa: E402
 from common.batches import Augmentation, BatchStream  # noqa: E402
 from common.cifar10 import load_raw_cifar10  # noqa: E402
-from common.preprocess import PREPROCESSINGS, fit_preprocessing, preprocess  # noqa: E402
+from common.config import RECIPES  # noqa: E402
+from common.preprocess import PREPROCESSINGS, fit_preprocessing, preprocess, principal_directions  # noqa: E402
 from common.runtime import retain_freed_memory  # noqa: E402
 from numpy_impl.augment import flip_and_shift  # noqa: E402
 
-NUM_TRAIN, BATCH, HIDDEN, PADDING = 49_000, 512, 4096, 4
+NUM_TRAIN, PADDING = 49_000, 4
+BATCH, HIDDEN, COMPONENTS = (RECIPES["best"][key] for key in ("batch_size", "hidden_size", "pca_components"))
 
 
 def median_seconds(fn, repeats: int) -> float:
@@ -46,13 +50,21 @@ def median_seconds(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def step_seconds(impl, X: np.ndarray, y: np.ndarray, repeats: int) -> float:
+def step_seconds(impl, X: np.ndarray, y: np.ndarray, projection: np.ndarray, repeats: int) -> float:
     """Median seconds of one Solver update of the recipe's network: one epoch of repeats + 2 updates, timed between
     the on_iteration calls from the second update on (the first pays for buffers and an accuracy check)."""
     rows = BATCH * (repeats + 2)
     data = {"X_train": X[:rows], "y_train": y[:rows], "X_val": X[:BATCH], "y_val": y[:BATCH]}
     model = impl.TwoLayerNet(
-        X[0].size, HIDDEN, 10, weight_scale=1e-2, reg=5e-4, dtype="float32", seed=0, label_smoothing=0.1
+        COMPONENTS,
+        HIDDEN,
+        10,
+        weight_scale=1e-2,
+        reg=5e-4,
+        dtype="float32",
+        seed=0,
+        label_smoothing=0.1,
+        projection=projection if impl is numpy_impl else torch.from_numpy(projection),
     )
     stamps = []
     solver = impl.Solver(
@@ -60,6 +72,7 @@ def step_seconds(impl, X: np.ndarray, y: np.ndarray, repeats: int) -> float:
         data,
         update_rule="sgd_nesterov",
         optim_config={"learning_rate": 0.01},
+        augment={"flip": True, "padding": PADDING},
         batch_size=BATCH,
         num_epochs=1,
         verbose=False,
@@ -68,6 +81,48 @@ def step_seconds(impl, X: np.ndarray, y: np.ndarray, repeats: int) -> float:
     )
     solver.train()
     return statistics.median(np.diff(stamps[1:]))
+
+
+def products_seconds(impl: str, repeats: int) -> float:
+    """Seconds the implementation's own library needs for one update's matrix products at the recipe's shapes, in
+    the layout it keeps its weights (NumPy (in, out) with np.matmul, torch nn.Linear's (out, in)): the projection
+    X P, the first layer's scores and weight gradient, the second layer's scores, weight gradient and hidden-layer
+    gradient. Median of repeats of 10 updates' products."""
+    rng = np.random.default_rng(0)
+    shapes = ((BATCH, 3072), (3072, COMPONENTS), (BATCH, COMPONENTS), (BATCH, HIDDEN), (BATCH, 10))
+    X, P, Xp, h, ds = (rng.standard_normal(shape).astype(np.float32) for shape in shapes)
+    if impl == "numpy":
+        W1, W2 = (
+            rng.standard_normal((COMPONENTS, HIDDEN), dtype=np.float32),
+            rng.standard_normal((HIDDEN, 10), dtype=np.float32),
+        )
+        products = (
+            lambda: X @ P,
+            lambda: Xp @ W1,
+            lambda: Xp.T @ h,
+            lambda: h @ W2,
+            lambda: h.T @ ds,
+            lambda: ds @ W2.T,
+        )
+    else:
+        X, P, Xp, h, ds = (torch.from_numpy(a) for a in (X, P, Xp, h, ds))
+        W1, W2 = torch.randn(HIDDEN, COMPONENTS), torch.randn(10, HIDDEN)
+        products = (
+            lambda: X @ P,
+            lambda: Xp @ W1.T,
+            lambda: h.T @ Xp,
+            lambda: h @ W2.T,
+            lambda: ds.T @ h,
+            lambda: ds @ W2,
+        )
+    times = []
+    for _ in range(repeats + 1):  # the first is a warm-up
+        start = time.perf_counter()
+        for _ in range(10):
+            for product in products:
+                product()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times[1:]) / 10
 
 
 def main() -> int:
@@ -91,6 +146,12 @@ def main() -> int:
         print(f"| {kind} | {fit:.2f} | {apply:.2f} |", flush=True)
 
     X = preprocess(images, fitted, np.float32)  # ZCA, as the recipe trains on
+    started = time.perf_counter()
+    projection = principal_directions(X, COMPONENTS)
+    results["projection_seconds"] = time.perf_counter() - started
+    print(
+        f"| projection onto the top {COMPONENTS} directions of the ZCA images | {results['projection_seconds']:.2f} | |"
+    )
     draws = BatchStream(NUM_TRAIN, BATCH, seed=0, augmentation=Augmentation(flip=True, padding=PADDING)).next_batch()
     batch, out = X[draws.indices], np.empty((BATCH, *X.shape[1:]), dtype=X.dtype)
     t_batch, t_flips, t_shifts = (torch.from_numpy(a) for a in (batch, draws.flips, draws.shifts))
@@ -101,22 +162,27 @@ def main() -> int:
         ),
     }
     steps = {
-        name: step_seconds(impl, X, labels, args.repeats)
+        name: step_seconds(impl, X, labels, projection, args.repeats)
         for name, impl in (("numpy", numpy_impl), ("torch", torch_impl))
     }
+    products = {name: products_seconds(name, args.repeats) for name in steps}
     results.update(
+        shape={"batch": BATCH, "hidden": HIDDEN, "pca_components": COMPONENTS},
         augment_batch_seconds=augment,
         step_seconds=steps,
-        augment_share={name: augment[name] / (augment[name] + s) for name, s in steps.items()},
+        products_seconds=products,
+        step_over_products={name: steps[name] / products[name] for name in steps},
+        augment_share={name: augment[name] / steps[name] for name in steps},
     )
     print(
         f"\n| implementation | augmenting a batch of {BATCH} (flips + crops, padding {PADDING}), ms | "
-        f"training step, H=4096, batch 512 (ms) | augmentation's share of a step |\n|---|---|---|---|"
+        f"training step of --recipe best (k={COMPONENTS}, H={HIDDEN}, batch {BATCH}), ms | its matrix products, ms | "
+        f"step / products | augmentation's share of a step |\n|---|---|---|---|---|---|"
     )
     for name, seconds in steps.items():
         print(
-            f"| {name} | {1e3 * augment[name]:.2f} | {1e3 * seconds:.0f} | "
-            f"{100 * results['augment_share'][name]:.1f}% |"
+            f"| {name} | {1e3 * augment[name]:.2f} | {1e3 * seconds:.1f} | {1e3 * products[name]:.1f} | "
+            f"{results['step_over_products'][name]:.2f} | {100 * results['augment_share'][name]:.1f}% |"
         )
     print(f"numpy / torch step time: {steps['numpy'] / steps['torch']:.2f}")
     save_json(args.out, results)

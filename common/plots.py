@@ -20,6 +20,7 @@ __all__ = [
     "LANGS",
     "confusion_matrix",
     "plot_accuracy",
+    "plot_accuracy_against_minutes",
     "plot_confusion",
     "plot_loss",
     "plot_weights",
@@ -46,6 +47,12 @@ TEXT = {
         "predicted": "predicted",
         "true": "true",
         "confusion": "Test confusion matrix (accuracy {accuracy:.1%})",
+        "minutes": "training time (minutes, 2 CPU cores)",
+        "test accuracy": "test accuracy (10,000 images)",
+        "against time": "Test accuracy against training time",
+        "with flips": "{label}, with test-time flips",
+        "target": "target {target:.0%}",
+        "budget": "{:g}-minute budget",
     },
     "ko": {
         "loss per": "{unit}별 손실",
@@ -63,6 +70,12 @@ TEXT = {
         "predicted": "예측",
         "true": "실제",
         "confusion": "테스트 혼동 행렬 (정확도 {accuracy:.1%})",
+        "minutes": "훈련 시간 (분, CPU 코어 2개)",
+        "test accuracy": "테스트 정확도 (이미지 10,000장)",
+        "against time": "훈련 시간에 따른 테스트 정확도",
+        "with flips": "{label}, 테스트 시 좌우 반전 평균",
+        "target": "목표 {target:.0%}",
+        "budget": "{:g}분 예산",
     },
 }
 
@@ -147,6 +160,31 @@ def plot_accuracy(train_acc_history, val_acc_history, lang: str = "en") -> Figur
     ax.plot(epochs, train_acc_history, "o-", label=t["train"])
     ax.plot(epochs, val_acc_history, "o-", label=t["validation"])
     return _finish(fig, ax, t["epoch"], t["accuracy"], t["Classification accuracy"])
+
+
+def plot_accuracy_against_minutes(
+    series: dict[str, list[tuple[float, float, float | None]]],
+    target: float | None = None,
+    budget_minutes: float | None = None,
+    lang: str = "en",
+) -> Figure:
+    """Test accuracy against training minutes: per label, one point (minutes, accuracy, flip-averaged accuracy or
+    None) per run, joined by a line; flip-averaged scores as hollow markers; optional target and budget lines."""
+    t = labels(lang)
+    fig = Figure(figsize=(8, 5))
+    ax = fig.add_subplot()
+    for label, points in series.items():
+        minutes, accuracy, flipped = zip(*sorted(points))
+        (line,) = ax.plot(minutes, accuracy, "o-", label=label)
+        ax.annotate(f"{accuracy[-1]:.1%}", (minutes[-1], accuracy[-1]), textcoords="offset points", xytext=(6, -12))
+        shown = [(m, a) for m, a in zip(minutes, flipped) if a is not None]
+        if shown:
+            ax.plot(*zip(*shown), "o", mfc="none", color=line.get_color(), label=t["with flips"].format(label=label))
+    if target is not None:
+        ax.axhline(target, color="gray", linestyle="--", linewidth=1, label=t["target"].format(target=target))
+    if budget_minutes is not None:
+        ax.axvline(budget_minutes, color="gray", linestyle=":", linewidth=1, label=t["budget"].format(budget_minutes))
+    return _finish(fig, ax, t["minutes"], t["test accuracy"], t["against time"])
 
 
 def plot_weights(W1: np.ndarray, max_tiles: int = 100, lang: str = "en") -> Figure:

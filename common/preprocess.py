@@ -40,16 +40,41 @@ def zca_whitening_matrix(X: np.ndarray, epsilon: float) -> tuple[np.ndarray, np.
     """
     if not (np.isfinite(epsilon) and epsilon > 0):
         raise ValueError(f"ZCA epsilon must be a positive number; got {epsilon!r}")
-    X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
-    mean = X.mean(axis=0)
+    mean, variances, basis = covariance_eigen(np.asarray(X, dtype=np.float64))
+    return mean, (basis / np.sqrt(variances + epsilon)) @ basis.T
+
+
+def covariance_eigen(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean (D,), variances (D,) ascending and basis (D, D) (eigenvectors as columns) of the rows of X (N, D).
+
+    The centred chunks are multiplied in X's dtype and summed in float64: C = sum_chunks c^T c / N.
+    """
+    X = X.reshape(len(X), -1)
+    mean = X.mean(axis=0, dtype=np.float64)
     covariance = np.zeros((X.shape[1], X.shape[1]))
-    for start in range(0, len(X), CHUNK_ROWS):  # centred chunk by chunk: no second (N, D) float64 copy
-        chunk = X[start : start + CHUNK_ROWS] - mean
+    for start in range(0, len(X), CHUNK_ROWS):  # centred chunk by chunk: no second (N, D) copy
+        chunk = X[start : start + CHUNK_ROWS] - mean.astype(X.dtype)
         covariance += chunk.T @ chunk
     covariance /= len(X)
     variances, basis = np.linalg.eigh(covariance)
-    variances = np.maximum(variances, 0.0)  # round-off can leave tiny negative eigenvalues
-    return mean, (basis / np.sqrt(variances + epsilon)) @ basis.T
+    return mean, np.maximum(variances, 0.0), basis  # round-off can leave tiny negative eigenvalues
+
+
+def principal_directions(X: np.ndarray, k: int) -> np.ndarray:
+    """The top-k principal directions of the rows of X (N, D): P (D, k) float64, orthonormal columns, largest
+    variance first, each column's largest-magnitude entry positive (so the answer does not depend on the BLAS).
+
+    With preprocessed (centred) images, x P are their coordinates along the k directions of largest
+    variance, and (x P) W1' = x (P W1'): a first layer trained on them folds into W1 = P W1' (D, H).
+    """
+    X = np.asarray(X)
+    d = int(np.prod(X.shape[1:]))
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= d:
+        raise ValueError(f"principal_directions: k must be an integer in [1, {d}] (the input size); got {k!r}")
+    _, _, basis = covariance_eigen(X)
+    directions = basis[:, ::-1][:, :k]
+    signs = np.sign(directions[np.argmax(np.abs(directions), axis=0), np.arange(k)])
+    return np.ascontiguousarray(directions * signs)
 
 
 def fit_preprocessing(kind: str, images: np.ndarray, zca_epsilon: float = 0.1) -> dict[str, np.ndarray]:

@@ -47,7 +47,8 @@ def lab_loss(
     if y is None:
         with torch.no_grad():
             return model.eval()(X).numpy()
-    hidden = model.relu(model.fc1(X.flatten(1)))
+    X = X.flatten(1) if model.projection is None else X.flatten(1) @ model.projection
+    hidden = model.relu(model.fc1(X))
     hidden = model.dropout.train()(hidden) if dropout_mask is None else hidden * torch.as_tensor(dropout_mask)
     loss = model.objective(model.fc2(hidden), torch.as_tensor(y).long())
     params = dict(model.named_parameters())

@@ -18,7 +18,7 @@ import numpy_impl
 import torch_impl
 from common.batches import draw_augmentation
 from common.init import initial_params
-from common.preprocess import fit_preprocessing, preprocess, zca_whitening_matrix
+from common.preprocess import fit_preprocessing, preprocess, principal_directions, zca_whitening_matrix
 from compare.adapter import lab_loss, lab_params, leaf, torch_state
 from compare.metrics import Check, make_check
 from numpy_impl.augment import flip_and_shift
@@ -141,12 +141,15 @@ def check_layers(dtype: str = "float64", seed: int = 0, **sizes) -> list[Check]:
 def twin_pair(d: int, hidden: int, c: int, dtype: str, seed: int, weight_scale: float, reg: float, **options):
     """A NumPy and a torch TwoLayerNet (D=d, H=hidden, C=c) loaded with the same initial weights (common.init).
 
-    options (dropout_keep_ratio, label_smoothing) go to both models.
+    options (dropout_keep_ratio, label_smoothing, projection (d', d): then the models see x P) go to both models.
     """
     init = initial_params(d, hidden, c, weight_scale, dtype, seed)
     ours = numpy_impl.TwoLayerNet.from_params(init, reg=reg, seed=seed, **options)
     theirs = torch_impl.TwoLayerNet(d, hidden, c, reg=reg, dtype=dtype, **options)
-    theirs.load_state_dict(torch_state(init))
+    state = torch_state(init)
+    if theirs.projection is not None:
+        state["projection"] = theirs.projection
+    theirs.load_state_dict(state)
     return ours, theirs
 
 
@@ -198,6 +201,52 @@ def check_model_extras(dtype: str = "float64", seed: int = 0) -> list[Check]:
         make_check("model", f"grad {name} (dropout, label smoothing)", grads[name], t_grads[name], dtype)
         for name in grads
     ]
+
+
+def check_projection(dtype: str = "float64", seed: int = 0, n: int = 200, dims: tuple = (3, 4, 4), k: int = 12):
+    """The first-layer projection (pca_components): principal directions against torch.linalg.eigh; the projected
+    nets' scores, loss and gradients against torch autograd; and folding, P W1, giving the same scores from x."""
+    rng = np.random.default_rng(seed)
+    d = int(np.prod(dims))
+    X = (rng.standard_normal((n, *dims)) @ rng.standard_normal((dims[-1], dims[-1]))).astype(dtype)
+    projection = principal_directions(X, k)
+    flat = torch.from_numpy(X.reshape(n, -1)).double()
+    _, basis = torch.linalg.eigh(torch.cov(flat.T, correction=0))
+    t_projection = basis[:, -k:]  # eigh sorts ascending; the projector P P^T has no sign ambiguity
+    checks = [
+        make_check(
+            "projection",
+            f"top {k} of {d} principal directions (projector P P^T) vs torch.linalg.eigh",
+            projection @ projection.T,
+            (t_projection @ t_projection.T).numpy(),
+            dtype,  # the covariance is summed from products in X's dtype
+        )
+    ]
+    ours, theirs = twin_pair(k, 20, 10, dtype, seed, 0.1, 0.1, projection=projection)
+    y = rng.integers(10, size=n)
+    checks.append(make_check("projection", "scores of x P", ours.loss(X), lab_loss(theirs, X), dtype))
+    (loss, grads), (t_loss, t_grads) = ours.loss(X, y), lab_loss(theirs, X, y)
+    checks.append(make_check("projection", "loss of x P", loss, t_loss, dtype))
+    checks += [
+        make_check("projection", f"grad {name} (W1 is (k, H))", grads[name], t_grads[name], dtype) for name in grads
+    ]
+    folded = numpy_impl.TwoLayerNet.from_params(ours.folded_params())
+    plain = torch_impl.TwoLayerNet(d, 20, 10, dtype=dtype)
+    plain.load_state_dict(torch_impl.fold_projection(theirs.state_dict()))
+    checks.append(
+        make_check(
+            "projection", "folded W1 = P W1 (numpy vs torch)", folded.params["W1"], lab_params(plain)["W1"], dtype
+        )
+    )
+    checks.append(
+        make_check("projection", "folded numpy net on x = projected net on x P", folded.loss(X), ours.loss(X), dtype)
+    )
+    checks.append(
+        make_check(
+            "projection", "folded torch net on x = projected net on x P", lab_loss(plain, X), lab_loss(theirs, X), dtype
+        )
+    )
+    return checks
 
 
 def check_update_rules(dtype: str = "float64", seed: int = 0, steps: int = 3) -> list[Check]:
@@ -296,6 +345,7 @@ def train_twins(
     learning_rate: float | None = None,
     label_smoothing: float = 0.0,
     weight_decay: float = 0.0,
+    pca_components: int = 0,
     solvers=None,
     **solver_options,
 ) -> list[dict]:
@@ -306,6 +356,7 @@ def train_twins(
     Accuracy is estimated on subsets (100 of 200 training images, 40 of 50 validation images), so the
     subsample draws are exercised too. ``solvers`` replaces the pair of Solver classes (the tests put a
     deliberately broken loop in one of them); solver_options (lr_schedule, warmup_epochs, augment) go to both.
+    pca_components k > 0 gives both models the training images' top k principal directions as their projection.
     """
     data = trajectory_data(dtype, seed)
     d = int(np.prod(data["X_train"].shape[1:]))
@@ -314,7 +365,11 @@ def train_twins(
     if weight_decay:
         optim_config["weight_decay"] = weight_decay
     numpy_solver, torch_solver = solvers or (numpy_impl.Solver, torch_impl.Solver)
-    ours, theirs = twin_pair(d, hidden, c, dtype, seed, 0.1, 1e-3, label_smoothing=label_smoothing)
+    model_options = {"label_smoothing": label_smoothing}
+    if pca_components:  # both nets see x P, P the training images' top principal directions (data, not code)
+        model_options["projection"] = principal_directions(data["X_train"], pca_components)
+        d = pca_components
+    ours, theirs = twin_pair(d, hidden, c, dtype, seed, 0.1, 1e-3, **model_options)
     results = []
     twins = ((numpy_solver, ours, lambda m: dict(m.params)), (torch_solver, theirs, lab_params))
     for solver_class, model, params in twins:
@@ -418,6 +473,7 @@ RECIPE_RUN = {
 TRAJECTORIES = {
     **{f"{rule} (lab decay 0.95)": {"update_rule": rule} for rule in UPDATE_RULES},
     "recipe (nesterov, warm-up + cosine, flips + crops, label smoothing)": RECIPE_RUN,
+    "recipe, inputs projected onto their top 12 of 48 principal directions": {**RECIPE_RUN, "pca_components": 12},
     "momentum, weights averaged (EMA 0.9) for checks, the best choice and the restore": {
         "update_rule": "sgd_momentum",
         "ema_decay": 0.9,
@@ -456,6 +512,7 @@ ALL_CHECKS = (
     check_layers,
     check_model,
     check_model_extras,
+    check_projection,
     check_update_rules,
     check_preprocessing,
     check_trajectories,

@@ -8,6 +8,7 @@ import numpy as np
 
 from common.config import Config, ConfigError
 from common.init import initial_params
+from common.preprocess import principal_directions
 
 NUM_CLASSES = 10
 
@@ -23,11 +24,19 @@ def check_device(config: Config) -> None:
             raise ConfigError(f"--device: {err}") from None
 
 
-def make_model(config: Config, input_dim: int, num_classes: int = NUM_CLASSES):
-    """The TwoLayerNet the config describes, started from common.init's weights for its seed (same in both)."""
+def make_model(config: Config, X_train: np.ndarray, num_classes: int = NUM_CLASSES):
+    """The TwoLayerNet the config describes for inputs like X_train (N, ...), started from common.init's weights
+    for its seed (same in both). With pca_components k, the net first projects onto the top k principal directions
+    of X_train (common.preprocess.principal_directions, computed here once and given to either implementation)."""
+    input_dim, projection = X_train[0].size, None
+    if config.pca_components:
+        projection = principal_directions(X_train, config.pca_components)
+        input_dim = config.pca_components
     init = initial_params(input_dim, config.hidden_size, num_classes, config.weight_scale, config.dtype, config.seed)
     options = {"dropout_keep_ratio": config.dropout_keep_ratio, "label_smoothing": config.label_smoothing}
-    return model_from_params(config.impl, init, config.device, reg=config.reg, seed=config.seed, **options)
+    return model_from_params(
+        config.impl, init, config.device, reg=config.reg, seed=config.seed, projection=projection, **options
+    )
 
 
 def model_from_params(
@@ -35,8 +44,8 @@ def model_from_params(
 ):
     """A TwoLayerNet of either implementation holding lab-layout params (W1 (D, H), b1, W2 (H, C), b2).
 
-    options: dropout_keep_ratio, label_smoothing. seed: numpy_impl's dropout masks (torch's come
-    from torch.manual_seed, set by its Solver).
+    options: dropout_keep_ratio, label_smoothing, projection (D, k) (then W1 is (k, H)). seed:
+    numpy_impl's dropout masks (torch's come from torch.manual_seed, set by its Solver).
     """
     if impl == "numpy":
         import numpy_impl
@@ -49,26 +58,32 @@ def model_from_params(
     model = torch_impl.TwoLayerNet(
         input_dim, hidden_dim, num_classes, reg=reg, dtype=params["W1"].dtype.name, device=device, **options
     )
-    model.load_state_dict(torch_state(params))
+    state = torch_state(params)
+    if model.projection is not None:
+        state["projection"] = model.projection
+    model.load_state_dict(state)
     return model
 
 
 def model_params(impl: str, model) -> dict[str, np.ndarray]:
-    """The model's parameters in the lab's layout (what model.npz holds), as NumPy arrays."""
+    """The model's parameters in the lab's layout (what model.npz holds; a projection folded into W1), as NumPy."""
     if impl == "numpy":
-        return dict(model.params)
+        return model.folded_params()
     from compare.adapter import lab_params
+    from torch_impl.model import fold_projection
 
-    return lab_params(model)
+    return lab_params(fold_projection(model.state_dict()))
 
 
 def best_params(impl: str, solver) -> dict[str, np.ndarray] | None:
-    """The solver's best-validation parameters so far, lab layout, without touching its model (None before any)."""
+    """The solver's best-validation parameters so far, lab layout (a projection folded into W1), without touching
+    its model (None before any)."""
     if impl == "numpy":
-        return {name: value.copy() for name, value in solver.best_params.items()} or None
+        return solver.model.folded_params(solver.best_params) if solver.best_params else None
     from compare.adapter import lab_params
+    from torch_impl.model import fold_projection
 
-    return None if solver.best_state is None else lab_params(solver.best_state)
+    return None if solver.best_state is None else lab_params(fold_projection(solver.best_state))
 
 
 def training_memory(config: Config, input_dim: int = 3 * 32 * 32, num_classes: int = NUM_CLASSES) -> int:

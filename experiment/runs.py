@@ -70,7 +70,7 @@ def fit(config: Config, data: dict, **hooks):
 
     A diverging run (non-finite loss) stops and keeps its histories; the model holds its best params.
     """
-    model = make_model(config, data["X_train"][0].size)
+    model = make_model(config, data["X_train"])
     solver = make_solver(config, model, data, verbose=False, **hooks)
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -309,13 +309,13 @@ def train_run(
         except OSError as err:  # nothing trained yet, nothing lost
             print(f"train.py: error: {err}", file=sys.stderr, flush=True)
             return 1
-        model = make_model(config, data["X_train"][0].size)
+        train_started = time.perf_counter()  # the projection (pca_components), if any, counts as training
+        model = make_model(config, data["X_train"])
         hooks = [Progress(quiet)]
         if tensorboard:
             from experiment.tensorboard import TensorBoardLogger
 
             hooks.append(TensorBoardLogger(out / "tensorboard", lambda m: model_params(config.impl, m)))
-        train_started = time.perf_counter()
 
         def on_epoch(solver) -> None:
             run.checkpoint(solver, config.impl, data["preprocessing"], train_started)  # saved before it is shown

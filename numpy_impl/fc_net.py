@@ -27,6 +27,9 @@ class TwoLayerNet:
     Beyond the lab: inverted dropout on the hidden layer while training (``dropout_keep_ratio``
     < 1, the lab's name: the probability of keeping a unit) and ``label_smoothing`` in the loss.
     The dropout masks come from ``dropout_param["rng"]``, seeded from ``seed`` (stream 1).
+    With a fixed ``projection`` P (D, k), the net sees x P instead of x and W1 is (k, H), so the
+    first layer costs k·H instead of D·H per image; ``folded_params()`` gives the same net with
+    W1 = P W1 (D, H), which takes x itself.
     """
 
     def __init__(
@@ -40,9 +43,16 @@ class TwoLayerNet:
         seed: int | None = None,
         dropout_keep_ratio: float = 1.0,
         label_smoothing: float = 0.0,
+        projection: np.ndarray | None = None,
     ):
         self.reg = reg
         self.dtype = check_float_dtype(dtype)
+        self.projection = None if projection is None else np.asarray(projection, dtype=self.dtype)
+        if self.projection is not None and (self.projection.ndim != 2 or self.projection.shape[1] != input_dim):
+            raise ValueError(
+                f"projection must be (D, input_dim = {input_dim}): the first layer takes x P; got "
+                f"{np.shape(projection)}"
+            )
         ### BEGIN SOLUTION
         self.params = initial_params(input_dim, hidden_dim, num_classes, weight_scale, self.dtype, seed)
         ### END SOLUTION
@@ -59,7 +69,8 @@ class TwoLayerNet:
     ) -> TwoLayerNet:
         """A network holding copies of params (W1 (D, H), b1, W2 (H, C), b2), sizes and dtype taken from them.
 
-        ``seed`` seeds the dropout masks; ``options`` are dropout_keep_ratio and label_smoothing.
+        ``seed`` seeds the dropout masks; ``options`` are dropout_keep_ratio, label_smoothing and projection
+        (D, k), whose k must be W1's first dimension.
         """
         (input_dim, hidden_dim), num_classes = params["W1"].shape, params["W2"].shape[1]
         model = cls(
@@ -75,6 +86,14 @@ class TwoLayerNet:
         model.params = {name: np.array(params[name], dtype=model.dtype) for name in PARAM_NAMES}
         return model
 
+    def folded_params(self, params: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """params (default: the model's) with the projection folded in, W1 = P W1 (D, H): the same scores from x."""
+        params = self.params if params is None else params
+        folded = {name: value.copy() for name, value in params.items()}
+        if self.projection is not None:
+            folded["W1"] = self.projection @ params["W1"]
+        return folded
+
     def loss(self, X: np.ndarray, y: np.ndarray | None = None):
         """X: (N, d1, ..., dk) -> scores (N, C) if y is None, else (loss, grads) with grads keyed like params.
 
@@ -83,6 +102,8 @@ class TwoLayerNet:
         Dropout (if any) acts only when y is given: scores for prediction use every unit.
         """
         X = np.asarray(X, dtype=self.dtype)
+        if self.projection is not None:  # a fixed map: no gradient is needed for it
+            X = X.reshape(len(X), -1) @ self.projection
         W1, b1, W2, b2 = (self.params[name] for name in PARAM_NAMES)
         ### BEGIN SOLUTION
         hidden, (fc1_cache, relu_cache) = affine_relu_forward(X, W1, b1)

@@ -28,11 +28,16 @@ def test_rows_add_one_step_at_a_time():
     assert changed(0, 1) == {"hidden_size"}
     assert changed(3, 4) == {"preprocessing"}  # standardization -> ZCA
     assert changed(4, 5) == {"flip"} and changed(5, 6) == {"crop_padding"} and changed(6, 7) == {"label_smoothing"}
-    assert ablation.EXCURSIONS == {8, 9, 11}
+    assert ablation.EXCURSIONS == {8, 9, 11, 13, 14, 15, 16, 17, 18, 19}
     assert changed(7, 8) == {"dropout_keep_ratio"} and changed(7, 9) == {"preprocessing"}  # tried, then left out
     assert changed(7, 10) == {"num_epochs", "tta"}  # the recipe: label smoothing's row, trained longer
     assert changed(10, 11) == {"crop_padding"}  # the recipe without crops
     assert changed(10, 12) == set()  # test-time flips: the same run, flip-averaged scores
+    for row in range(13, 18):  # the projection leads: row 7 (v1 at 15 epochs, scored without TTA) + a projection
+        assert changed(7, row) == {"pca_components", "tta"}
+    assert changed(10, 20) == {"pca_components", "hidden_size", "num_epochs"}  # v2 = v1 + projection, width, length
+    assert changed(20, 18) == changed(20, 19) == {"num_epochs"}  # v2 at shorter lengths, for the time curve
+    assert changed(20, 21) == set()
 
 
 def fake_metrics(test_10k, tta=None):
@@ -67,7 +72,7 @@ def test_table_marks_harmful_steps_and_compares_with_the_last_kept_step():
     assert "+1.0 pts" in lines[8]  # TTA, against the recipe's plain scores
     assert lines[9:12] == ["", "Commands (each also takes `--quiet --out DIR`):", ""]
     assert lines[12].startswith("- 0: `python train.py --impl numpy --hidden-size 1000")
-    assert lines[-1] == "- 12: `python train.py --impl numpy --recipe best` (its flip-averaged scores)"
+    assert lines[-1] == "- 12: `python train.py --impl numpy --recipe v1` (its flip-averaged scores)"
 
 
 def test_a_failed_row_stays_in_the_table_without_becoming_the_baseline():
@@ -75,3 +80,27 @@ def test_a_failed_row_stays_in_the_table_without_becoming_the_baseline():
     lines = ablation.table({"0": fake_metrics(0.50), "1": failed, "2": fake_metrics(0.52)}).splitlines()
     assert "failed: loss became inf at iteration 7" in lines[3] and "(hurts)" in lines[3]
     assert "+2.0 pts" in lines[4]  # against row 0
+
+
+def test_v2_rows_compare_with_their_base_rows_and_the_time_curves_use_completed_rows():
+    results = {
+        "7": fake_metrics(0.60),
+        "10": fake_metrics(0.66, tta=0.67),
+        "12": fake_metrics(0.66, tta=0.67),
+        "16": fake_metrics(0.61),
+        "18": fake_metrics(0.62, tta=0.625),
+        "19": {"status": "failed", "error": "interrupted", "train_seconds": 60},
+        "20": fake_metrics(0.70, tta=0.71),
+        "21": fake_metrics(0.70, tta=0.71),
+    }
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in ablation.table(results).splitlines() if "pts" in line}
+    assert "+1.0 pts" in rows["16"]  # a projection lead, against v1 at 15 epochs (row 7)
+    assert "-4.0 pts (hurts)" in rows["18"]  # v2 at 26 epochs, against v1 at 80 epochs (row 10)
+    assert "+4.0 pts" in rows["20"] and "+1.0 pts" in rows["21"]  # v2 against v1; its flips against itself
+    series = ablation.curves(results)
+    assert series["v1 (3072 inputs, H=4096)"] == [(1.5, 0.60, None), (1.5, 0.66, 0.67)]
+    assert [point[1] for point in series["v2 (top 512 directions, H=8192)"]] == [
+        0.62,
+        0.70,
+    ]  # the failed row is left out
+    assert "lab's tuned baseline (H=1000, 15 epochs)" not in series

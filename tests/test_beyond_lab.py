@@ -1,5 +1,5 @@
 """The additions beyond the lab, unit by unit: dropout, label smoothing, preprocessing, augmentation,
-Nesterov momentum, decoupled weight decay and the warm-up + cosine schedule."""
+Nesterov momentum, decoupled weight decay, the warm-up + cosine schedule and the first-layer projection."""
 
 import math
 
@@ -11,7 +11,13 @@ import torch.nn.functional as F
 import numpy_impl
 import torch_impl
 from common.batches import Augmentation, BatchStream
-from common.preprocess import check_preprocessing, fit_preprocessing, preprocess, zca_whitening_matrix
+from common.preprocess import (
+    check_preprocessing,
+    fit_preprocessing,
+    preprocess,
+    principal_directions,
+    zca_whitening_matrix,
+)
 from numpy_impl.augment import flip_and_shift
 from numpy_impl.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
 from numpy_impl.layers import dropout_backward, dropout_forward, softmax_loss
@@ -318,3 +324,101 @@ def test_solvers_follow_the_schedule_at_every_step(impl, warmup_epochs):
         impl.Solver(impl.TwoLayerNet(6, 4, 3), data, lr_schedule="cosine", warmup_epochs=6, num_epochs=5)
     with pytest.raises(ValueError, match="unknown lr_schedule 'linear'; expected one of step, cosine"):
         impl.Solver(impl.TwoLayerNet(6, 4, 3), data, lr_schedule="linear")
+
+
+# ----------------------------------------------------------------------------- the first-layer projection
+
+
+def test_principal_directions_are_the_top_k_orthonormal_directions_largest_first():
+    X = correlated_images().reshape(2000, -1).astype(np.float64)
+    P = principal_directions(X, 10)
+    assert P.shape == (48, 10) and P.dtype == np.float64
+    np.testing.assert_allclose(P.T @ P, np.eye(10), atol=1e-12)
+    centred = X - X.mean(axis=0)
+    variances = ((centred @ P) ** 2).mean(axis=0)
+    assert np.all(np.diff(variances) <= 0)  # largest variance first
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)  # the same subspace as the SVD's
+    np.testing.assert_allclose(P @ P.T, vt[:10].T @ vt[:10], atol=1e-10)
+    np.testing.assert_allclose(variances, singular[:10] ** 2 / len(X), rtol=1e-10)
+    assert np.all(P[np.argmax(np.abs(P), axis=0), np.arange(10)] > 0)  # the sign convention
+    np.testing.assert_allclose(principal_directions(X.astype(np.float32), 10), P, atol=1e-4)  # float32 products
+
+
+@pytest.mark.parametrize("k", [0, 49, 2.0, True])
+def test_principal_directions_reject_a_k_outside_the_input_size(k):
+    with pytest.raises(ValueError, match=r"k must be an integer in \[1, 48\]"):
+        principal_directions(np.ones((5, 3, 4, 4)), k)
+
+
+def projected_twins(dtype="float64", k=6, hidden=7, seed=0):
+    """A NumPy and a torch net on x P (P the top k directions of 30 images (30, 3, 4, 4)), same weights, and X, y."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((30, 3, 4, 4)).astype(dtype)
+    P = principal_directions(X, k)
+    numpy_net = numpy_impl.TwoLayerNet(k, hidden, 5, weight_scale=0.3, reg=0.1, dtype=dtype, seed=seed, projection=P)
+    torch_net = torch_impl.TwoLayerNet(k, hidden, 5, reg=0.1, dtype=dtype, projection=torch.from_numpy(P))
+    with torch.no_grad():
+        for name, value in numpy_net.params.items():
+            layer = torch_net.fc1 if name.endswith("1") else torch_net.fc2
+            getattr(layer, "weight" if name.startswith("W") else "bias").copy_(torch.from_numpy(value.T.copy()))
+    return numpy_net, torch_net, X, rng.integers(5, size=30)
+
+
+def test_a_projected_net_is_the_plain_net_on_projected_inputs_and_passes_the_gradient_check():
+    net, _, X, y = projected_twins()
+    plain = numpy_impl.TwoLayerNet.from_params(net.params, reg=0.1)
+    projected = X.reshape(len(X), -1) @ net.projection
+    np.testing.assert_array_equal(net.loss(X), plain.loss(projected))
+    loss, grads = net.loss(X, y)
+    assert grads["W1"].shape == (6, 7)
+    for name in net.params:
+        numerical = eval_numerical_gradient(lambda _: net.loss(X, y)[0], net.params[name], verbose=False)
+        assert rel_error(numerical, grads[name]) < 1e-7, name
+    assert loss == plain.loss(projected, y)[0]  # |P W1|^2 = |W1|^2: the L2 term is the same either way
+
+
+def test_folding_the_projection_gives_the_same_scores_from_the_images_in_both():
+    net, torch_net, X, _ = projected_twins()
+    folded = net.folded_params()
+    assert folded["W1"].shape == (48, 7) and net.params["W1"].shape == (6, 7)  # folding leaves the model alone
+    np.testing.assert_allclose(numpy_impl.TwoLayerNet.from_params(folded).loss(X), net.loss(X), atol=1e-12)
+    state = torch_impl.fold_projection(torch_net.state_dict())
+    assert "projection" not in state and state["fc1.weight"].shape == (7, 48)
+    plain = torch_impl.TwoLayerNet(48, 7, 5, dtype="float64")
+    plain.load_state_dict(state)
+    with torch.no_grad():
+        np.testing.assert_allclose(plain(torch.from_numpy(X)).numpy(), net.loss(X), atol=1e-12)
+        np.testing.assert_allclose(torch_net(torch.from_numpy(X)).numpy(), net.loss(X), atol=1e-12)
+
+
+def test_a_projection_that_does_not_fit_the_first_layer_is_refused_in_both():
+    with pytest.raises(ValueError, match=r"projection must be \(D, input_dim = 6\)"):
+        numpy_impl.TwoLayerNet(6, 7, 5, projection=np.ones((48, 5)))
+    with pytest.raises(ValueError, match=r"projection must be \(D, input_dim = 6\)"):
+        torch_impl.TwoLayerNet(6, 7, 5, projection=torch.ones(48))
+
+
+@pytest.mark.parametrize("impl", ["numpy", "torch"])
+def test_a_projected_run_saves_folded_weights_that_score_like_the_model(impl):
+    """make_model projects onto the training images' top directions; best_params and model_params fold them."""
+    from common.config import Config
+    from experiment.models import best_params, make_model, make_solver, model_from_params, model_params, predict
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((120, 3, 4, 4)).astype(np.float32)
+    data = {
+        "X_train": X[:100],
+        "y_train": rng.integers(10, size=100),
+        "X_val": X[100:],
+        "y_val": rng.integers(10, size=20),
+    }
+    config = Config(impl=impl, hidden_size=9, pca_components=5, num_epochs=2, batch_size=20, learning_rate=1e-2)
+    model = make_model(config, data["X_train"])
+    solver = make_solver(config, model, data, verbose=False)
+    solver.train()
+    best, saved = best_params(impl, solver), model_params(impl, model)
+    assert best["W1"].shape == saved["W1"].shape == (48, 9)
+    for name in best:
+        np.testing.assert_array_equal(best[name], saved[name])  # train() restored the best: the same folded weights
+    plain = model_from_params(impl, saved)
+    np.testing.assert_array_equal(predict(impl, plain, X), predict(impl, model, X))

@@ -19,6 +19,7 @@ from compare.checks import (
     check_model,
     check_model_extras,
     check_preprocessing,
+    check_projection,
     check_trajectories,
     check_update_rules,
     train_twins,
@@ -68,6 +69,25 @@ def test_models_with_dropout_and_label_smoothing_agree(dtype, seed):
     checks = check_model_extras(dtype, seed)
     assert len(checks) == 5
     assert_all_pass(checks)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_projected_models_and_their_folding_agree(dtype, seed):
+    checks = check_projection(dtype, seed)
+    assert len(checks) == 10
+    assert_all_pass(checks)
+
+
+def test_a_wrong_fold_fails_the_projection_check(monkeypatch):
+    """Folding with the directions in the wrong order (P reversed) is caught: scores and W1 no longer agree."""
+    monkeypatch.setattr(
+        numpy_impl.TwoLayerNet,
+        "folded_params",
+        lambda self: {**self.params, "W1": self.projection[:, ::-1] @ self.params["W1"]},
+    )
+    failed = {c.name for c in check_projection("float64", 0) if not c.passed}
+    assert failed == {"folded W1 = P W1 (numpy vs torch)", "folded numpy net on x = projected net on x P"}
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

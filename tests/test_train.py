@@ -148,6 +148,10 @@ def test_saved_model_classifies_raw_images_identically_in_both(runs, real_data_d
         (["--hidden", "10"], "unrecognized arguments: --hidden 10"),  # no abbreviations
         (["--label-smoothing", "1.5"], "--label-smoothing must be in [0, 1], got 1.5"),
         (["--ema-decay", "1"], "--ema-decay must be in [0, 1) (0 averages nothing), got 1.0"),
+        (
+            ["--pca-components", "4000"],
+            "--pca-components must be an integer in [0, 3072] (0: no projection; an image has 3072 values), got 4000",
+        ),
         (["--weight-decay=-1"], "--weight-decay must be a finite number >= 0, got -1.0"),
         (["--recipe", "fastest"], "argument --recipe: invalid choice: 'fastest'"),
         (["--impl", "jax"], "--impl must be one of numpy, torch, got 'jax'"),
@@ -265,7 +269,8 @@ RECIPE_QUICK = [
 
 
 def test_recipe_runs_end_to_end_on_a_subset_identically_in_both(real_data_dir, tmp_path):
-    """--recipe best on 2,000 images: ZCA saved with the model, flip TTA reported, numpy == torch in float64."""
+    """--recipe best on 2,000 images: ZCA saved with the model, the projection folded into W1 (3072, H), flip TTA
+    reported, numpy == torch in float64, and --eval of the folded model reproduces the run's accuracies."""
     metrics = {}
     for impl in ("numpy", "torch"):
         proc = run_train(*RECIPE_QUICK, "--impl", impl, "--dtype", "float64", "--out", str(tmp_path / impl))
@@ -285,6 +290,7 @@ def test_recipe_runs_end_to_end_on_a_subset_identically_in_both(real_data_dir, t
             "label_smoothing",
             "tta",
             "learning_rate",
+            "pca_components",
         )
     } == {
         "preprocessing": "zca",
@@ -295,6 +301,7 @@ def test_recipe_runs_end_to_end_on_a_subset_identically_in_both(real_data_dir, t
         "label_smoothing": 0.1,
         "tta": True,
         "learning_rate": 0.05,
+        "pca_components": 512,
     }
     for key in ("val_acc", "test_acc_1k", "test_acc_10k", "val_acc_tta", "test_acc_1k_tta", "test_acc_10k_tta"):
         assert 0.2 < metrics["numpy"][key] < 0.5, key  # chance is 0.1
@@ -302,6 +309,7 @@ def test_recipe_runs_end_to_end_on_a_subset_identically_in_both(real_data_dir, t
 
     params, preprocessing = load_model(tmp_path / "numpy" / "model.npz")
     assert set(preprocessing) == {"mean_image", "whitening"} and preprocessing["whitening"].shape == (3072, 3072)
+    assert params["W1"].shape == (3072, 64)  # the projection is folded in: a plain two-layer net
     proc = run_train("--eval", str(tmp_path / "numpy"), "--tta", "--impl", "torch")
     assert proc.returncode == 0, proc.stderr
     m = metrics["numpy"]
@@ -326,8 +334,10 @@ def test_a_config_round_trips_through_flags_and_json():
     assert config_from_argv(config.to_argv()) == config
     assert Config.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     recipe = config_from_argv(["--recipe", "best", "--no-flip"])
-    assert recipe.flip is False and recipe.hidden_size == 4096 and recipe.preprocessing == "zca"
+    assert recipe.flip is False and recipe.hidden_size == 8192 and recipe.preprocessing == "zca"
     assert recipe == Config(**{**RECIPES["best"], "flip": False})
+    v1 = config_from_argv(["--recipe", "v1"])  # the first published recipe, kept reproducible
+    assert (v1.hidden_size, v1.num_epochs, v1.pca_components, v1.crop_padding) == (4096, 80, 0, 4)
     assert Config.from_run({"dropout": 0.25, "command": ["train.py"]}).dropout_keep_ratio == 0.75  # older runs
 
 

@@ -6,6 +6,7 @@ import pytest
 from common.plots import (
     confusion_matrix,
     plot_accuracy,
+    plot_accuracy_against_minutes,
     plot_confusion,
     plot_loss,
     plot_weights,
@@ -42,6 +43,7 @@ def test_confusion_matrix_counts():
         lambda: plot_accuracy([0.1, 0.3, 0.4], [0.1, 0.28, 0.35]),
         lambda: plot_weights(np.random.default_rng(0).standard_normal((3072, 12))),
         lambda: plot_confusion(np.eye(10, dtype=int) * 90 + 1, [f"c{i}" for i in range(10)]),
+        lambda: plot_accuracy_against_minutes({"v1": [(4, 0.57, None), (22, 0.66, 0.67)]}, target=0.7),
     ],
 )
 def test_figures_render_to_png(tmp_path, make):
@@ -60,6 +62,9 @@ def test_korean_labels_draw_in_a_korean_font_without_a_missing_glyph():
         plot_accuracy([0.1, 0.3, 0.4], [0.1, 0.28, 0.37], lang="ko"),
         plot_weights(np.random.default_rng(0).standard_normal((3072, 16)), lang="ko"),
         plot_confusion(np.eye(10, dtype=int) * 90 + 1, [f"c{i}" for i in range(10)], lang="ko"),
+        plot_accuracy_against_minutes(
+            {"v2": [(3, 0.6, None), (24, 0.7, 0.71)]}, target=0.7, budget_minutes=25, lang="ko"
+        ),
     ]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

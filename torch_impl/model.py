@@ -33,6 +33,8 @@ class TwoLayerNet(nn.Module):
     drawn from torch's generator (seeded by ``seed``), biases at 0; to start from given weights,
     use ``load_state_dict``. ``dropout_keep_ratio`` is the probability of keeping a unit, as in
     the lab: nn.Dropout gets p = 1 - keep ratio. ``label_smoothing`` goes to F.cross_entropy.
+    A fixed ``projection`` P (D, input_dim) is kept as a buffer and applied first, fc1(x P);
+    ``fold_projection`` turns a state_dict of such a model into the plain model's, fc1.weight @ P^T.
     """
 
     def __init__(
@@ -47,6 +49,7 @@ class TwoLayerNet(nn.Module):
         seed: int | None = None,
         dropout_keep_ratio: float = 1.0,
         label_smoothing: float = 0.0,
+        projection: torch.Tensor | None = None,
         device: str | torch.device | None = "cpu",
     ):
         super().__init__()
@@ -61,6 +64,13 @@ class TwoLayerNet(nn.Module):
         self.relu = nn.ReLU()
         self.dropout = nn.Dropout(p=1.0 - dropout_keep_ratio)
         self.fc2 = nn.Linear(hidden_dim, num_classes, dtype=dtype, device=device)
+        if projection is not None:
+            projection = torch.as_tensor(projection).to(device, dtype)
+            if projection.ndim != 2 or projection.shape[1] != input_dim:
+                raise ValueError(
+                    f"projection must be (D, input_dim = {input_dim}): fc1 takes x P; got {tuple(projection.shape)}"
+                )
+        self.register_buffer("projection", projection)  # None: no buffer in the state_dict
         generator = torch.Generator(device).manual_seed(seed) if seed is not None else None
         with torch.no_grad():
             for layer in (self.fc1, self.fc2):
@@ -77,7 +87,8 @@ class TwoLayerNet(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """X (N, d1, ..., dk) -> scores (N, C)."""
-        return self.fc2(self.dropout(self.relu(self.fc1(X.flatten(1)))))
+        X = X.flatten(1) if self.projection is None else X.flatten(1) @ self.projection
+        return self.fc2(self.dropout(self.relu(self.fc1(X))))
 
     def objective(self, scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The training loss for scores (N, C) and labels (N,): mean cross-entropy + 0.5 * reg * sum of W^2."""
@@ -85,3 +96,12 @@ class TwoLayerNet(nn.Module):
         if self.reg:  # biases are not regularized
             loss = loss + 0.5 * self.reg * (self.fc1.weight.square().sum() + self.fc2.weight.square().sum())
         return loss
+
+
+def fold_projection(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A TwoLayerNet state_dict with its projection P (D, k) folded into fc1: weight (H, k) -> weight P^T (H, D)."""
+    state = dict(state)
+    projection = state.pop("projection", None)
+    if projection is not None:
+        state["fc1.weight"] = state["fc1.weight"] @ projection.T
+    return state
