@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field, fields
 
 from common.batches import Augmentation
+from common.init import INITS
 from common.preprocess import PREPROCESSINGS
 
 UPDATE_RULES = ("sgd", "sgd_momentum", "sgd_nesterov", "rmsprop", "adam")
@@ -54,6 +55,12 @@ class Config:
     update_rule: str = setting("sgd_momentum", f"one of {', '.join(UPDATE_RULES)}")
     weight_scale: float = setting(1e-3, "standard deviation of the initial weights")
     seed: int = setting(0, "initial weights, minibatches, augmentation and dropout draws")
+    init: str = setting(
+        "normal",
+        "initial weights: normal (N(0, weight_scale^2), the lab's), he (N(0, 2 / fan_in)) or images "
+        "(W1's columns: random training images, scaled like he)",
+        True,
+    )
     dtype: str = setting("float32", "float32 or float64")
     num_train: int = setting(49_000, "training images: the first N (validation is the 1,000 after them)")
     device: str = setting("cpu", "torch device: cpu, cuda or cuda:N")
@@ -126,6 +133,7 @@ class Config:
             ("update_rule", UPDATE_RULES),
             ("preprocessing", PREPROCESSINGS),
             ("lr_schedule", LR_SCHEDULES),
+            ("init", INITS),
         )
         for name, allowed in choices:
             if getattr(self, name) not in allowed:

@@ -31,3 +31,44 @@ def initial_params(
         "W2": (weight_scale * rng.standard_normal((hidden_dim, num_classes))).astype(dtype),
         "b2": np.zeros(num_classes, dtype=dtype),
     }
+
+
+INITS = ("normal", "he", "images")
+
+
+def initial_weights(
+    init: str,
+    input_dim: int,
+    hidden_dim: int,
+    num_classes: int,
+    weight_scale: float,
+    dtype=np.float64,
+    seed: int | None = None,
+    inputs: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """The initial params for an ``init`` scheme (the same draws for either implementation):
+
+        normal  W ~ N(0, weight_scale^2): the lab's (``initial_params``)
+        he      W1 ~ N(0, 2 / D), W2 ~ N(0, 2 / H): He et al.'s scaling for layers that feed ReLUs
+        images  W2 as he; W1's columns are random rows of ``inputs`` (N, D), each rescaled to norm sqrt(2), the
+                norm a he column has on average: the first layer starts out matching real images
+
+    The same standard-normal draws as ``initial_params`` (from ``make_rng(seed)``) are scaled, and the
+    images are chosen by stream 3 of the seed.
+    """
+    if init not in INITS:
+        raise ValueError(f"unknown init {init!r}; expected one of {', '.join(INITS)}")
+    if init == "normal":
+        return initial_params(input_dim, hidden_dim, num_classes, weight_scale, dtype, seed)
+    dtype = check_float_dtype(dtype)
+    params = initial_params(input_dim, hidden_dim, num_classes, 1.0, np.float64, seed)
+    params["W1"] *= np.sqrt(2.0 / input_dim)
+    params["W2"] *= np.sqrt(2.0 / hidden_dim)
+    if init == "images":
+        if inputs is None or np.ndim(inputs) != 2 or np.shape(inputs)[1] != input_dim:
+            raise ValueError(f"init 'images' needs inputs (N, {input_dim}); got {np.shape(inputs)}")
+        rows = make_rng(seed, stream=3).choice(len(inputs), hidden_dim, replace=hidden_dim > len(inputs))
+        chosen = np.asarray(inputs[rows], dtype=np.float64)
+        norms = np.linalg.norm(chosen, axis=1, keepdims=True)
+        params["W1"] = (np.sqrt(2.0) * chosen / np.where(norms > 0, norms, 1.0)).T
+    return {name: np.ascontiguousarray(value, dtype=dtype) for name, value in params.items()}

@@ -1,13 +1,16 @@
 #!/usr/bin/env python
-"""Rewrite the generated parts of the docs, so no sample or report is typed by hand.
+"""Rewrite the generated parts of the docs, so no sample, table or report is typed by hand.
 
-    python docs/samples.py           # rerun each README sample's command and rewrite its block; rewrite
-                                     # docs/tuning/greedy-results{,.ko}.md from the recorded trials
-    python docs/samples.py --check   # exit 1 if README's blocks differ from what their commands print now
+    python docs/samples.py           # rerun each README sample's command and rewrite its block; rewrite every
+                                     # record block and docs/tuning/greedy-results{,.ko}.md from the run records
+    python docs/samples.py --check   # exit 1 if a block differs from what its command or its records give now
 
-A README block sits between ``<!-- sample: NAME -->`` and ``<!-- /sample -->``; SAMPLES gives its
-command. The tuning reports are rendered by this commit's report code from the run record
-docs/tuning/greedy-results.csv (what the shipped greedy search measured).
+A sample block sits between ``<!-- sample: NAME -->`` and ``<!-- /sample -->``; SAMPLES gives its
+command. A record block sits between ``<!-- record: NAME -->`` and ``<!-- /record -->`` in README.md
+or a docs page; RECORDS renders it from the run records: the recipes' runs in docs/recipe/ (each a
+run folder's config.json and metrics.json) and benchmarks/ablation.json. The tuning reports are
+rendered by this commit's report code from the run record docs/tuning/greedy-results.csv (what
+the shipped greedy search measured).
 """
 
 from __future__ import annotations
@@ -38,6 +41,85 @@ def rewrite(text: str) -> str:
         return f"<!-- sample: {name} -->\n{run(SAMPLES[name])}\n<!-- /sample -->"
 
     return re.sub(r"<!-- sample: (\w+) -->\n.*?\n<!-- /sample -->", block, text, flags=re.S)
+
+
+RECIPE_RUNS = ROOT / "docs" / "recipe"
+
+
+def recipe_runs(version: str) -> dict[str, tuple[dict, dict]]:
+    """The recorded runs of a recipe version: folder name -> (config.json, metrics.json), in name order."""
+    import json
+
+    runs = {}
+    for folder in sorted((RECIPE_RUNS / version).iterdir()):
+        if (folder / "metrics.json").is_file():
+            config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+            runs[folder.name] = (config, json.loads((folder / "metrics.json").read_text(encoding="utf-8")))
+    return runs
+
+
+def _percent(value: float, digits: int = 2) -> str:
+    return f"{100 * value:.{digits}f}%"
+
+
+def reaches_table() -> str:
+    """Every recorded recipe run (v2 first), then v2's mean and spread over its NumPy seeds."""
+    import statistics
+
+    lines = [
+        "| recipe | run | val | test-1k | test-10k | with test-time flips: test-10k | training (2 cores) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for version in ("v2", "v1"):
+        for config, m in recipe_runs(version).values():
+            impl = "NumPy" if config["impl"] == "numpy" else "torch"
+            minutes = m["train_seconds"] / 60
+            lines.append(
+                f"| `--recipe {'best' if version == 'v2' else 'v1'}` ({version}) | {impl}, seed {config['seed']} | "
+                f"{_percent(m['val_acc'], 1)} | {_percent(m['test_acc_1k'], 1)} | **{_percent(m['test_acc_10k'])}** | "
+                f"{_percent(m['test_acc_10k_tta'])} | {minutes:.1f} min ({m['seconds_per_epoch']:.1f} s/epoch) |"
+            )
+    seeds = [m for config, m in recipe_runs("v2").values() if config["impl"] == "numpy"]
+    if len(seeds) > 1:
+        cells = []
+        for key in ("test_acc_10k", "test_acc_10k_tta"):
+            values = [m[key] for m in seeds]
+            cells.append(
+                f"{_percent(statistics.mean(values))} ± {100 * statistics.stdev(values):.2f} "
+                f"(range {_percent(min(values))}–{_percent(max(values))})"
+            )
+        lines.append(
+            f"| **v2, NumPy, {len(seeds)} seeds** | mean ± standard deviation | | | **{cells[0]}** | {cells[1]} | |"
+        )
+    return "\n".join(lines)
+
+
+def ablation_table() -> str:
+    """benchmarks/ablation.py's table of the recorded results."""
+    import json
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import ablation
+    finally:
+        sys.path.pop(0)
+    return ablation.table(json.loads((ROOT / "benchmarks" / "ablation.json").read_text(encoding="utf-8")))
+
+
+RECORDS = {"reaches": reaches_table, "ablation": ablation_table}
+RECORD_PAGES = [README, ROOT / "docs" / "beyond-the-lab.md"]
+
+
+def rewrite_records(text: str) -> str:
+    """text with every record block re-rendered from the run records."""
+
+    def block(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in RECORDS:
+            raise SystemExit(f"a page names an unknown record {name!r}; known: {', '.join(RECORDS)}")
+        return f"<!-- record: {name} -->\n{RECORDS[name]()}\n<!-- /record -->"
+
+    return re.sub(r"<!-- record: (\w+) -->\n(?:.*?\n)?<!-- /record -->", block, text, flags=re.S)
 
 
 def tuning_reports() -> dict[Path, str]:
@@ -94,14 +176,16 @@ def tuning_reports() -> dict[Path, str]:
 
 
 def main(argv: list[str]) -> int:
-    text = README.read_text(encoding="utf-8")
-    fresh = rewrite(text)
+    current = {page: page.read_text(encoding="utf-8") for page in RECORD_PAGES}
+    fresh = {page: rewrite_records(rewrite(text) if page == README else text) for page, text in current.items()}
     if "--check" in argv:
-        if fresh != text:
-            print("README.md's samples are stale: run python docs/samples.py", file=sys.stderr)
+        stale = [page.name for page in current if fresh[page] != current[page]]
+        if stale:
+            print(f"stale generated blocks in {', '.join(stale)}: run python docs/samples.py", file=sys.stderr)
             return 1
         return 0
-    README.write_text(fresh, encoding="utf-8")
+    for page, text in fresh.items():
+        page.write_text(text, encoding="utf-8")
     for path, report in tuning_reports().items():
         path.write_text(report, encoding="utf-8")
     return 0

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from common.config import Config, ConfigError
-from common.init import initial_params
+from common.init import initial_weights
 from common.preprocess import principal_directions
 
 NUM_CLASSES = 10
@@ -26,13 +26,18 @@ def check_device(config: Config) -> None:
 
 def make_model(config: Config, X_train: np.ndarray, num_classes: int = NUM_CLASSES):
     """The TwoLayerNet the config describes for inputs like X_train (N, ...), started from common.init's weights
-    for its seed (same in both). With pca_components k, the net first projects onto the top k principal directions
-    of X_train (common.preprocess.principal_directions, computed here once and given to either implementation)."""
-    input_dim, projection = X_train[0].size, None
+    for its seed and init scheme (same in both). With pca_components k, the net first projects onto the top k
+    principal directions of X_train (common.preprocess.principal_directions, computed here once and given to
+    either implementation)."""
+    flat, projection, images = X_train.reshape(len(X_train), -1), None, None
     if config.pca_components:
         projection = principal_directions(X_train, config.pca_components)
-        input_dim = config.pca_components
-    init = initial_params(input_dim, config.hidden_size, num_classes, config.weight_scale, config.dtype, config.seed)
+    if config.init == "images":  # W1's columns start at training images as the first layer sees them
+        images = flat if projection is None else flat @ projection.astype(flat.dtype)
+    input_dim = flat.shape[1] if projection is None else config.pca_components
+    init = initial_weights(
+        config.init, input_dim, config.hidden_size, num_classes, config.weight_scale, config.dtype, config.seed, images
+    )
     options = {"dropout_keep_ratio": config.dropout_keep_ratio, "label_smoothing": config.label_smoothing}
     return model_from_params(
         config.impl, init, config.device, reg=config.reg, seed=config.seed, projection=projection, **options

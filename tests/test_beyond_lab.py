@@ -1,5 +1,6 @@
 """The additions beyond the lab, unit by unit: dropout, label smoothing, preprocessing, augmentation,
-Nesterov momentum, decoupled weight decay, the warm-up + cosine schedule and the first-layer projection."""
+Nesterov momentum, decoupled weight decay, the warm-up + cosine schedule, the first-layer projection and the
+initialization schemes."""
 
 import math
 
@@ -11,6 +12,7 @@ import torch.nn.functional as F
 import numpy_impl
 import torch_impl
 from common.batches import Augmentation, BatchStream
+from common.init import initial_params, initial_weights
 from common.preprocess import (
     check_preprocessing,
     fit_preprocessing,
@@ -422,3 +424,50 @@ def test_a_projected_run_saves_folded_weights_that_score_like_the_model(impl):
         np.testing.assert_array_equal(best[name], saved[name])  # train() restored the best: the same folded weights
     plain = model_from_params(impl, saved)
     np.testing.assert_array_equal(predict(impl, plain, X), predict(impl, model, X))
+
+
+# ----------------------------------------------------------------------------- initialization schemes
+
+
+def test_he_init_scales_the_labs_draws_by_sqrt_2_over_fan_in():
+    lab = initial_params(300, 200, 10, 1.0, np.float64, seed=4)  # standard-normal draws
+    he = initial_weights("he", 300, 200, 10, 1e-3, np.float32, seed=4)
+    assert he["W1"].dtype == np.float32 and he["W1"].shape == (300, 200)
+    np.testing.assert_allclose(he["W1"], lab["W1"] * np.sqrt(2 / 300), rtol=1e-6)
+    np.testing.assert_allclose(he["W2"], lab["W2"] * np.sqrt(2 / 200), rtol=1e-6)
+    assert not he["b1"].any() and not he["b2"].any()
+    assert initial_weights("normal", 300, 200, 10, 1e-3, np.float64, seed=4)["W1"].tolist() == (
+        initial_params(300, 200, 10, 1e-3, np.float64, seed=4)["W1"].tolist()
+    )  # normal is the lab's init, draw for draw
+
+
+def test_images_init_starts_each_first_layer_unit_at_a_training_image_of_norm_sqrt_2():
+    inputs = np.random.default_rng(0).standard_normal((50, 12))
+    params = initial_weights("images", 12, 8, 3, 1e-3, np.float64, seed=1, inputs=inputs)
+    columns = params["W1"].T  # (H, D)
+    np.testing.assert_allclose(np.linalg.norm(columns, axis=1), np.sqrt(2))
+    unit_inputs = inputs / np.linalg.norm(inputs, axis=1, keepdims=True)
+    matches = np.abs(columns / np.sqrt(2) @ unit_inputs.T - 1) < 1e-12  # each column is one of the inputs
+    assert matches.sum(axis=1).tolist() == [1] * 8
+    again = initial_weights("images", 12, 8, 3, 1e-3, np.float64, seed=1, inputs=inputs)
+    np.testing.assert_array_equal(again["W1"], params["W1"])  # seeded: the same images again
+    with pytest.raises(ValueError, match=r"init 'images' needs inputs \(N, 12\)"):
+        initial_weights("images", 12, 8, 3, 1e-3, seed=1)
+    with pytest.raises(ValueError, match="unknown init 'xavier'; expected one of normal, he, images"):
+        initial_weights("xavier", 12, 8, 3, 1e-3, seed=1)
+
+
+def test_images_init_with_a_projection_uses_the_projected_images_in_both():
+    from common.config import Config
+    from compare.adapter import lab_params
+    from experiment.models import make_model
+
+    X = np.random.default_rng(2).standard_normal((40, 3, 4, 4))
+    config = Config(hidden_size=6, pca_components=5, init="images", dtype="float64")
+    ours = make_model(config, X)
+    theirs = make_model(Config(**{**config.to_dict(), "impl": "torch"}), X)
+    projected = X.reshape(40, -1) @ ours.projection
+    unit = projected / np.linalg.norm(projected, axis=1, keepdims=True)
+    assert ours.params["W1"].shape == (5, 6)
+    assert np.isclose(ours.params["W1"].T / np.sqrt(2) @ unit.T, 1).sum(axis=1).tolist() == [1] * 6
+    np.testing.assert_array_equal(lab_params(theirs)["W1"], ours.params["W1"])

@@ -37,3 +37,16 @@ def test_the_readme_is_short_and_starts_with_the_korean_link():
     assert "[README.ko.md](README.ko.md)" in "\n".join(lines[:4])
     korean = (ROOT / "README.ko.md").read_text()
     assert "python -m compare --impl lab" in korean and "48%" in korean
+
+
+def test_record_blocks_are_rendered_from_the_run_records():
+    """The results tables in README.md and docs/beyond-the-lab.md are docs/recipe/'s runs and ablation.json."""
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        import samples
+    finally:
+        sys.path.pop(0)
+    for page in samples.RECORD_PAGES:
+        text = page.read_text()
+        assert "<!-- record: " in text, page.name
+        assert samples.rewrite_records(text) == text, f"{page.name} is stale: run python docs/samples.py"

@@ -148,6 +148,7 @@ def test_saved_model_classifies_raw_images_identically_in_both(runs, real_data_d
         (["--hidden", "10"], "unrecognized arguments: --hidden 10"),  # no abbreviations
         (["--label-smoothing", "1.5"], "--label-smoothing must be in [0, 1], got 1.5"),
         (["--ema-decay", "1"], "--ema-decay must be in [0, 1) (0 averages nothing), got 1.0"),
+        (["--init", "xavier"], "--init must be one of normal, he, images, got 'xavier'"),
         (
             ["--pca-components", "4000"],
             "--pca-components must be an integer in [0, 3072] (0: no projection; an image has 3072 values), got 4000",
