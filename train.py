@@ -3,7 +3,8 @@
 
     python train.py --impl numpy                 # the defaults: >= 52% on the full test set in under a minute
     python train.py --impl torch --num-train 5000 --num-epochs 3
-    python train.py --recipe best                # ZCA, flips + crops, H=4096, Nesterov + cosine: >= 66% test
+    python train.py --recipe best                # v2: ZCA, top-512 projection, H=8192, 210 epochs: ~70% test
+    python train.py --recipe v1                  # the first recipe: no projection, H=4096, 80 epochs: 66.6%
     python train.py --eval runs/numpy-20261130-120000 [--impl torch] [--tta]
 
 A run folder (--out, default runs/<impl>-<timestamp>; an existing one only with --overwrite)

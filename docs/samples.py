@@ -119,7 +119,7 @@ def rewrite_records(text: str) -> str:
             raise SystemExit(f"a page names an unknown record {name!r}; known: {', '.join(RECORDS)}")
         return f"<!-- record: {name} -->\n{RECORDS[name]()}\n<!-- /record -->"
 
-    return re.sub(r"<!-- record: (\w+) -->\n(?:.*?\n)?<!-- /record -->", block, text, flags=re.S)
+    return re.sub(r"<!-- record: (\w+) -->\n.*?<!-- /record -->", block, text, flags=re.S)
 
 
 def tuning_reports() -> dict[Path, str]:

@@ -50,3 +50,18 @@ def test_record_blocks_are_rendered_from_the_run_records():
         text = page.read_text()
         assert "<!-- record: " in text, page.name
         assert samples.rewrite_records(text) == text, f"{page.name} is stale: run python docs/samples.py"
+
+
+def test_empty_record_blocks_are_filled_in_place_without_swallowing_the_text_between_them():
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        import samples
+    finally:
+        sys.path.pop(0)
+    text = "a\n<!-- record: reaches -->\n<!-- /record -->\nmiddle\n<!-- record: ablation -->\n<!-- /record -->\nend\n"
+    rendered = samples.rewrite_records(text)
+    assert rendered.startswith("a\n<!-- record: reaches -->\n| recipe |") and rendered.endswith(
+        "<!-- /record -->\nend\n"
+    )
+    assert "<!-- /record -->\nmiddle\n<!-- record: ablation -->\n| # | step |" in rendered
+    assert samples.rewrite_records(rendered) == rendered  # rendering again changes nothing
