@@ -139,6 +139,12 @@ def products_seconds(impl: str, hidden: int, dtype: str, iterations: int, repeat
         X, dh, h, ds = (torch.from_numpy(a) for a in (X, dh, h, ds))
         W1, W2 = torch.randn(hidden, D, dtype=X.dtype), torch.randn(C, hidden, dtype=X.dtype)
         products = (lambda: X @ W1.T, lambda: dh.T @ X, lambda: h @ W2.T, lambda: ds.T @ h, lambda: ds @ W2)
+    return update_products_seconds(products, repeats) * iterations
+
+
+def update_products_seconds(products, repeats: int) -> float:
+    """Median seconds to run one update's matrix products (zero-argument callables): repeats of 10 updates, after
+    one warm-up."""
     times = []
     for _ in range(repeats + 1):  # the first is a warm-up
         start = time.perf_counter()
@@ -146,7 +152,7 @@ def products_seconds(impl: str, hidden: int, dtype: str, iterations: int, repeat
             for product in products:
                 product()
         times.append(time.perf_counter() - start)
-    return statistics.median(times[1:]) / 10 * iterations
+    return statistics.median(times[1:]) / 10
 
 
 BASELINE_EPOCH = """

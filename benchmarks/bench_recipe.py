@@ -25,7 +25,9 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+from bench import update_products_seconds  # noqa: E402
 
 import numpy_impl  # noqa: E402
 import torch_impl  # noqa: E402
@@ -115,14 +117,7 @@ def products_seconds(impl: str, repeats: int) -> float:
             lambda: ds.T @ h,
             lambda: ds @ W2,
         )
-    times = []
-    for _ in range(repeats + 1):  # the first is a warm-up
-        start = time.perf_counter()
-        for _ in range(10):
-            for product in products:
-                product()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times[1:]) / 10
+    return update_products_seconds(products, repeats)
 
 
 def main() -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,16 +32,21 @@ def run(command: list[str]) -> str:
     return f"```\n$ {' '.join(command)}\n{proc.stdout.rstrip()}\n```"
 
 
-def rewrite(text: str) -> str:
-    """text with every sample block replaced by its command's output now."""
+def fill_blocks(text: str, kind: str, renderers: dict) -> str:
+    """text with every ``<!-- KIND: NAME -->`` ... ``<!-- /KIND -->`` block's inside replaced by renderers[NAME]()."""
 
     def block(match: re.Match) -> str:
         name = match.group(1)
-        if name not in SAMPLES:
-            raise SystemExit(f"README.md names an unknown sample {name!r}; known: {', '.join(SAMPLES)}")
-        return f"<!-- sample: {name} -->\n{run(SAMPLES[name])}\n<!-- /sample -->"
+        if name not in renderers:
+            raise SystemExit(f"a page names an unknown {kind} {name!r}; known: {', '.join(renderers)}")
+        return f"<!-- {kind}: {name} -->\n{renderers[name]()}\n<!-- /{kind} -->"
 
-    return re.sub(r"<!-- sample: (\w+) -->\n.*?\n<!-- /sample -->", block, text, flags=re.S)
+    return re.sub(rf"<!-- {kind}: (\w+) -->\n.*?<!-- /{kind} -->", block, text, flags=re.S)
+
+
+def rewrite(text: str) -> str:
+    """text with every sample block replaced by its command's output now."""
+    return fill_blocks(text, "sample", {name: partial(run, command) for name, command in SAMPLES.items()})
 
 
 RECIPE_RUNS = ROOT / "docs" / "recipe"
@@ -112,14 +118,7 @@ RECORD_PAGES = [README, ROOT / "docs" / "beyond-the-lab.md"]
 
 def rewrite_records(text: str) -> str:
     """text with every record block re-rendered from the run records."""
-
-    def block(match: re.Match) -> str:
-        name = match.group(1)
-        if name not in RECORDS:
-            raise SystemExit(f"a page names an unknown record {name!r}; known: {', '.join(RECORDS)}")
-        return f"<!-- record: {name} -->\n{RECORDS[name]()}\n<!-- /record -->"
-
-    return re.sub(r"<!-- record: (\w+) -->\n.*?<!-- /record -->", block, text, flags=re.S)
+    return fill_blocks(text, "record", RECORDS)
 
 
 def tuning_reports() -> dict[Path, str]:
