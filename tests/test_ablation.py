@@ -28,7 +28,7 @@ def test_rows_add_one_step_at_a_time():
     assert changed(0, 1) == {"hidden_size"}
     assert changed(3, 4) == {"preprocessing"}  # standardization -> ZCA
     assert changed(4, 5) == {"flip"} and changed(5, 6) == {"crop_padding"} and changed(6, 7) == {"label_smoothing"}
-    assert ablation.EXCURSIONS == {8, 9, 11, *range(13, 20), *range(22, 28)}
+    assert ablation.EXCURSIONS == {8, 9, 11, *range(13, 20), *range(22, 29)}
     assert changed(7, 8) == {"dropout_keep_ratio"} and changed(7, 9) == {"preprocessing"}  # tried, then left out
     assert changed(7, 10) == {"num_epochs", "tta"}  # the recipe: label smoothing's row, trained longer
     assert changed(10, 11) == {"crop_padding"}  # the recipe without crops
@@ -47,6 +47,7 @@ def test_rows_add_one_step_at_a_time():
         {"warmup_epochs"},
     ]
     assert all(ablation.BASES[row] == 22 for row in range(23, 28))
+    assert changed(20, 28) == changed(22, 26) | {"num_epochs"} and ablation.BASES[28] == 20  # AdamW, full length
 
 
 def fake_metrics(test_10k, tta=None):
