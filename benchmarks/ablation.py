@@ -197,9 +197,10 @@ def table(results: dict) -> str:
         suffix = "_tta" if scores == "tta" else ""
         val, test_1k = (metrics[f"{key}{suffix}"] for key in ("val_acc", "test_acc_1k"))
         test_10k = _score(metrics, scores)
-        change = "" if previous is None else f"{100 * (test_10k - previous):+.1f} pts"
-        if previous is not None and test_10k < previous:
-            change += " (hurts)"
+        change = ""
+        if previous is not None:
+            points = round(100 * (test_10k - previous), 1) + 0.0  # + 0.0: no "-0.0"
+            change = f"{points:+.1f} pts" + (" (hurts)" if points < 0 else "")
         lines.append(
             f"| {index} | {step} | {100 * val:.1f}% | {100 * test_1k:.1f}% | {100 * test_10k:.2f}% | "
             f"{minutes:.1f} min | {change} |"
