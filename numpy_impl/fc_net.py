@@ -117,7 +117,7 @@ class TwoLayerNet:
         dhidden, dW2, db2 = affine_backward(dscores, scores_cache)
         dhidden = dropout_backward(dhidden, dropout_cache)
         # affine_relu_backward would also compute dX = da @ W1.T, a third of the work, for nobody.
-        dW1, db1 = affine_param_backward(relu_backward(dhidden, relu_cache), fc1_cache)
+        dW1, db1 = affine_param_backward(relu_backward(dhidden, relu_cache, out=dhidden), fc1_cache)
         if self.reg:
             loss += 0.5 * self.reg * (np.vdot(W1, W1) + np.vdot(W2, W2))  # vdot: sum of squares, no temporary
             dW1 += self.reg * W1

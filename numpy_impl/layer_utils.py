@@ -10,7 +10,7 @@ from numpy_impl.layers import affine_backward, affine_forward, relu_backward, re
 def affine_relu_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, tuple]:
     """out = relu(x @ w + b).  x: (N, d1, ..., dk), w: (D, M), b: (M,) -> out (N, M)."""
     a, fc_cache = affine_forward(x, w, b)
-    out, relu_cache = relu_forward(a)
+    out, relu_cache = relu_forward(a, out=a)  # a is ours: the ReLU overwrites it instead of a second (N, M) array
     return out, (fc_cache, relu_cache)
 
 

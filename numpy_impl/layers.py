@@ -61,21 +61,21 @@ def affine_param_backward(dout: Array, cache: tuple) -> tuple[Array, Array]:
     return dw, db
 
 
-def relu_forward(x: Array) -> tuple[Array, Array]:
-    """out = max(0, x), elementwise; any shape."""
+def relu_forward(x: Array, out: Array | None = None) -> tuple[Array, Array]:
+    """out = max(0, x), elementwise; any shape. ``out=x`` overwrites x (its sign, all the cache needs, stays)."""
     x = np.asarray(x)
     ### BEGIN SOLUTION
-    out = np.maximum(x, 0)
+    out = np.maximum(x, 0, out=out)
     ### END SOLUTION
     return out, x
 
 
-def relu_backward(dout: Array, cache: Array) -> Array:
-    """dx = dout * [x > 0]: the gradient passes where the input was positive, any shape."""
+def relu_backward(dout: Array, cache: Array, out: Array | None = None) -> Array:
+    """dx = dout * [x > 0]: the gradient passes where the input was positive, any shape. ``out=dout`` reuses dout."""
     x = cache
     dout = check_dout(dout, x.shape, "relu_backward")
     ### BEGIN SOLUTION
-    dx = dout * (x > 0)  # a multiply by the boolean mask: ~10x faster than np.where here
+    dx = np.multiply(dout, x > 0, out=out)  # a multiply by the boolean mask: ~10x faster than np.where here
     ### END SOLUTION
     return dx
 

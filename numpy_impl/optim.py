@@ -13,6 +13,8 @@ model's ``reg``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 Array = np.ndarray
@@ -40,6 +42,16 @@ def row_blocks(w: Array, block_bytes: int = 1 << 20) -> list[slice]:
     return [slice(start, start + rows) for start in range(0, len(w), rows)]
 
 
+def blocks_with_scratch(w: Array, count: int = 1, block_bytes: int = 1 << 18) -> Iterator[tuple[slice, list[Array]]]:
+    """(rows, scratch) for each of row_blocks(w): ``count`` work arrays shaped like w[rows], the same memory for
+    every block, for the intermediate terms (``out=``), so that no temporary is allocated per operation."""
+    blocks = row_blocks(w, block_bytes)
+    buffers = np.empty((count, *w[blocks[0]].shape), dtype=w.dtype) if len(w) else None
+    for rows in blocks:
+        size = len(w[rows])
+        yield rows, [buffer[:size] for buffer in buffers]
+
+
 def _with_defaults(config: dict | None, rule: str, w: Array) -> dict:
     """The config dict (created if None) with the rule's missing hyperparameters set to the defaults.
 
@@ -58,8 +70,8 @@ def sgd(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dict]:
     """Vanilla SGD: w -= learning_rate * dw.  Defaults: learning_rate 1e-2."""
     config = _with_defaults(config, "sgd", w)
     lr = float(config["learning_rate"])
-    for rows in row_blocks(w):
-        w[rows] -= lr * dw[rows]
+    for rows, (step,) in blocks_with_scratch(w):
+        w[rows] -= np.multiply(dw[rows], lr, out=step)
     return w, config
 
 
@@ -74,10 +86,10 @@ def sgd_momentum(w: Array, dw: Array, config: dict | None = None) -> tuple[Array
         v = np.zeros_like(w)
     mu, lr = float(config["momentum"]), float(config["learning_rate"])
     ### BEGIN SOLUTION
-    for rows in row_blocks(w):  # in place, the same arithmetic as v = mu v - lr dw; w += v
+    for rows, (step,) in blocks_with_scratch(w):  # in place, the same arithmetic as v = mu v - lr dw; w += v
         v_block = v[rows]
         v_block *= mu
-        v_block -= lr * dw[rows]
+        v_block -= np.multiply(dw[rows], lr, out=step)
         w[rows] += v_block
     ### END SOLUTION
     config["velocity"] = v
@@ -95,12 +107,12 @@ def sgd_nesterov(w: Array, dw: Array, config: dict | None = None) -> tuple[Array
     if v is None:
         v = np.zeros_like(w)
     mu, lr = float(config["momentum"]), float(config["learning_rate"])
-    for rows in row_blocks(w):
+    for rows, (step,) in blocks_with_scratch(w):
         v_block, g = v[rows], dw[rows]
         v_block *= mu
         v_block += g
-        w[rows] -= lr * g
-        w[rows] -= (lr * mu) * v_block
+        w[rows] -= np.multiply(g, lr, out=step)
+        w[rows] -= np.multiply(v_block, lr * mu, out=step)
     config["velocity"] = v
     return w, config
 
@@ -116,13 +128,17 @@ def rmsprop(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dic
         cache = np.zeros_like(w)
     decay, lr, eps = float(config["decay_rate"]), float(config["learning_rate"]), float(config["epsilon"])
     ### BEGIN SOLUTION
-    for rows in row_blocks(w):
+    for rows, (step, denominator) in blocks_with_scratch(w, 2):
         c, g = cache[rows], dw[rows]
         c *= decay
-        c += (1 - decay) * (g * g)
-        denominator = np.sqrt(c)
+        np.multiply(g, g, out=step)
+        step *= 1 - decay
+        c += step
+        np.sqrt(c, out=denominator)
         denominator += eps
-        w[rows] -= lr * g / denominator
+        np.multiply(g, lr, out=step)
+        step /= denominator
+        w[rows] -= step
     ### END SOLUTION
     config["cache"] = cache
     return w, config
@@ -146,19 +162,21 @@ def adam(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dict]:
     t = int(config["t"]) + 1
     lr, eps = float(config["learning_rate"]), float(config["epsilon"])
     ### BEGIN SOLUTION
-    for rows in row_blocks(w):
+    for rows, (step, denominator) in blocks_with_scratch(w, 2):
         m_block, v_block, g = m[rows], v[rows], dw[rows]
         m_block *= beta1
-        m_block += (1 - beta1) * g
+        m_block += np.multiply(g, 1 - beta1, out=step)
         v_block *= beta2
-        v_block += (1 - beta2) * (g * g)
-        m_hat = m_block / (1 - beta1**t)
-        denominator = v_block / (1 - beta2**t)  # v_hat, then sqrt(v_hat) + epsilon, in place
+        np.multiply(g, g, out=step)
+        step *= 1 - beta2
+        v_block += step
+        np.divide(m_block, 1 - beta1**t, out=step)  # m_hat, then m_hat / (sqrt(v_hat) + epsilon) * lr
+        np.divide(v_block, 1 - beta2**t, out=denominator)  # v_hat, then sqrt(v_hat) + epsilon
         np.sqrt(denominator, out=denominator)
         denominator += eps
-        m_hat /= denominator
-        m_hat *= lr
-        w[rows] -= m_hat
+        step /= denominator
+        step *= lr
+        w[rows] -= step
     ### END SOLUTION
     config.update(m=m, v=v, t=t)
     return w, config

@@ -208,6 +208,16 @@ def test_flip_and_shift_equal_padding_then_cropping():
     np.testing.assert_array_equal(theirs.numpy(), out)  # torch_impl's own indexing, the same pixels
 
 
+@pytest.mark.parametrize("padding", [0, 1, 4])
+def test_torch_flips_and_crops_equal_numpy_slicing_at_every_padding(padding):
+    rng = np.random.default_rng(padding)
+    images = rng.standard_normal((64, 3, 8, 9)).astype(np.float32)
+    flips, shifts = rng.random(64) < 0.5, rng.integers(-padding, padding + 1, (64, 2))
+    theirs = torch_impl.flip_and_shift(*(torch.from_numpy(a) for a in (images, flips, shifts)), padding)
+    assert theirs.is_contiguous()
+    np.testing.assert_array_equal(theirs.numpy(), flip_and_shift(images, flips, shifts))
+
+
 def augmented_batch(images, seed, flip=True, padding=2):
     """The stream's first batch of all of images (in order of its draws), flipped and cropped by numpy_impl."""
     batch = BatchStream(len(images), len(images), seed, Augmentation(flip, padding)).next_batch()
@@ -281,11 +291,13 @@ def test_decoupled_weight_decay_shrinks_weights_by_lr_times_decay():
     w = np.array([2.0, -4.0])
     out, config = sgd_momentum(w.copy(), np.zeros(2), {"learning_rate": 0.1, "weight_decay": 0.5})
     np.testing.assert_allclose(out, w * (1 - 0.1 * 0.5))
-    tw = torch.tensor(w)
-    optimizer = make_optimizer("adam", [tw], {"learning_rate": 0.1, "weight_decay": 0.5})
-    tw.grad = torch.zeros(2, dtype=torch.float64)
-    optimizer.step()
-    np.testing.assert_allclose(tw.numpy(), w * (1 - 0.1 * 0.5))
+    for rule in ("adam", "sgd_nesterov"):  # torch.optim.AdamW's own decay; a step pre-hook on the others
+        tw = torch.tensor(w)
+        optimizer = make_optimizer(rule, [tw], {"learning_rate": 0.1, "weight_decay": 0.5})
+        assert isinstance(optimizer, torch.optim.AdamW) == (rule == "adam")
+        tw.grad = torch.zeros(2, dtype=torch.float64)
+        optimizer.step()
+        np.testing.assert_allclose(tw.numpy(), w * (1 - 0.1 * 0.5))
 
 
 # ----------------------------------------------------------------------------- learning-rate schedule

@@ -47,7 +47,7 @@ CLASSIC_MISTAKES = {
         "N = 50 times too large",
     ),
     "forgotten ReLU mask": (
-        {"layers.py": [("dx = dout * (x > 0)", "dx = dout.copy()")]},
+        {"layers.py": [("dx = np.multiply(dout, x > 0, out=out)", "dx = dout.copy()")]},
         "ReLU backward",
         "the ReLU mask (x > 0) is missing",
     ),
@@ -67,7 +67,7 @@ CLASSIC_MISTAKES = {
         "grads['b1'] adds reg * b: the biases are regularized",
     ),
     "momentum sign": (
-        {"optim.py": [("v_block -= lr * dw[rows]", "v_block += lr * dw[rows]")]},
+        {"optim.py": [("v_block -= np.multiply(", "v_block += np.multiply(")]},
         "update rule sgd_momentum",
         "adds the gradient",
     ),
@@ -135,7 +135,8 @@ def test_a_loop_an_exception_an_upcast_and_an_in_place_change_are_each_reported(
 
 def test_float64_in_float32_out_is_a_wrong_dtype(tmp_path):
     folder = student_copy(
-        tmp_path, {"layers.py": [("dx = dout * (x > 0)", "dx = (dout * (x > 0)).astype(np.float32)")]}
+        tmp_path,
+        {"layers.py": [("dx = np.multiply(dout, x > 0, out=out)", "dx = (dout * (x > 0)).astype(np.float32)")]},
     )
     result = by_part(grade(str(folder)))["ReLU backward"]
     assert result.status == "wrong dtype" and result.message == "dx is float32, expected float64"

@@ -72,3 +72,34 @@ def test_numpy_float64_hyperparameters_do_not_upcast():
 def test_unknown_rule_is_named():
     with pytest.raises(ValueError, match="'nesterov'.*sgd, sgd_momentum, sgd_nesterov, rmsprop, adam"):
         get_update_rule("nesterov")
+
+
+def whole_array_step(rule: str, w, dw, state: dict, t: int, lr: float = 1e-2):
+    """One step of each rule written on whole arrays from its docstring formula (lab defaults) -> (w, state)."""
+    if rule == "sgd":
+        return w - lr * dw, state
+    if rule == "sgd_momentum":
+        v = 0.9 * state.get("v", 0) - lr * dw
+        return w + v, {"v": v}
+    if rule == "sgd_nesterov":
+        v = 0.9 * state.get("v", 0) + dw
+        return w - lr * (dw + 0.9 * v), {"v": v}
+    if rule == "rmsprop":
+        cache = 0.99 * state.get("cache", 0) + 0.01 * dw**2
+        return w - lr * dw / (np.sqrt(cache) + 1e-8), {"cache": cache}
+    m = 0.9 * state.get("m", 0) + 0.1 * dw
+    v = 0.999 * state.get("v", 0) + 0.001 * dw**2
+    return w - lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8), {"m": m, "v": v}
+
+
+@pytest.mark.parametrize("rule", ["sgd", "sgd_momentum", "sgd_nesterov", "rmsprop", "adam"])
+def test_block_by_block_updates_equal_the_formula_on_whole_arrays(rule):
+    """W (700, 300) float64 spans several of the blocks the rules work in, the last one partial."""
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((700, 300))
+    expected, state, config = w.copy(), {}, {"learning_rate": 1e-2}
+    for t in range(1, 4):
+        dw = rng.standard_normal(w.shape)
+        expected, state = whole_array_step(rule, expected, dw, state, t)
+        w, config = get_update_rule(rule)(w, dw.copy(), config)
+    np.testing.assert_allclose(w, expected, rtol=1e-12, atol=1e-14)  # w is O(1): rounding only

@@ -20,16 +20,20 @@ from common.batches import Batch, BatchStream
 def flip_and_shift(images: torch.Tensor, flips: torch.Tensor, shifts: torch.Tensor, padding: int) -> torch.Tensor:
     """images (N, C, H, W): each mirrored left-right where flips (N,) is set, then cropped from its zero-padded
     copy at offset shifts (N, 2) in [-padding, padding]: out[i, :, r, c] = flipped[i, :, r + dy, c + dx], 0 outside.
+
+    One gather from the padded images: the mirror only changes which column each output pixel reads,
+    flipped[:, r, c'] = image[:, r, W - 1 - c'], and the columns it reads outside the image land in the padding.
     """
-    n, _, height, width = images.shape
-    images = torch.where(flips.view(n, 1, 1, 1), images.flip(-1), images)
-    if padding == 0:
+    n, channels, height, width = images.shape
+    if padding == 0 and not flips.any():
         return images
-    padded = F.pad(images, (padding, padding, padding, padding))
-    rows = shifts[:, :1] + padding + torch.arange(height)  # (N, H): the padded rows each output row reads
-    cols = shifts[:, 1:] + padding + torch.arange(width)  # (N, W)
-    crops = padded[torch.arange(n)[:, None, None], :, rows[:, :, None], cols[:, None, :]]  # (N, H, W, C)
-    return crops.permute(0, 3, 1, 2).contiguous()
+    columns = shifts[:, 1:] + torch.arange(width)  # (N, W): the column of the flipped image each output column reads
+    columns = torch.where(flips.view(n, 1), width - 1 - columns, columns) + padding
+    rows = shifts[:, :1] + padding + torch.arange(height)  # (N, H)
+    padded_width = width + 2 * padding
+    index = (rows[:, :, None] * padded_width + columns[:, None, :]).view(n, 1, height * width)  # in the flat padding
+    padded = F.pad(images, (padding, padding, padding, padding)).view(n, channels, -1)
+    return padded.gather(2, index.expand(n, channels, -1)).view(n, channels, height, width)
 
 
 class StreamSampler(Sampler):

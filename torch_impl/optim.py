@@ -15,7 +15,8 @@ accumulated velocity by the new lr while the lab keeps the old steps at the old 
 trajectories part. So with lr_decay < 1 (or any schedule), sgd_momentum runs the lab's rule on tensors.
 
 A ``weight_decay`` in optim_config is decoupled weight decay, w *= 1 - lr * weight_decay
-before each step, as numpy_impl.optim applies it: a step pre-hook on whichever optimizer.
+before each step, as numpy_impl.optim applies it: torch.optim.AdamW(weight_decay) for adam (the
+same shrink, inside the fused kernel's one pass), a step pre-hook on any other optimizer.
 
     schedule       torch.optim.lr_scheduler                     stepped
     step           ExponentialLR(gamma=lr_decay)                after each epoch
@@ -90,7 +91,11 @@ def rmsprop(params, constant_lr: bool, learning_rate: float = 1e-2, decay_rate: 
     return torch.optim.RMSprop(params, lr=learning_rate, alpha=decay_rate, eps=epsilon)
 
 
-def adam(params, constant_lr: bool, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
+def adam(params, constant_lr: bool, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8, weight_decay=0.0):
+    if weight_decay:  # AdamW: p *= 1 - lr * weight_decay, then Adam's step
+        return torch.optim.AdamW(
+            params, lr=learning_rate, betas=(beta1, beta2), eps=epsilon, weight_decay=weight_decay, fused=True
+        )
     return torch.optim.Adam(params, lr=learning_rate, betas=(beta1, beta2), eps=epsilon, fused=True)
 
 
@@ -111,13 +116,14 @@ def make_optimizer(
     if update_rule not in RULES:
         raise ValueError(f"unknown update_rule {update_rule!r}; expected one of {', '.join(RULES)}")
     config = dict(optim_config or {})
-    weight_decay = float(config.pop("weight_decay", 0.0))
     takes = [name for name in inspect.signature(RULES[update_rule]).parameters if name not in ("params", "constant_lr")]
+    # weight_decay goes to the rule when it takes it (adam), else to a step pre-hook
+    weight_decay = 0.0 if "weight_decay" in takes else float(config.pop("weight_decay", 0.0))
     unknown = sorted(set(config) - set(takes))
     if unknown:
+        accepted = takes if "weight_decay" in takes else [*takes, "weight_decay"]
         raise ValueError(
-            f"optim_config keys {', '.join(unknown)} do not apply to {update_rule}; "
-            f"it takes {', '.join(takes)} and weight_decay"
+            f"optim_config keys {', '.join(unknown)} do not apply to {update_rule}; it takes {', '.join(accepted)}"
         )
     constant_lr = lr_decay == 1.0 if constant_lr is None else constant_lr
     optimizer = RULES[update_rule](params, constant_lr, **config)
