@@ -6,10 +6,10 @@ On the real training split (49,000 images) it measures: fitting and applying eac
 preprocessing (mean image, per-channel standardization, ZCA with epsilon 0.1) and the projection
 onto the top k principal directions; applying one batch stream draw of flips and crops (4-pixel
 padding) to 512 images, with each implementation's own code (NumPy slicing, torch indexing); and
-one training update of `--recipe best`'s network (projection k, H, batch 512, Nesterov, label
-smoothing) in each implementation's Solver, next to the time that implementation's own library
-needs for the update's matrix products (the ratio is the Solver's overhead: 1.00 would be pure
-matrix products). Medians of the repeats are reported.
+one training update of the network of `--recipe best` (v3: AdamW) and of `--recipe v2` (Nesterov, L2),
+both projection k, H, batch 512, label smoothing, in each implementation's Solver, next to the time that
+implementation's own library needs for the update's matrix products (the ratio is the Solver's
+overhead: 1.00 would be pure matrix products). Medians of the repeats are reported.
 """
 
 from __future__ import annotations
@@ -52,28 +52,33 @@ def median_seconds(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def step_seconds(impl, X: np.ndarray, y: np.ndarray, projection: np.ndarray, repeats: int) -> float:
-    """Median seconds of one Solver update of the recipe's network: one epoch of repeats + 2 updates, timed between
-    the on_iteration calls from the second update on (the first pays for buffers and an accuracy check)."""
+def step_seconds(impl, X: np.ndarray, y: np.ndarray, projection: np.ndarray, recipe: str, repeats: int) -> float:
+    """Median seconds of one Solver update of a recipe's network (its update rule, rate, weight decay, L2 and label
+    smoothing): one epoch of repeats + 2 updates, timed between the on_iteration calls from the second update on
+    (the first pays for buffers and an accuracy check)."""
+    settings = RECIPES[recipe]
     rows = BATCH * (repeats + 2)
     data = {"X_train": X[:rows], "y_train": y[:rows], "X_val": X[:BATCH], "y_val": y[:BATCH]}
     model = impl.TwoLayerNet(
         COMPONENTS,
         HIDDEN,
         10,
-        weight_scale=1e-2,
-        reg=5e-4,
+        weight_scale=settings["weight_scale"],
+        reg=settings["reg"],
         dtype="float32",
         seed=0,
-        label_smoothing=0.1,
+        label_smoothing=settings["label_smoothing"],
         projection=projection if impl is numpy_impl else torch.from_numpy(projection),
     )
+    optim_config = {"learning_rate": settings["learning_rate"]}
+    if settings.get("weight_decay"):
+        optim_config["weight_decay"] = settings["weight_decay"]
     stamps = []
     solver = impl.Solver(
         model,
         data,
-        update_rule="sgd_nesterov",
-        optim_config={"learning_rate": 0.01},
+        update_rule=settings["update_rule"],
+        optim_config=optim_config,
         augment={"flip": True, "padding": PADDING},
         batch_size=BATCH,
         num_epochs=1,
@@ -156,30 +161,37 @@ def main() -> int:
             partial(torch_impl.flip_and_shift, t_batch, t_flips, t_shifts, PADDING), 20 * args.repeats
         ),
     }
+    impls = {"numpy": numpy_impl, "torch": torch_impl}
+    products = {name: products_seconds(name, args.repeats) for name in impls}
     steps = {
-        name: step_seconds(impl, X, labels, projection, args.repeats)
-        for name, impl in (("numpy", numpy_impl), ("torch", torch_impl))
+        recipe: {name: step_seconds(impl, X, labels, projection, recipe, args.repeats) for name, impl in impls.items()}
+        for recipe in ("best", "v2")
     }
-    products = {name: products_seconds(name, args.repeats) for name in steps}
     results.update(
         shape={"batch": BATCH, "hidden": HIDDEN, "pca_components": COMPONENTS},
         augment_batch_seconds=augment,
-        step_seconds=steps,
         products_seconds=products,
-        step_over_products={name: steps[name] / products[name] for name in steps},
-        augment_share={name: augment[name] / steps[name] for name in steps},
+        step_seconds=steps,
+        step_over_products={
+            recipe: {name: seconds / products[name] for name, seconds in by_impl.items()}
+            for recipe, by_impl in steps.items()
+        },
+        augment_share={name: augment[name] / steps["best"][name] for name in impls},
     )
     print(
-        f"\n| implementation | augmenting a batch of {BATCH} (flips + crops, padding {PADDING}), ms | "
-        f"training step of --recipe best (k={COMPONENTS}, H={HIDDEN}, batch {BATCH}), ms | its matrix products, ms | "
-        f"step / products | augmentation's share of a step |\n|---|---|---|---|---|---|"
+        f"\n| recipe | implementation | training step (k={COMPONENTS}, H={HIDDEN}, batch {BATCH}), ms | "
+        f"its matrix products, ms | step / products |\n|---|---|---|---|---|"
     )
-    for name, seconds in steps.items():
-        print(
-            f"| {name} | {1e3 * augment[name]:.2f} | {1e3 * seconds:.1f} | {1e3 * products[name]:.1f} | "
-            f"{results['step_over_products'][name]:.2f} | {100 * results['augment_share'][name]:.1f}% |"
-        )
-    print(f"numpy / torch step time: {steps['numpy'] / steps['torch']:.2f}")
+    for recipe, by_impl in steps.items():
+        for name, seconds in by_impl.items():
+            print(
+                f"| {recipe} ({RECIPES[recipe]['update_rule']}) | {name} | {1e3 * seconds:.1f} | "
+                f"{1e3 * products[name]:.1f} | {seconds / products[name]:.2f} |"
+            )
+    print(f"\n| implementation | augmenting a batch of {BATCH} (flips, crops {PADDING}), ms | share of a step |")
+    print("|---|---|---|")
+    for name in impls:
+        print(f"| {name} | {1e3 * augment[name]:.2f} | {100 * results['augment_share'][name]:.1f}% |")
     save_json(args.out, results)
     return 0
 

@@ -19,9 +19,9 @@ import torch_impl
 from common.batches import draw_augmentation
 from common.init import initial_params
 from common.preprocess import fit_preprocessing, preprocess, principal_directions, zca_whitening_matrix
-from compare.adapter import lab_loss, lab_params, leaf, torch_state
+from compare.adapter import LAYERS, lab_loss, lab_params, leaf, torch_state
 from compare.metrics import Check, make_check
-from numpy_impl.augment import flip_and_shift
+from numpy_impl.augment import flip_and_shift, mix_images
 from numpy_impl.layer_utils import affine_relu_backward, affine_relu_forward
 from numpy_impl.layers import (
     affine_backward,
@@ -325,6 +325,50 @@ def check_preprocessing(
     return checks
 
 
+def check_mixing(dtype: str = "float64", seed: int = 0, n: int = 6, dims: tuple = (3, 8, 8), c: int = 10):
+    """MixUp and CutMix: the mixed images and label weights against torchvision.transforms.v2's MixUp and CutMix
+    (whose partner of image i is image i - 1), and the mixed loss and gradients against cross-entropy with
+    torchvision's soft targets by autograd, and against torch_impl's objective."""
+    from torchvision.transforms import v2
+
+    rng = np.random.default_rng(seed)
+    images, y = rng.standard_normal((n, *dims)).astype(dtype), rng.integers(c, size=n)
+    onehot = np.eye(c, dtype=dtype)[y]
+    partners = np.roll(np.arange(n), 1)
+    ours, theirs = twin_pair(int(np.prod(dims)), 20, c, dtype, seed, 0.1, 0.0, label_smoothing=LABEL_SMOOTHING)
+    checks = []
+    for name, transform in (("MixUp", v2.MixUp(alpha=0.4, num_classes=c)), ("CutMix", v2.CutMix(num_classes=c))):
+        torch.manual_seed(seed)
+        params = transform.make_params([torch.from_numpy(images)])
+        torch.manual_seed(seed)  # the same draws again, inside the transform
+        t_images, soft_targets = transform(torch.from_numpy(images), torch.from_numpy(onehot))
+        if name == "MixUp":
+            weight, box = params["lam"], None
+        else:
+            (left, top, right, bottom), weight = params["box"], params["lam_adjusted"]
+            box = (top, bottom, left, right)
+        mixed = mix_images(images.copy(), partners, weight, box)
+        checks.append(make_check("mixing", f"{name} images vs torchvision", mixed, t_images.numpy(), dtype))
+        target = weight * onehot + (1 - weight) * onehot[partners]
+        checks.append(make_check("mixing", f"{name} label weights vs torchvision", target, soft_targets.numpy(), dtype))
+
+        loss, grads = ours.loss(mixed, y, mix=(y[partners], weight))
+        theirs.train()
+        reference = F.cross_entropy(
+            theirs(torch.from_numpy(mixed)), soft_targets, label_smoothing=LABEL_SMOOTHING
+        )  # reg is 0: the loss is the cross-entropy alone
+        t_grads = torch.autograd.grad(reference, [dict(theirs.named_parameters())[key] for key in LAYERS.values()])
+        checks.append(
+            make_check("mixing", f"{name} loss vs cross-entropy of the soft targets", loss, reference.item(), dtype)
+        )
+        for param, t_grad in zip(LAYERS, t_grads):
+            t_grad = (t_grad.T if param.startswith("W") else t_grad).numpy()
+            checks.append(make_check("mixing", f"{name} grad {param} vs autograd", grads[param], t_grad, dtype))
+        t_loss, _ = lab_loss(theirs, mixed, y, mix=(y[partners], weight))
+        checks.append(make_check("mixing", f"{name} loss vs torch_impl's objective", loss, t_loss, dtype))
+    return checks
+
+
 def trajectory_data(dtype: str, seed: int, num_train: int = 200, dims: tuple = (3, 4, 4), c: int = 5):
     """A small learnable problem: labels from a random linear map of the inputs; 200 train and 50 val images."""
     rng = np.random.default_rng(seed)
@@ -474,6 +518,11 @@ TRAJECTORIES = {
     **{f"{rule} (lab decay 0.95)": {"update_rule": rule} for rule in UPDATE_RULES},
     "recipe (nesterov, warm-up + cosine, flips + crops, label smoothing)": RECIPE_RUN,
     "recipe, inputs projected onto their top 12 of 48 principal directions": {**RECIPE_RUN, "pca_components": 12},
+    "recipe with MixUp (alpha 0.4)": {
+        **RECIPE_RUN,
+        "augment": {**RECIPE_RUN["augment"], "mix": "mixup", "mix_alpha": 0.4},
+    },
+    "recipe with CutMix (alpha 1)": {**RECIPE_RUN, "augment": {**RECIPE_RUN["augment"], "mix": "cutmix"}},
     "momentum, weights averaged (EMA 0.9) for checks, the best choice and the restore": {
         "update_rule": "sgd_momentum",
         "ema_decay": 0.9,
@@ -515,6 +564,7 @@ ALL_CHECKS = (
     check_projection,
     check_update_rules,
     check_preprocessing,
+    check_mixing,
     check_trajectories,
 )
 

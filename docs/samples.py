@@ -69,34 +69,40 @@ def _percent(value: float, digits: int = 2) -> str:
 
 
 def reaches_table() -> str:
-    """Every recorded recipe run (v2 first), then v2's mean and spread over its NumPy seeds."""
+    """Every recorded recipe run, newest recipe first, each recipe followed by its mean and spread over NumPy seeds."""
     import statistics
+
+    from common.config import RECIPES
 
     lines = [
         "| recipe | run | val | test-1k | test-10k | with test-time flips: test-10k | training (2 cores) |",
         "|---|---|---|---|---|---|---|",
     ]
-    for version in ("v2", "v1"):
-        for config, m in recipe_runs(version).values():
+    versions = sorted((f.name for f in RECIPE_RUNS.iterdir() if f.name in RECIPES), key=lambda v: -int(v[1:]))
+    for version in versions:
+        flag = "best" if RECIPES[version] == RECIPES["best"] else version
+        runs = recipe_runs(version).values()
+        for config, m in runs:
             impl = "NumPy" if config["impl"] == "numpy" else "torch"
             minutes = m["train_seconds"] / 60
             lines.append(
-                f"| `--recipe {'best' if version == 'v2' else 'v1'}` ({version}) | {impl}, seed {config['seed']} | "
+                f"| `--recipe {flag}` ({version}) | {impl}, seed {config['seed']} | "
                 f"{_percent(m['val_acc'], 1)} | {_percent(m['test_acc_1k'], 1)} | **{_percent(m['test_acc_10k'])}** | "
                 f"{_percent(m['test_acc_10k_tta'])} | {minutes:.1f} min ({m['seconds_per_epoch']:.1f} s/epoch) |"
             )
-    seeds = [m for config, m in recipe_runs("v2").values() if config["impl"] == "numpy"]
-    if len(seeds) > 1:
-        cells = []
-        for key in ("test_acc_10k", "test_acc_10k_tta"):
-            values = [m[key] for m in seeds]
-            cells.append(
-                f"{_percent(statistics.mean(values))} ± {100 * statistics.stdev(values):.2f} "
-                f"(range {_percent(min(values))}–{_percent(max(values))})"
+        seeds = [m for config, m in runs if config["impl"] == "numpy"]
+        if len(seeds) > 1:
+            cells = []
+            for key in ("test_acc_10k", "test_acc_10k_tta"):
+                values = [m[key] for m in seeds]
+                cells.append(
+                    f"{_percent(statistics.mean(values))} ± {100 * statistics.stdev(values):.2f} "
+                    f"(range {_percent(min(values))}–{_percent(max(values))})"
+                )
+            lines.append(
+                f"| **{version}, NumPy, {len(seeds)} seeds** | mean ± standard deviation | | | **{cells[0]}** | "
+                f"{cells[1]} | |"
             )
-        lines.append(
-            f"| **v2, NumPy, {len(seeds)} seeds** | mean ± standard deviation | | | **{cells[0]}** | {cells[1]} | |"
-        )
     return "\n".join(lines)
 
 

@@ -94,10 +94,13 @@ class TwoLayerNet:
             folded["W1"] = self.projection @ params["W1"]
         return folded
 
-    def loss(self, X: np.ndarray, y: np.ndarray | None = None):
+    def loss(self, X: np.ndarray, y: np.ndarray | None = None, mix: tuple[np.ndarray, float] | None = None):
         """X: (N, d1, ..., dk) -> scores (N, C) if y is None, else (loss, grads) with grads keyed like params.
 
         loss = softmax cross-entropy averaged over N + 0.5 * reg * (sum W1^2 + sum W2^2).
+        mix = (labels (N,) of the images mixed into X, weight lam of y) (MixUp, CutMix): the target is
+        lam onehot(y) + (1 - lam) onehot(mixed-in labels), so the cross-entropy and its gradient are lam
+        times y's plus 1 - lam times the mixed-in labels'.
         X is cast to the model's dtype (a no-op when it already matches), never upcast.
         Dropout (if any) acts only when y is given: scores for prediction use every unit.
         """
@@ -114,6 +117,12 @@ class TwoLayerNet:
             return scores
 
         loss, dscores = softmax_loss(scores, y, self.label_smoothing)
+        if mix is not None:
+            mixed_in_labels, weight = mix
+            mixed_in_loss, mixed_in_dscores = softmax_loss(scores, mixed_in_labels, self.label_smoothing)
+            loss = weight * loss + (1 - weight) * mixed_in_loss
+            dscores *= weight
+            dscores += (1 - weight) * mixed_in_dscores
         dhidden, dW2, db2 = affine_backward(dscores, scores_cache)
         dhidden = dropout_backward(dhidden, dropout_cache)
         # affine_relu_backward would also compute dX = da @ W1.T, a third of the work, for nobody.

@@ -26,7 +26,7 @@ import numpy as np
 
 from common.artifacts import load_json, load_npz, save_json, save_npz
 from common.batches import Augmentation, Batch, BatchStream
-from numpy_impl.augment import flip_and_shift
+from numpy_impl.augment import flip_and_shift, mix_images
 from numpy_impl.optim import DEFAULT_CONFIGS, get_update_rule, row_blocks
 
 LR_SCHEDULES = ("step", "cosine")
@@ -80,8 +80,9 @@ class Solver:
 
     Beyond the lab: lr_schedule "step" (the lab's: lr *= lr_decay after each epoch) or "cosine"
     (linear warm-up over warmup_epochs to the peak rate, then cosine decay to 0 at the last
-    update; see warmup_cosine_factor); augment, None or {"flip": bool, "padding": int}: random flips and
-    crops of each training batch, drawn by the batch stream; ema_decay d in [0, 1): after each update,
+    update; see warmup_cosine_factor); augment, None or {"flip": bool, "padding": int} and optionally
+    "mix" ("mixup" or "cutmix") and "mix_alpha": random flips, crops and mixing of each training batch,
+    drawn by the batch stream (common.batches.Augmentation); ema_decay d in [0, 1): after each update,
     ema = ema + (1 - d) (w - ema), started from the first update's weights, and the accuracy checks,
     the best-validation choice and the restored params use the average (0, the default: no average).
 
@@ -128,7 +129,8 @@ class Solver:
         self.on_iteration: Callable | None = options["on_iteration"]
         self.on_epoch: Callable | None = options["on_epoch"]
         self._check_hyperparameters()
-        self.stream = BatchStream(len(self.X_train), self.batch_size, self.seed, self.augmentation)
+        image_size = self.X_train.shape[2:] if self.X_train.ndim == 4 else None
+        self.stream = BatchStream(len(self.X_train), self.batch_size, self.seed, self.augmentation, image_size)
         self._X_batch = self._y_batch = self._X_augmented = None
         self._reset()
 
@@ -198,18 +200,23 @@ class Solver:
     def initial_learning_rate(self) -> float:
         return float(self.optim_config.get("learning_rate", DEFAULT_CONFIGS[self.update_rule_name]["learning_rate"]))
 
-    def _gather(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
-        """The batch's images (augmented) and labels, in buffers reused at every step (no fresh allocation)."""
+    def _gather(self, batch: Batch) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+        """The batch's images (augmented) and labels, in buffers reused at every step (no fresh allocation), and
+        with MixUp or CutMix the mixed-in images' labels and the weight of the own labels (else None)."""
         if self._X_batch is None:
             self._X_batch = np.empty((self.batch_size, *self.X_train.shape[1:]), dtype=self.X_train.dtype)
             self._y_batch = np.empty(self.batch_size, dtype=self.y_train.dtype)
         np.take(self.X_train, batch.indices, axis=0, out=self._X_batch)
         np.take(self.y_train, batch.indices, axis=0, out=self._y_batch)
         if batch.flips is None:
-            return self._X_batch, self._y_batch
+            return self._X_batch, self._y_batch, None
         if self._X_augmented is None:
             self._X_augmented = np.empty_like(self._X_batch)
-        return flip_and_shift(self._X_batch, batch.flips, batch.shifts, out=self._X_augmented), self._y_batch
+        X = flip_and_shift(self._X_batch, batch.flips, batch.shifts, out=self._X_augmented)
+        if batch.partners is None:
+            return X, self._y_batch, None
+        mix_images(X, batch.partners, batch.mix_weight, batch.box)
+        return X, self._y_batch, (self._y_batch[batch.partners], batch.mix_weight)
 
     def _step(self) -> float:
         """One gradient update on the stream's next minibatch; returns its loss."""
@@ -217,7 +224,8 @@ class Solver:
             factor = warmup_cosine_factor(self.iteration + 1, self.num_iterations, self.warmup_iterations)
             for config in self.optim_configs.values():
                 config["learning_rate"] = self.initial_learning_rate * factor
-        loss, grads = self.model.loss(*self._gather(self.stream.next_batch()))
+        X, y, mix = self._gather(self.stream.next_batch())
+        loss, grads = self.model.loss(X, y) if mix is None else self.model.loss(X, y, mix=mix)
         self._check_finite(loss)
         for name, w in self.model.params.items():
             next_w, self.optim_configs[name] = self.update_rule(w, grads[name], self.optim_configs[name])

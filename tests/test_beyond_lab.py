@@ -20,7 +20,7 @@ from common.preprocess import (
     principal_directions,
     zca_whitening_matrix,
 )
-from numpy_impl.augment import flip_and_shift
+from numpy_impl.augment import flip_and_shift, mix_images
 from numpy_impl.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
 from numpy_impl.layers import dropout_backward, dropout_forward, softmax_loss
 from numpy_impl.optim import sgd_momentum, sgd_nesterov
@@ -257,15 +257,73 @@ def test_solver_batches_keep_their_labels_and_do_not_move_the_draws():
     for _ in range(5):
         batch = augmented.stream.next_batch()
         assert np.array_equal(batch.indices, plain.stream.next_batch().indices)  # flips and crops: own generator
-        X_batch, y_batch = augmented._gather(batch)
+        X_batch, y_batch, _ = augmented._gather(batch)
         np.testing.assert_array_equal(y_batch, y[batch.indices])
         np.testing.assert_array_equal(X_batch.max(axis=(1, 2, 3)), y_batch + 1)
         loader = torch_impl.batch_loader(torch.from_numpy(X), torch.from_numpy(y), augmented.stream)
-        X_torch, y_torch = loader.dataset[batch]
+        X_torch, y_torch, _ = loader.dataset[batch]
         np.testing.assert_array_equal(X_torch.numpy(), X_batch)  # torch_impl applies the same draws alike
         np.testing.assert_array_equal(y_torch.numpy(), y_batch)
-    with pytest.raises(ValueError, match="augment takes the keys flip and padding; got pad"):
+    with pytest.raises(ValueError, match="augment takes the keys flip, padding, mix and mix_alpha; got pad"):
         numpy_impl.Solver(numpy_impl.TwoLayerNet(64, 5, 10), data, augment={"flip": True, "pad": 2})
+
+
+# ----------------------------------------------------------------------------- MixUp and CutMix
+
+
+@pytest.mark.parametrize("mix", ["mixup", "cutmix"])
+def test_mixing_has_its_own_draws_and_leaves_the_others_alone(mix):
+    plain = BatchStream(500, 64, seed=4, augmentation=Augmentation(True, 2))
+    mixing = BatchStream(500, 64, seed=4, augmentation=Augmentation(True, 2, mix, 0.4), image_size=(8, 8))
+    weights = []
+    for _ in range(20):
+        ours, theirs = mixing.next_batch(), plain.next_batch()
+        for draw in ("indices", "flips", "shifts"):
+            np.testing.assert_array_equal(getattr(ours, draw), getattr(theirs, draw))
+        assert sorted(ours.partners) == list(range(64)) and 0 <= ours.mix_weight <= 1
+        if mix == "cutmix":
+            top, bottom, left, right = ours.box
+            assert 0 <= top <= bottom <= 8 and 0 <= left <= right <= 8
+            assert ours.mix_weight == 1 - (bottom - top) * (right - left) / 64  # the box as clipped
+        else:
+            assert ours.box is None
+        weights.append(ours.mix_weight)
+    assert 0.2 < np.mean(weights) < 0.8 and np.std(weights) > 0.1  # Beta(0.4, 0.4): mostly near 0 or 1
+    with pytest.raises(ValueError, match="cutmix needs image_size"):
+        BatchStream(500, 64, seed=4, augmentation=Augmentation(mix="cutmix"))
+    with pytest.raises(ValueError, match="mix must be one of none, mixup, cutmix; got 'blend'"):
+        Augmentation(mix="blend")
+    with pytest.raises(ValueError, match=r"mix_alpha must be a number > 0 \(Beta\(alpha, alpha\)\); got 0"):
+        Augmentation(mix="mixup", mix_alpha=0)
+
+
+def test_mixup_blends_and_cutmix_pastes_alike_in_numpy_and_torch():
+    rng = np.random.default_rng(8)
+    images = rng.standard_normal((5, 3, 6, 7)).astype(np.float32)
+    partners = np.array([2, 0, 1, 4, 3])
+    blended = mix_images(images.copy(), partners, 0.3)
+    np.testing.assert_allclose(blended, 0.3 * images + 0.7 * images[partners], rtol=1e-6)
+    pasted = mix_images(images.copy(), partners, 1 - 6 / 42, (1, 3, 2, 5))
+    assert np.array_equal(pasted[:, :, 1:3, 2:5], images[partners, :, 1:3, 2:5])
+    outside = np.ones((6, 7), dtype=bool)
+    outside[1:3, 2:5] = False
+    assert np.array_equal(pasted[:, :, outside], images[:, :, outside])
+    for box, ours in ((None, blended), ((1, 3, 2, 5), pasted)):
+        theirs = torch_impl.mix_images(torch.from_numpy(images), torch.from_numpy(partners), 0.3, box)
+        np.testing.assert_array_equal(theirs.numpy(), ours)  # the same float32 arithmetic
+
+
+def test_mixed_loss_is_the_weighted_sum_and_its_gradient_checks_numerically():
+    rng = np.random.default_rng(2)
+    model = numpy_impl.TwoLayerNet(12, 7, 4, weight_scale=0.3, reg=0.1, dtype=np.float64, seed=0, label_smoothing=0.1)
+    X, y, mixed_in = rng.standard_normal((6, 12)), rng.integers(4, size=6), rng.integers(4, size=6)
+    loss, grads = model.loss(X, y, mix=(mixed_in, 0.3))
+    penalty = 0.5 * 0.1 * sum(np.sum(model.params[w] ** 2) for w in ("W1", "W2"))
+    own, other = (model.loss(X, labels)[0] - penalty for labels in (y, mixed_in))
+    assert loss == pytest.approx(0.3 * own + 0.7 * other + penalty, rel=1e-12)
+    for name, value in model.params.items():
+        numeric = eval_numerical_gradient(lambda _: model.loss(X, y, mix=(mixed_in, 0.3))[0], value, verbose=False)
+        assert rel_error(grads[name], numeric) < 1e-7, name
 
 
 # ----------------------------------------------------------------------------- update rules

@@ -16,6 +16,7 @@ from compare.__main__ import main as compare_main
 from compare.adapter import lab_params, torch_state
 from compare.checks import (
     check_layers,
+    check_mixing,
     check_model,
     check_model_extras,
     check_preprocessing,
@@ -63,19 +64,20 @@ def test_models_agree(dtype, seed, sizes):
     assert_all_pass(check_model(dtype, seed, **sizes))
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("seed", SEEDS)
-def test_models_with_dropout_and_label_smoothing_agree(dtype, seed):
-    checks = check_model_extras(dtype, seed)
-    assert len(checks) == 5
-    assert_all_pass(checks)
+BEYOND_THE_LAB_CHECKS = {  # each check function and how many checks it makes
+    "dropout and label smoothing": (check_model_extras, 5),
+    "the projection and its folding": (check_projection, 10),
+    "MixUp and CutMix against torchvision and autograd": (check_mixing, 16),
+}
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("seed", SEEDS)
-def test_projected_models_and_their_folding_agree(dtype, seed):
-    checks = check_projection(dtype, seed)
-    assert len(checks) == 10
+@pytest.mark.parametrize("part", BEYOND_THE_LAB_CHECKS)
+def test_the_models_agree_beyond_the_lab(part, dtype, seed):
+    check, count = BEYOND_THE_LAB_CHECKS[part]
+    checks = check(dtype, seed)
+    assert len(checks) == count
     assert_all_pass(checks)
 
 
@@ -102,6 +104,19 @@ def test_preprocessing_and_augmentation_agree_with_torch(dtype, seed):
         "flips + crops vs torch_impl",
     ]
     assert_all_pass(checks)
+
+
+def test_mixing_with_the_wrong_partners_fails_the_mixing_check(monkeypatch):
+    """Image i mixed with image i + 1 instead of i - 1 (torchvision's pairing) is caught in both mixes; at seed 0
+    CutMix's box is 2 x 2 pixels of 8 x 8, so its check is not vacuous."""
+    import compare.checks
+
+    right = compare.checks.mix_images
+    monkeypatch.setattr(
+        compare.checks, "mix_images", lambda images, partners, *draws: right(images, np.argsort(partners), *draws)
+    )
+    failed = {c.name for c in check_mixing("float64", 0) if not c.passed}
+    assert failed == {"MixUp images vs torchvision", "CutMix images vs torchvision"}
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -307,8 +322,8 @@ MUTANTS = {
     ),
     "torch: draws one batch too many per epoch": (
         torch_impl.solver,
-        "for X, y in itertools.islice(batches, self.iterations_per_epoch):",
-        "for (X, y), _ in zip(batches, range(self.iterations_per_epoch)):",
+        "for X, y, mix in itertools.islice(batches, self.iterations_per_epoch):",
+        "for (X, y, mix), _ in zip(batches, range(self.iterations_per_epoch)):",
     ),
 }
 

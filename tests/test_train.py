@@ -291,17 +291,21 @@ def test_recipe_runs_end_to_end_on_a_subset_identically_in_both(real_data_dir, t
             "label_smoothing",
             "tta",
             "learning_rate",
+            "weight_decay",
+            "reg",
             "pca_components",
         )
     } == {
         "preprocessing": "zca",
         "flip": True,
         "crop_padding": 4,
-        "update_rule": "sgd_nesterov",
+        "update_rule": "adam",
         "lr_schedule": "cosine",
         "label_smoothing": 0.1,
         "tta": True,
-        "learning_rate": 0.05,
+        "learning_rate": 1e-3,
+        "weight_decay": 0.05,
+        "reg": 0.0,
         "pca_components": 512,
     }
     for key in ("val_acc", "test_acc_1k", "test_acc_10k", "val_acc_tta", "test_acc_1k_tta", "test_acc_10k_tta"):
@@ -337,8 +341,17 @@ def test_a_config_round_trips_through_flags_and_json():
     recipe = config_from_argv(["--recipe", "best", "--no-flip"])
     assert recipe.flip is False and recipe.hidden_size == 8192 and recipe.preprocessing == "zca"
     assert recipe == Config(**{**RECIPES["best"], "flip": False})
-    v1 = config_from_argv(["--recipe", "v1"])  # the first published recipe, kept reproducible
+    v1 = config_from_argv(["--recipe", "v1"])  # the published recipes, kept reproducible
     assert (v1.hidden_size, v1.num_epochs, v1.pca_components, v1.crop_padding) == (4096, 80, 0, 4)
+    v2 = config_from_argv(["--recipe", "v2"])
+    assert (v2.hidden_size, v2.num_epochs, v2.pca_components, v2.update_rule, v2.reg) == (
+        8192,
+        210,
+        512,
+        "sgd_nesterov",
+        5e-4,
+    )
+    assert config_from_argv(["--recipe", "v3"]) == config_from_argv(["--recipe", "best"])
     assert Config.from_run({"dropout": 0.25, "command": ["train.py"]}).dropout_keep_ratio == 0.75  # older runs
 
 

@@ -1,9 +1,9 @@
 """Training batches for torch: a DataLoader over the shared batch stream, augmented with torch ops.
 
-common.batches.BatchStream draws, per step, which rows to train on and each image's flip and
-crop offset. Here a Sampler hands those draws to a Dataset that gathers the rows and applies
-them with torch indexing; the DataLoader (batch_size=None: each draw is a whole batch) yields
-(X, y) tensors.
+common.batches.BatchStream draws, per step, which rows to train on, each image's flip and
+crop offset, and any MixUp or CutMix. Here a Sampler hands those draws to a Dataset that gathers
+the rows and applies them with torch indexing; the DataLoader (batch_size=None: each draw is a
+whole batch) yields (X, y, mix): tensors, and mix None or (the mixed-in labels, the weight of y).
 """
 
 from __future__ import annotations
@@ -36,6 +36,17 @@ def flip_and_shift(images: torch.Tensor, flips: torch.Tensor, shifts: torch.Tens
     return padded.gather(2, index.expand(n, channels, -1)).view(n, channels, height, width)
 
 
+def mix_images(images: torch.Tensor, partners: torch.Tensor, mix_weight: float, box: tuple | None = None):
+    """images (N, ...) mixed with images[partners] (N,): MixUp, lam x + (1 - lam) x[partners] (lam = mix_weight),
+    or, given a box (top, bottom, left, right) of images (N, C, H, W), CutMix: that box of x[partners] pasted in."""
+    if box is None:
+        return mix_weight * images + (1.0 - mix_weight) * images[partners]
+    top, bottom, left, right = box
+    mixed = images.clone()
+    mixed[:, :, top:bottom, left:right] = images[partners, :, top:bottom, left:right]
+    return mixed
+
+
 class StreamSampler(Sampler):
     """An endless sampler whose every item is the next Batch of the stream."""
 
@@ -48,7 +59,8 @@ class StreamSampler(Sampler):
 
 
 class AugmentedImages(Dataset):
-    """Images X (N, ...) and labels y (N,); the item for a Batch is its rows, flipped and cropped as drawn."""
+    """Images X (N, ...) and labels y (N,); the item for a Batch is its rows, flipped, cropped and mixed as drawn,
+    their labels, and mix: None, or the labels of the images mixed in and the weight of the own labels."""
 
     def __init__(self, X: torch.Tensor, y: torch.Tensor, padding: int = 0):
         self.X, self.y, self.padding = X, y, padding
@@ -56,16 +68,19 @@ class AugmentedImages(Dataset):
     def __len__(self) -> int:
         return len(self.X)
 
-    def __getitem__(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, tuple | None]:
         indices = torch.from_numpy(batch.indices)
-        X = self.X[indices]
+        X, y = self.X[indices], self.y[indices]
         if batch.flips is not None:
             X = flip_and_shift(X, torch.from_numpy(batch.flips), torch.from_numpy(batch.shifts), self.padding)
-        return X, self.y[indices]
+        if batch.partners is None:
+            return X, y, None
+        partners = torch.from_numpy(batch.partners)
+        return mix_images(X, partners, batch.mix_weight, batch.box), y, (y[partners], batch.mix_weight)
 
 
 def batch_loader(X: torch.Tensor, y: torch.Tensor, stream: BatchStream) -> DataLoader:
-    """A DataLoader yielding (X, y) for each batch the stream draws, forever."""
+    """A DataLoader yielding (X, y, mix) for each batch the stream draws, forever (mix: see AugmentedImages)."""
     return DataLoader(
         AugmentedImages(X, y, stream.augmentation.padding), sampler=StreamSampler(stream), batch_size=None
     )

@@ -90,9 +90,19 @@ class TwoLayerNet(nn.Module):
         X = X.flatten(1) if self.projection is None else X.flatten(1) @ self.projection
         return self.fc2(self.dropout(self.relu(self.fc1(X))))
 
-    def objective(self, scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """The training loss for scores (N, C) and labels (N,): mean cross-entropy + 0.5 * reg * sum of W^2."""
+    def objective(
+        self, scores: torch.Tensor, y: torch.Tensor, mix: tuple[torch.Tensor, float] | None = None
+    ) -> torch.Tensor:
+        """The training loss for scores (N, C) and labels (N,): mean cross-entropy + 0.5 * reg * sum of W^2.
+
+        mix = (labels (N,) of the images mixed in, weight lam of y) (MixUp, CutMix): the cross-entropy is
+        lam times y's plus 1 - lam times the mixed-in labels'.
+        """
         loss = F.cross_entropy(scores, y, label_smoothing=self.label_smoothing)
+        if mix is not None:
+            mixed_in_labels, weight = mix
+            mixed_in_loss = F.cross_entropy(scores, mixed_in_labels, label_smoothing=self.label_smoothing)
+            loss = weight * loss + (1 - weight) * mixed_in_loss
         if self.reg:  # biases are not regularized
             loss = loss + 0.5 * self.reg * (self.fc1.weight.square().sum() + self.fc2.weight.square().sum())
         return loss

@@ -93,7 +93,8 @@ class Solver:
 
         self.iterations_per_epoch = max(len(self.X_train) // batch_size, 1)
         self.num_iterations = num_epochs * self.iterations_per_epoch
-        self.stream = BatchStream(len(self.X_train), batch_size, seed, Augmentation.from_dict(augment))
+        image_size = tuple(self.X_train.shape[2:]) if self.X_train.ndim == 4 else None
+        self.stream = BatchStream(len(self.X_train), batch_size, seed, Augmentation.from_dict(augment), image_size)
         self.loader = batch_loader(self.X_train, self.y_train, self.stream)
         self.optimizer = make_optimizer(
             update_rule, self.model.parameters(), optim_config, constant_lr=lr_schedule == "step" and lr_decay == 1.0
@@ -121,10 +122,11 @@ class Solver:
         batches = iter(self.loader)
         for _ in range(self.num_epochs):
             self.model.train()
-            for X, y in itertools.islice(batches, self.iterations_per_epoch):
+            for X, y, mix in itertools.islice(batches, self.iterations_per_epoch):
                 X, y = X.to(self.device, self.model.dtype), y.to(self.device)
+                mix = None if mix is None else (mix[0].to(self.device), mix[1])
                 lr = self.optimizer.param_groups[0]["lr"]
-                loss = self.model.objective(self.model(X), y)
+                loss = self.model.objective(self.model(X), y, mix)
                 self._check_finite(loss.item())
                 self.optimizer.zero_grad()
                 loss.backward()
