@@ -28,7 +28,7 @@ def test_rows_add_one_step_at_a_time():
     assert changed(0, 1) == {"hidden_size"}
     assert changed(3, 4) == {"preprocessing"}  # standardization -> ZCA
     assert changed(4, 5) == {"flip"} and changed(5, 6) == {"crop_padding"} and changed(6, 7) == {"label_smoothing"}
-    assert ablation.EXCURSIONS == {8, 9, 11, *range(13, 20), *range(22, 28), 30, 31}
+    assert ablation.EXCURSIONS == {8, 9, 11, *range(13, 20), *range(22, 28), *range(30, 33)}
     assert changed(7, 8) == {"dropout_keep_ratio"} and changed(7, 9) == {"preprocessing"}  # tried, then left out
     assert changed(7, 10) == {"num_epochs", "tta"}  # the recipe: label smoothing's row, trained longer
     assert changed(10, 11) == {"crop_padding"}  # the recipe without crops
@@ -50,6 +50,7 @@ def test_rows_add_one_step_at_a_time():
     assert changed(20, 28) == changed(22, 26) | {"num_epochs"} and ablation.BASES[28] == 20  # v3: v2 with AdamW
     assert changed(28, 29) == set() and ablation.ROWS[29][2] == "tta"  # v3's test-time flips: the same run
     assert changed(29, 30) == {"mix", "mix_alpha"} and changed(29, 31) == {"mix"} and ablation.BASES[31] == 29
+    assert changed(29, 32) == {"ema_decay"} and ablation.BASES[32] == 29
 
 
 def fake_metrics(test_10k, tta=None):
