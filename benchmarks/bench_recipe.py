@@ -34,7 +34,7 @@ import torch_impl  # noqa: E402
 from common.artifacts import save_json  # noqa: E402
 from common.batches import Augmentation, BatchStream  # noqa: E402
 from common.cifar10 import load_raw_cifar10  # noqa: E402
-from common.config import RECIPES  # noqa: E402
+from common.config import RECIPES, Config  # noqa: E402
 from common.preprocess import PREPROCESSINGS, fit_preprocessing, preprocess, principal_directions  # noqa: E402
 from common.runtime import retain_freed_memory  # noqa: E402
 from numpy_impl.augment import flip_and_shift  # noqa: E402
@@ -56,29 +56,27 @@ def step_seconds(impl, X: np.ndarray, y: np.ndarray, projection: np.ndarray, rec
     """Median seconds of one Solver update of a recipe's network (its update rule, rate, weight decay, L2 and label
     smoothing): one epoch of repeats + 2 updates, timed between the on_iteration calls from the second update on
     (the first pays for buffers and an accuracy check)."""
-    settings = RECIPES[recipe]
+    config = Config(**RECIPES[recipe])
+    options = config.solver_options()  # update rule and optim_config (rate, weight decay) as train.py builds them
     rows = BATCH * (repeats + 2)
     data = {"X_train": X[:rows], "y_train": y[:rows], "X_val": X[:BATCH], "y_val": y[:BATCH]}
     model = impl.TwoLayerNet(
         COMPONENTS,
         HIDDEN,
         10,
-        weight_scale=settings["weight_scale"],
-        reg=settings["reg"],
+        weight_scale=config.weight_scale,
+        reg=config.reg,
         dtype="float32",
         seed=0,
-        label_smoothing=settings["label_smoothing"],
+        label_smoothing=config.label_smoothing,
         projection=projection if impl is numpy_impl else torch.from_numpy(projection),
     )
-    optim_config = {"learning_rate": settings["learning_rate"]}
-    if settings.get("weight_decay"):
-        optim_config["weight_decay"] = settings["weight_decay"]
     stamps = []
     solver = impl.Solver(
         model,
         data,
-        update_rule=settings["update_rule"],
-        optim_config=optim_config,
+        update_rule=options["update_rule"],
+        optim_config=options["optim_config"],
         augment={"flip": True, "padding": PADDING},
         batch_size=BATCH,
         num_epochs=1,

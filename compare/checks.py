@@ -361,9 +361,11 @@ def check_mixing(dtype: str = "float64", seed: int = 0, n: int = 6, dims: tuple 
         checks.append(
             make_check("mixing", f"{name} loss vs cross-entropy of the soft targets", loss, reference.item(), dtype)
         )
-        for param, t_grad in zip(LAYERS, t_grads):
-            t_grad = (t_grad.T if param.startswith("W") else t_grad).numpy()
-            checks.append(make_check("mixing", f"{name} grad {param} vs autograd", grads[param], t_grad, dtype))
+        t_grads = lab_params(dict(zip(LAYERS.values(), t_grads)))  # the lab's names and (in, out) layout
+        checks += [
+            make_check("mixing", f"{name} grad {param} vs autograd", grads[param], t_grads[param], dtype)
+            for param in grads
+        ]
         t_loss, _ = lab_loss(theirs, mixed, y, mix=(y[partners], weight))
         checks.append(make_check("mixing", f"{name} loss vs torch_impl's objective", loss, t_loss, dtype))
     return checks
