@@ -20,7 +20,7 @@ from common.batches import MIXES, Augmentation
 from common.init import INITS
 from common.preprocess import PREPROCESSINGS
 
-UPDATE_RULES = ("sgd", "sgd_momentum", "sgd_nesterov", "rmsprop", "adam")
+UPDATE_RULES = ("sgd", "sgd_momentum", "sgd_nesterov", "rmsprop", "adam", "lamb")
 LR_SCHEDULES = ("step", "cosine")
 IMPLS = ("numpy", "torch")
 DTYPES = ("float32", "float64")

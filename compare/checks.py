@@ -36,7 +36,7 @@ from numpy_impl.layers import (
 )
 from numpy_impl.optim import UPDATE_RULES
 
-UPDATE_RULE_LRS = {"sgd": 1e-1, "sgd_momentum": 5e-2, "sgd_nesterov": 5e-2, "rmsprop": 1e-3, "adam": 1e-3}
+UPDATE_RULE_LRS = {"sgd": 1e-1, "sgd_momentum": 5e-2, "sgd_nesterov": 5e-2, "rmsprop": 1e-3, "adam": 1e-3, "lamb": 1e-2}
 LABEL_SMOOTHING, KEEP_RATIO, WEIGHT_DECAY = 0.1, 0.6, 0.05
 
 

@@ -126,6 +126,7 @@ UPDATES = [
     "sgd_nesterov:  v = mu * v + dw;  w -= lr * (dw + mu * v)        (torch's form, nesterov=True)",
     "rmsprop:       c = rho * c + (1 - rho) * dw^2;  w -= lr * dw / (sqrt(c) + eps)",
     "adam:          m, v = moving averages of dw, dw^2;  w -= lr * m_hat / (sqrt(v_hat) + eps), bias-corrected",
+    "lamb:          u = adam's step + wd * w;  w -= lr * (|w| / |u|) * u      (the trust ratio, per array)",
 ]
 MEASURE_NOTE = [
     "The error measure: max|ours - theirs| / max(max|ours|, max|theirs|), one number per array.",

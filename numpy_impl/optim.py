@@ -5,10 +5,11 @@ between steps (velocity, caches, moments); missing entries get the lab's default
 All arithmetic stays in w's dtype: hyperparameters are read as Python floats,
 which never upcast. The rules update ``w`` and their state arrays in place.
 
-Beyond the lab: ``sgd_nesterov`` (torch's form of Nesterov momentum), and an optional
-``weight_decay`` entry in any rule's config for decoupled weight decay: before the rule's
-step, w -= learning_rate * weight_decay * w (as in AdamW; the L2 penalty in the loss is the
-model's ``reg``).
+Beyond the lab: ``sgd_nesterov`` (torch's form of Nesterov momentum), ``lamb`` (Adam's step
+rescaled per array by the trust ratio |w| / |step|), and an optional ``weight_decay`` entry in
+any rule's config for decoupled weight decay: before the rule's step, w -= learning_rate *
+weight_decay * w (as in AdamW; the L2 penalty in the loss is the model's ``reg``). LAMB adds
+its weight decay to the step before the trust ratio instead, as its paper does.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ DEFAULT_CONFIGS = {
     "sgd_nesterov": {"learning_rate": 1e-2, "momentum": 0.9},
     "rmsprop": {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8},
     "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+    "lamb": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-6},
 }
 
 
@@ -55,13 +57,14 @@ def blocks_with_scratch(w: Array, count: int = 1, block_bytes: int = 1 << 18) ->
 def _with_defaults(config: dict | None, rule: str, w: Array) -> dict:
     """The config dict (created if None) with the rule's missing hyperparameters set to the defaults.
 
-    Applies the config's decoupled weight decay to w first, if any: w *= 1 - lr * weight_decay.
+    Applies the config's decoupled weight decay to w first, if any: w *= 1 - lr * weight_decay
+    (except for lamb, whose step includes it).
     """
     config = {} if config is None else config
     for key, value in DEFAULT_CONFIGS[rule].items():
         config.setdefault(key, value)
     decay = float(config.get("weight_decay", 0.0))
-    if decay:
+    if decay and rule != "lamb":
         w *= 1.0 - float(config["learning_rate"]) * decay
     return config
 
@@ -182,12 +185,54 @@ def adam(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dict]:
     return w, config
 
 
+def lamb(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dict]:
+    """LAMB (You et al., 2020): Adam's bias-corrected step plus weight decay, its length set per array.
+
+    m, v as in adam;  u = m_hat / (sqrt(v_hat) + epsilon) + weight_decay * w;
+    w -= lr * (|w| / |u|) * u, with |.| the Frobenius norm of the whole array (the ratio is 1 when either is 0),
+    so every array moves by lr times its own size, whatever the scale of its gradient.
+    Defaults: learning_rate 1e-3, beta1 0.9, beta2 0.999, epsilon 1e-6, weight_decay 0, m and v zeros, t 0.
+    """
+    config = _with_defaults(config, "lamb", w)
+    config.setdefault("t", 0)
+    m = config["m"] if config.get("m") is not None else np.zeros_like(w)
+    v = config["v"] if config.get("v") is not None else np.zeros_like(w)
+    beta1, beta2 = float(config["beta1"]), float(config["beta2"])
+    t = int(config["t"]) + 1
+    lr, eps, decay = float(config["learning_rate"]), float(config["epsilon"]), float(config.get("weight_decay", 0.0))
+    u = np.empty_like(w)  # the whole step first: its norm is needed before any of it is applied
+    for rows, (denominator,) in blocks_with_scratch(w):
+        m_block, v_block, g, u_block = m[rows], v[rows], dw[rows], u[rows]
+        m_block *= beta1
+        m_block += np.multiply(g, 1 - beta1, out=u_block)
+        v_block *= beta2
+        np.multiply(g, g, out=u_block)
+        u_block *= 1 - beta2
+        v_block += u_block
+        np.divide(v_block, 1 - beta2**t, out=denominator)  # sqrt(v_hat) + epsilon
+        np.sqrt(denominator, out=denominator)
+        denominator += eps
+        np.divide(m_block, 1 - beta1**t, out=u_block)
+        u_block /= denominator
+        if decay:
+            u_block += np.multiply(w[rows], decay, out=denominator)
+    w_norm, u_norm = float(np.linalg.norm(w)), float(np.linalg.norm(u))
+    trust_ratio = w_norm / u_norm if w_norm > 0 and u_norm > 0 else 1.0
+    for rows in row_blocks(w, 1 << 18):
+        u_block = u[rows]
+        u_block *= lr * trust_ratio
+        w[rows] -= u_block
+    config.update(m=m, v=v, t=t)
+    return w, config
+
+
 UPDATE_RULES = {
     "sgd": sgd,
     "sgd_momentum": sgd_momentum,
     "sgd_nesterov": sgd_nesterov,
     "rmsprop": rmsprop,
     "adam": adam,
+    "lamb": lamb,
 }
 
 

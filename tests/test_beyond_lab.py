@@ -23,7 +23,7 @@ from common.preprocess import (
 from numpy_impl.augment import flip_and_shift, mix_images
 from numpy_impl.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
 from numpy_impl.layers import dropout_backward, dropout_forward, softmax_loss
-from numpy_impl.optim import sgd_momentum, sgd_nesterov
+from numpy_impl.optim import lamb, sgd_momentum, sgd_nesterov
 from numpy_impl.solver import warmup_cosine_factor
 from torch_impl.optim import make_optimizer
 
@@ -356,6 +356,19 @@ def test_decoupled_weight_decay_shrinks_weights_by_lr_times_decay():
         tw.grad = torch.zeros(2, dtype=torch.float64)
         optimizer.step()
         np.testing.assert_allclose(tw.numpy(), w * (1 - 0.1 * 0.5))
+
+
+def test_lamb_keeps_its_weight_decay_inside_the_step_in_both_implementations():
+    """With a zero gradient, LAMB's step is weight_decay * w, rescaled to lr |w|: w shrinks by lr, not lr * decay."""
+    w = np.array([2.0, -4.0])
+    out, _ = lamb(w.copy(), np.zeros(2), {"learning_rate": 0.1, "weight_decay": 0.5})
+    tw = torch.tensor(w)
+    optimizer = make_optimizer("lamb", [tw], {"learning_rate": 0.1, "weight_decay": 0.5})
+    assert not optimizer._optimizer_step_pre_hooks  # no decoupled shrink before the step
+    tw.grad = torch.zeros(2, dtype=torch.float64)
+    optimizer.step()
+    np.testing.assert_allclose(out, w * (1 - 0.1))
+    np.testing.assert_allclose(tw.numpy(), w * (1 - 0.1))
 
 
 # ----------------------------------------------------------------------------- learning-rate schedule

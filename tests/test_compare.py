@@ -167,6 +167,7 @@ def test_make_optimizer_picks_torch_optim_where_it_matches():
     assert type(torch_impl.make_optimizer("sgd_momentum", params, lr_decay=0.95)) is torch_impl.LabMomentumSGD
     assert type(torch_impl.make_optimizer("rmsprop", params)) is torch.optim.RMSprop
     assert type(torch_impl.make_optimizer("adam", params)) is torch.optim.Adam
+    assert type(torch_impl.make_optimizer("lamb", params, {"weight_decay": 0.1})) is torch_impl.Lamb  # torch has none
     with pytest.raises(ValueError, match="unknown update_rule 'nag'"):
         torch_impl.make_optimizer("nag", params)
     with pytest.raises(ValueError, match="optim_config keys momentum do not apply to adam"):

@@ -131,7 +131,7 @@ def test_saved_model_classifies_raw_images_identically_in_both(runs, real_data_d
         (["--num-epochs", "-2"], "--num-epochs must be a positive integer, got -2"),
         (
             ["--update-rule", "nesterov"],
-            "--update-rule must be one of sgd, sgd_momentum, sgd_nesterov, rmsprop, adam, got 'nesterov'",
+            "--update-rule must be one of sgd, sgd_momentum, sgd_nesterov, rmsprop, adam, lamb, got 'nesterov'",
         ),
         (["--preprocessing", "pca"], "--preprocessing must be one of mean_image, standardize, zca, got 'pca'"),
         (["--lr-schedule", "linear"], "--lr-schedule must be one of step, cosine, got 'linear'"),

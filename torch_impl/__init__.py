@@ -2,11 +2,12 @@
 
 from torch_impl.data import batch_loader, flip_and_shift, mix_images
 from torch_impl.model import TwoLayerNet, fold_projection
-from torch_impl.optim import LabMomentumSGD, make_optimizer, make_scheduler
+from torch_impl.optim import LabMomentumSGD, Lamb, make_optimizer, make_scheduler
 from torch_impl.solver import Solver, TrainingDivergedError
 
 __all__ = [
     "LabMomentumSGD",
+    "Lamb",
     "Solver",
     "TrainingDivergedError",
     "TwoLayerNet",

@@ -7,6 +7,7 @@
     sgd_nesterov   torch.optim.SGD(lr, momentum, nesterov=True) yes: numpy_impl's rule is torch's form
     rmsprop        torch.optim.RMSprop(lr, alpha, eps)          yes: epsilon is added after the sqrt in both
     adam           torch.optim.Adam(lr, betas, eps)             yes: sqrt(v / bc2) + eps == sqrt(v) / sqrt(bc2) + eps
+    lamb           Lamb (ours: torch.optim has no LAMB)         yes, by construction
 
 Momentum differs in where the learning rate enters. The lab keeps v_lab = mu v_lab - lr dw
 and adds it; torch keeps v_t = mu v_t + dw and subtracts lr v_t. With a constant lr,
@@ -16,7 +17,8 @@ trajectories part. So with lr_decay < 1 (or any schedule), sgd_momentum runs the
 
 A ``weight_decay`` in optim_config is decoupled weight decay, w *= 1 - lr * weight_decay
 before each step, as numpy_impl.optim applies it: torch.optim.AdamW(weight_decay) for adam (the
-same shrink, inside the fused kernel's one pass), a step pre-hook on any other optimizer.
+same shrink, inside the fused kernel's one pass), a step pre-hook on any other optimizer but
+Lamb, which adds weight_decay * w to its step before the trust ratio, as LAMB's paper does.
 
     schedule       torch.optim.lr_scheduler                     stepped
     step           ExponentialLR(gamma=lr_decay)                after each epoch
@@ -55,6 +57,43 @@ class LabMomentumSGD(torch.optim.Optimizer):
                 v = state["velocity"]
                 v.mul_(group["momentum"]).sub_(p.grad, alpha=group["lr"])
                 p.add_(v)
+        return loss
+
+
+class Lamb(torch.optim.Optimizer):
+    """LAMB (You et al., 2020): u = Adam's bias-corrected step + weight_decay * p; p -= lr * (|p| / |u|) * u, per
+    parameter tensor (the trust ratio |p| / |u| is 1 when either norm is 0)."""
+
+    def __init__(
+        self,
+        params: Iterable[torch.Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-6,
+        weight_decay: float = 0.0,
+    ):
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None if closure is None else closure()
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state.update(step=0, exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p))
+                state["step"] += 1
+                t, exp_avg, exp_avg_sq = state["step"], state["exp_avg"], state["exp_avg_sq"]
+                exp_avg.lerp_(p.grad, 1 - beta1)
+                exp_avg_sq.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
+                update = (exp_avg / (1 - beta1**t)) / ((exp_avg_sq / (1 - beta2**t)).sqrt_().add_(group["eps"]))
+                update.add_(p, alpha=group["weight_decay"])
+                p_norm, update_norm = torch.linalg.vector_norm(p), torch.linalg.vector_norm(update)
+                trust_ratio = torch.where((p_norm > 0) & (update_norm > 0), p_norm / update_norm, 1.0)
+                p.sub_(update.mul_(trust_ratio * group["lr"]))
         return loss
 
 
@@ -99,7 +138,18 @@ def adam(params, constant_lr: bool, learning_rate=1e-3, beta1=0.9, beta2=0.999, 
     return torch.optim.Adam(params, lr=learning_rate, betas=(beta1, beta2), eps=epsilon, fused=True)
 
 
-RULES = {"sgd": sgd, "sgd_momentum": sgd_momentum, "sgd_nesterov": sgd_nesterov, "rmsprop": rmsprop, "adam": adam}
+def lamb(params, constant_lr: bool, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-6, weight_decay=0.0):
+    return Lamb(params, lr=learning_rate, betas=(beta1, beta2), eps=epsilon, weight_decay=weight_decay)
+
+
+RULES = {
+    "sgd": sgd,
+    "sgd_momentum": sgd_momentum,
+    "sgd_nesterov": sgd_nesterov,
+    "rmsprop": rmsprop,
+    "adam": adam,
+    "lamb": lamb,
+}
 
 
 def make_optimizer(
@@ -117,7 +167,7 @@ def make_optimizer(
         raise ValueError(f"unknown update_rule {update_rule!r}; expected one of {', '.join(RULES)}")
     config = dict(optim_config or {})
     takes = [name for name in inspect.signature(RULES[update_rule]).parameters if name not in ("params", "constant_lr")]
-    # weight_decay goes to the rule when it takes it (adam), else to a step pre-hook
+    # weight_decay goes to the rule when it takes it (adam, lamb), else to a step pre-hook
     weight_decay = 0.0 if "weight_decay" in takes else float(config.pop("weight_decay", 0.0))
     unknown = sorted(set(config) - set(takes))
     if unknown:
