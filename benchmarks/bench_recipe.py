@@ -52,10 +52,12 @@ def median_seconds(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def step_seconds(impl, X: np.ndarray, y: np.ndarray, projection: np.ndarray, recipe: str, repeats: int) -> float:
+def step_seconds(
+    impl, X: np.ndarray, y: np.ndarray, projection: np.ndarray, recipe: str, repeats: int, augment: bool = True
+) -> float:
     """Median seconds of one Solver update of a recipe's network (its update rule, rate, weight decay, L2 and label
-    smoothing): one epoch of repeats + 2 updates, timed between the on_iteration calls from the second update on
-    (the first pays for buffers and an accuracy check)."""
+    smoothing), with the recipe's flips and crops or (augment=False) without: one epoch of repeats + 2 updates,
+    timed between the on_iteration calls from the second update on (the first pays for buffers and a check)."""
     config = Config(**RECIPES[recipe])
     options = config.solver_options()  # update rule and optim_config (rate, weight decay) as train.py builds them
     rows = BATCH * (repeats + 2)
@@ -77,7 +79,7 @@ def step_seconds(impl, X: np.ndarray, y: np.ndarray, projection: np.ndarray, rec
         data,
         update_rule=options["update_rule"],
         optim_config=options["optim_config"],
-        augment={"flip": True, "padding": PADDING},
+        augment={"flip": True, "padding": PADDING} if augment else None,
         batch_size=BATCH,
         num_epochs=1,
         verbose=False,
@@ -165,7 +167,11 @@ def main() -> int:
         recipe: {name: step_seconds(impl, X, labels, projection, recipe, args.repeats) for name, impl in impls.items()}
         for recipe in ("best", "v2")
     }
+    unaugmented = {
+        name: step_seconds(impl, X, labels, projection, "best", args.repeats, False) for name, impl in impls.items()
+    }
     results.update(
+        step_without_augmentation_seconds=unaugmented,
         shape={"batch": BATCH, "hidden": HIDDEN, "pca_components": COMPONENTS},
         augment_batch_seconds=augment,
         products_seconds=products,
@@ -186,10 +192,15 @@ def main() -> int:
                 f"| {recipe} ({RECIPES[recipe]['update_rule']}) | {name} | {1e3 * seconds:.1f} | "
                 f"{1e3 * products[name]:.1f} | {seconds / products[name]:.2f} |"
             )
-    print(f"\n| implementation | augmenting a batch of {BATCH} (flips, crops {PADDING}), ms | share of a step |")
-    print("|---|---|---|")
+    print(
+        f"\n| implementation | augmenting a batch of {BATCH} (flips, crops {PADDING}), ms | share of a step | "
+        "v3's step without flips and crops, ms (/ products) |\n|---|---|---|---|"
+    )
     for name in impls:
-        print(f"| {name} | {1e3 * augment[name]:.2f} | {100 * results['augment_share'][name]:.1f}% |")
+        print(
+            f"| {name} | {1e3 * augment[name]:.2f} | {100 * results['augment_share'][name]:.1f}% | "
+            f"{1e3 * unaugmented[name]:.1f} ({unaugmented[name] / products[name]:.2f}) |"
+        )
     save_json(args.out, results)
     return 0
 

@@ -28,7 +28,7 @@ def test_rows_add_one_step_at_a_time():
     assert changed(0, 1) == {"hidden_size"}
     assert changed(3, 4) == {"preprocessing"}  # standardization -> ZCA
     assert changed(4, 5) == {"flip"} and changed(5, 6) == {"crop_padding"} and changed(6, 7) == {"label_smoothing"}
-    assert ablation.EXCURSIONS == {8, 9, 11, *range(13, 20), *range(22, 28), *range(30, 33)}
+    assert ablation.EXCURSIONS == {8, 9, 11, *range(13, 20), *range(22, 28), *range(30, 41)}
     assert changed(7, 8) == {"dropout_keep_ratio"} and changed(7, 9) == {"preprocessing"}  # tried, then left out
     assert changed(7, 10) == {"num_epochs", "tta"}  # the recipe: label smoothing's row, trained longer
     assert changed(10, 11) == {"crop_padding"}  # the recipe without crops
@@ -51,6 +51,14 @@ def test_rows_add_one_step_at_a_time():
     assert changed(28, 29) == set() and ablation.ROWS[29][2] == "tta"  # v3's test-time flips: the same run
     assert changed(29, 30) == {"mix", "mix_alpha"} and changed(29, 31) == {"mix"} and ablation.BASES[31] == 29
     assert changed(29, 32) == {"ema_decay"} and ablation.BASES[32] == 29
+    assert changed(29, 33) == {"init"} and changed(29, 34) == {"label_smoothing"}  # short-budget leads at full length
+    for row in (35, 36):  # width against epochs: narrower, longer, in v3's minutes
+        assert changed(29, row) == {"hidden_size", "num_epochs"}
+        hidden, epochs = settings[row]["hidden_size"], settings[row]["num_epochs"]
+        assert hidden < settings[29]["hidden_size"] and epochs > settings[29]["num_epochs"]
+    for row in range(37, 41):  # LAMB against row 26's AdamW, rate by rate
+        assert changed(26, row) == {"update_rule", "learning_rate"} and ablation.BASES[row] == 26
+    assert all(ablation.BASES[row] == 29 for row in range(31, 37))
 
 
 def fake_metrics(test_10k, tta=None):
