@@ -54,17 +54,17 @@ def blocks_with_scratch(w: Array, count: int = 1, block_bytes: int = 1 << 18) ->
         yield rows, [buffer[:size] for buffer in buffers]
 
 
-def _with_defaults(config: dict | None, rule: str, w: Array) -> dict:
+def _with_defaults(config: dict | None, rule: str, w: Array, decoupled_decay: bool = True) -> dict:
     """The config dict (created if None) with the rule's missing hyperparameters set to the defaults.
 
     Applies the config's decoupled weight decay to w first, if any: w *= 1 - lr * weight_decay
-    (except for lamb, whose step includes it).
+    (decoupled_decay=False: the rule puts weight_decay into its own step).
     """
     config = {} if config is None else config
     for key, value in DEFAULT_CONFIGS[rule].items():
         config.setdefault(key, value)
     decay = float(config.get("weight_decay", 0.0))
-    if decay and rule != "lamb":
+    if decay and decoupled_decay:
         w *= 1.0 - float(config["learning_rate"]) * decay
     return config
 
@@ -193,7 +193,7 @@ def lamb(w: Array, dw: Array, config: dict | None = None) -> tuple[Array, dict]:
     so every array moves by lr times its own size, whatever the scale of its gradient.
     Defaults: learning_rate 1e-3, beta1 0.9, beta2 0.999, epsilon 1e-6, weight_decay 0, m and v zeros, t 0.
     """
-    config = _with_defaults(config, "lamb", w)
+    config = _with_defaults(config, "lamb", w, decoupled_decay=False)
     config.setdefault("t", 0)
     m = config["m"] if config.get("m") is not None else np.zeros_like(w)
     v = config["v"] if config.get("v") is not None else np.zeros_like(w)
