@@ -8,9 +8,9 @@
 A sample block sits between ``<!-- sample: NAME -->`` and ``<!-- /sample -->``; SAMPLES gives its
 command. A record block sits between ``<!-- record: NAME -->`` and ``<!-- /record -->`` in README.md
 or a docs page; RECORDS renders it from the run records: the recipes' runs in docs/recipe/ (each a
-run folder's config.json and metrics.json) and benchmarks/ablation.json. The tuning reports are
-rendered by this commit's report code from the run record docs/tuning/greedy-results.csv (what
-the shipped greedy search measured).
+run folder's config.json and metrics.json), benchmarks/ablation.json and benchmarks/recipe_results.json.
+The tuning reports are rendered by this commit's report code from the run record
+docs/tuning/greedy-results.csv (what the shipped greedy search measured).
 """
 
 from __future__ import annotations
@@ -106,20 +106,47 @@ def reaches_table() -> str:
     return "\n".join(lines)
 
 
-def ablation_table() -> str:
-    """benchmarks/ablation.py's table of the recorded results."""
-    import json
+def _benchmark(name: str):
+    """The module benchmarks/<name>.py (its tables render the records the benchmark wrote)."""
+    import importlib
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
-        import ablation
+        return importlib.import_module(name)
     finally:
         sys.path.pop(0)
-    return ablation.table(json.loads((ROOT / "benchmarks" / "ablation.json").read_text(encoding="utf-8")))
 
 
-RECORDS = {"reaches": reaches_table, "ablation": ablation_table}
-RECORD_PAGES = [README, ROOT / "docs" / "beyond-the-lab.md"]
+def _benchmark_record(name: str) -> dict:
+    import json
+
+    return json.loads((ROOT / "benchmarks" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def ablation_table() -> str:
+    """benchmarks/ablation.py's table of the recorded results."""
+    return _benchmark("ablation").table(_benchmark_record("ablation"))
+
+
+def recipe_extras_table() -> str:
+    """benchmarks/bench_recipe.py's table of what the preprocessing, projection and augmentation cost."""
+    return _benchmark("bench_recipe").extras_table(_benchmark_record("recipe_results"))
+
+
+def recipe_speed_table() -> str:
+    """benchmarks/bench_recipe.py's tables of the recipe's step against its matrix products, and the step's parts."""
+    results = _benchmark_record("recipe_results")
+    command = f"`python benchmarks/bench_recipe.py --repeats {results['repeats']}`"
+    return f"{_benchmark('bench_recipe').speed_table(results)}\n\n(The recorded run: {command}.)"
+
+
+RECORDS = {
+    "reaches": reaches_table,
+    "ablation": ablation_table,
+    "recipe_extras": recipe_extras_table,
+    "recipe_speed": recipe_speed_table,
+}
+RECORD_PAGES = [README, ROOT / "docs" / "beyond-the-lab.md", ROOT / "docs" / "performance.md"]
 
 
 def rewrite_records(text: str) -> str:
