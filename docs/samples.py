@@ -8,7 +8,7 @@
 A sample block sits between ``<!-- sample: NAME -->`` and ``<!-- /sample -->``; SAMPLES gives its
 command. A record block sits between ``<!-- record: NAME -->`` and ``<!-- /record -->`` in README.md
 or a docs page; RECORDS renders it from the run records: the recipes' runs in docs/recipe/ (each a
-run folder's config.json and metrics.json), benchmarks/ablation.json and benchmarks/recipe_results.json.
+run folder's config.json and metrics.json), benchmarks/ablation.json, results.json and recipe_results.json.
 The tuning reports are rendered by this commit's report code from the run record
 docs/tuning/greedy-results.csv (what the shipped greedy search measured).
 """
@@ -128,6 +128,12 @@ def ablation_table() -> str:
     return _benchmark("ablation").table(_benchmark_record("ablation"))
 
 
+def bench_table() -> str:
+    """benchmarks/bench.py's table of its recorded rows: per H and dtype, both Solvers' epochs and products."""
+    bench = _benchmark("bench")
+    return "\n".join([bench.HEADER, *(bench.format_row(row) for row in _benchmark_record("results")["rows"])])
+
+
 def recipe_extras_table() -> str:
     """benchmarks/bench_recipe.py's table of what the preprocessing, projection and augmentation cost."""
     return _benchmark("bench_recipe").extras_table(_benchmark_record("recipe_results"))
@@ -143,6 +149,7 @@ def recipe_speed_table() -> str:
 RECORDS = {
     "reaches": reaches_table,
     "ablation": ablation_table,
+    "bench": bench_table,
     "recipe_extras": recipe_extras_table,
     "recipe_speed": recipe_speed_table,
 }
