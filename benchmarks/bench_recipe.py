@@ -294,8 +294,8 @@ def speed_table(results: dict) -> str:
     ]
     for recipe, by_impl in steps.items():
         for impl, measured in by_impl.items():
-            without = unaugmented[impl]
-            without = f"{1e3 * without['seconds']:.1f} ms ({ratio(without):.2f})" if recipe == "best" else ""
+            plain = unaugmented[impl]
+            without = f"{1e3 * plain['seconds']:.1f} ms ({ratio(plain):.2f})" if recipe == "best" else ""
             lines.append(
                 f"| {names.get(recipe, recipe)} | {impl} | {1e3 * measured['seconds']:.1f} ms | "
                 f"{1e3 * measured['products_seconds']:.1f} ms | **{ratio(measured):.2f}** | {without} |"
