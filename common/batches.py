@@ -8,75 +8,61 @@ same augmented images while none of their training code is shared. It also draws
 subsets on which accuracy is estimated, from the same generator, in call order, as the lab's
 Solver does with ``np.random.choice``.
 
-Three generators: ``sampling`` (seed stream 0) draws minibatch indices and accuracy subsets,
-``augmenting`` (seed stream 2) draws flips and crops, and ``mixing`` (seed stream 4) draws MixUp or
-CutMix, so turning one on changes none of the other draws. With seed=None all three are NumPy's
-global generator, as in the lab.
+Two generators: ``sampling`` (seed stream 0) draws minibatch indices and accuracy subsets, and
+``augmenting`` (seed stream 2) draws flips and crops, so turning augmentation on changes none of
+the minibatches. With seed=None both are NumPy's global generator, as in the lab.
+``state_dict()`` / ``load_state_dict()`` save and restore them, so a resumed run draws what an
+uninterrupted one would have.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from common.rng import make_rng
 
-MIXES = ("none", "mixup", "cutmix")
+AUGMENT_KEYS = ("flip", "padding")
 
 
 @dataclass(frozen=True)
 class Augmentation:
-    """Random horizontal flips (p = 1/2), random crops from ``padding`` zero pixels on each side, and ``mix``:
-    "mixup" blends each image with another of its batch, "cutmix" pastes a box of the other into it (the
-    mixing weight drawn from Beta(mix_alpha, mix_alpha); the loss mixes the two labels alike)."""
+    """Random horizontal flips (p = 1/2) and random crops from ``padding`` zero pixels on each side."""
 
     flip: bool = False
     padding: int = 0
-    mix: str = "none"
-    mix_alpha: float = 1.0
 
     def __post_init__(self):
         if not isinstance(self.flip, (bool, np.bool_)):
             raise ValueError(f"augment flip must be True or False; got {self.flip!r}")
         if isinstance(self.padding, bool) or not isinstance(self.padding, (int, np.integer)) or self.padding < 0:
             raise ValueError(f"augment padding must be an integer >= 0; got {self.padding!r}")
-        if self.mix not in MIXES:
-            raise ValueError(f"augment mix must be one of {', '.join(MIXES)}; got {self.mix!r}")
-        alpha = self.mix_alpha
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not (math.isfinite(alpha) and alpha > 0):
-            raise ValueError(f"augment mix_alpha must be a number > 0 (Beta(alpha, alpha)); got {alpha!r}")
 
     @property
     def active(self) -> bool:
-        return bool(self.flip or self.padding or self.mixing)
-
-    @property
-    def mixing(self) -> bool:
-        return self.mix != "none"
+        return bool(self.flip or self.padding)
 
     def to_dict(self) -> dict | None:
         """The Solvers' ``augment`` argument for this augmentation: None when it is off."""
         if not self.active:
             return None
-        mixing = {"mix": self.mix, "mix_alpha": float(self.mix_alpha)} if self.mixing else {}
-        return {"flip": bool(self.flip), "padding": int(self.padding), **mixing}
+        return {"flip": bool(self.flip), "padding": int(self.padding)}
 
     @classmethod
     def from_dict(cls, augment: dict | None) -> Augmentation:
-        """None or {"flip": bool, "padding": int, optional "mix": str, "mix_alpha": float} -> an Augmentation."""
+        """None or {"flip": bool, "padding": int} -> an Augmentation."""
         if augment is None:
             return cls()
-        unknown = sorted(set(augment) - {"flip", "padding", "mix", "mix_alpha"})
+        if not isinstance(augment, dict):
+            raise ValueError(f"augment must be None or a dict with keys flip, padding; got {augment!r}")
+        unknown = sorted(set(augment) - set(AUGMENT_KEYS))
         if unknown:
-            raise ValueError(f"augment takes the keys flip, padding, mix and mix_alpha; got {', '.join(unknown)}")
-        return cls(
-            bool(augment.get("flip", False)),
-            augment.get("padding", 0),
-            augment.get("mix", "none"),
-            augment.get("mix_alpha", 1.0),
-        )
+            raise ValueError(
+                f"augment takes only the keys {', '.join(AUGMENT_KEYS)} (flips and crops); "
+                f"got {', '.join(map(repr, unknown))}"
+            )
+        return cls(bool(augment.get("flip", False)), augment.get("padding", 0))
 
 
 @dataclass(frozen=True)
@@ -86,19 +72,11 @@ class Batch:
     A shift (dy, dx) in [-padding, padding] places the crop's top-left corner (dy, dx) pixels from
     the image's own: out[:, r, c] = flipped[:, r + dy, c + dx], and 0 (the training mean, after
     preprocessing) where that falls outside the image.
-
-    With mixing, after the flips and crops: image i takes in image partners[i] of the batch (partners (B,) a
-    permutation), with ``mix_weight`` lam the weight of its own label, 1 - lam that of its partner's.
-    MixUp: x_i = lam x_i + (1 - lam) x_partner. CutMix: rows box[0]:box[1] and columns box[2]:box[3] of x_i
-    come from x_partner, and lam = 1 - (the box's area) / (the image's area).
     """
 
     indices: np.ndarray
     flips: np.ndarray | None = None
     shifts: np.ndarray | None = None
-    partners: np.ndarray | None = None
-    mix_weight: float = 1.0
-    box: tuple[int, int, int, int] | None = None
 
 
 def draw_augmentation(n: int, rng, flip: bool = True, padding: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -106,23 +84,6 @@ def draw_augmentation(n: int, rng, flip: bool = True, padding: int = 0) -> tuple
     flips = rng.random(n) < 0.5 if flip else np.zeros(n, dtype=bool)
     shifts = rng.integers(-padding, padding + 1, size=(n, 2)) if padding else np.zeros((n, 2), dtype=np.int64)
     return flips, shifts
-
-
-def draw_mixing(n: int, rng, alpha: float, image_size: tuple[int, int] | None = None):
-    """Partners (n,) (a permutation), the weight lam ~ Beta(alpha, alpha), and for CutMix (image_size (H, W)
-    given) the box (top, bottom, left, right) that covers about 1 - lam of the image, centred at a random
-    pixel and clipped to the image, with lam recomputed from the box as clipped (Yun et al., 2019)."""
-    partners = rng.permutation(n)
-    lam = float(rng.beta(alpha, alpha))
-    if image_size is None:
-        return partners, lam, None
-    height, width = image_size
-    half_side = 0.5 * math.sqrt(1.0 - lam)  # half the box's side, as a fraction of the image's
-    cy, cx = int(rng.integers(height)), int(rng.integers(width))
-    half_h, half_w = int(half_side * height), int(half_side * width)
-    box = (max(cy - half_h, 0), min(cy + half_h, height), max(cx - half_w, 0), min(cx + half_w, width))
-    lam = 1.0 - (box[1] - box[0]) * (box[3] - box[2]) / (height * width)
-    return partners, lam, box
 
 
 class BatchStream:
@@ -134,19 +95,14 @@ class BatchStream:
         batch_size: int,
         seed: int | None = None,
         augmentation: Augmentation | None = None,
-        image_size: tuple[int, int] | None = None,
     ):
         for name, value in (("num_train", num_train), ("batch_size", batch_size)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"BatchStream: {name} must be a positive integer; got {value!r}")
-        self.num_train, self.batch_size = int(num_train), int(batch_size)
+        self.num_train, self.batch_size, self.seed = int(num_train), int(batch_size), seed
         self.augmentation = augmentation or Augmentation()
-        if self.augmentation.mix == "cutmix" and image_size is None:
-            raise ValueError("BatchStream: cutmix needs image_size (H, W) to place its boxes")
-        self.image_size = tuple(image_size) if self.augmentation.mix == "cutmix" else None
         self.sampling = make_rng(seed)
         self.augmenting = make_rng(seed, stream=2)
-        self.mixing = make_rng(seed, stream=4)
 
     def next_batch(self) -> Batch:
         """batch_size indices drawn with replacement (the lab's ``np.random.choice``), and their augmentation."""
@@ -156,13 +112,35 @@ class BatchStream:
         flips, shifts = draw_augmentation(
             self.batch_size, self.augmenting, self.augmentation.flip, self.augmentation.padding
         )
-        if not self.augmentation.mixing:
-            return Batch(indices, flips, shifts)
-        partners, lam, box = draw_mixing(self.batch_size, self.mixing, self.augmentation.mix_alpha, self.image_size)
-        return Batch(indices, flips, shifts, partners, lam, box)
+        return Batch(indices, flips, shifts)
 
     def subsample(self, n: int, num_samples: int | None) -> np.ndarray | None:
         """Rows of an n-row set to estimate accuracy on: num_samples drawn with replacement, or None for all."""
         if num_samples is None or n <= num_samples:
             return None
         return self.sampling.choice(n, num_samples)
+
+    def state_dict(self) -> dict:
+        """The generators' states as plain JSON values; ``load_state_dict`` of it continues the same draws.
+
+        With seed=None the one state is NumPy's global generator's (``np.random.get_state(legacy=False)``).
+        """
+        if self.seed is None:
+            state = np.random.get_state(legacy=False)
+            return {"global": {**state, "state": {"key": state["state"]["key"].tolist(), "pos": state["state"]["pos"]}}}
+        return {"sampling": self.sampling.bit_generator.state, "augmenting": self.augmenting.bit_generator.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore the generators from a ``state_dict()`` (also after a JSON round trip)."""
+        expected = ("global",) if self.seed is None else ("sampling", "augmenting")
+        if not isinstance(state, dict) or tuple(sorted(state)) != tuple(sorted(expected)):
+            got = sorted(state) if isinstance(state, dict) else type(state).__name__
+            seeded = "NumPy's global generator (seed=None)" if self.seed is None else f"seed {self.seed}"
+            raise ValueError(f"BatchStream: a state for {seeded} has the keys {', '.join(expected)}; got {got}")
+        if self.seed is None:
+            saved = state["global"]
+            inner = {"key": np.asarray(saved["state"]["key"], dtype=np.uint32), "pos": int(saved["state"]["pos"])}
+            np.random.set_state({**saved, "state": inner})
+            return
+        for name in expected:
+            getattr(self, name).bit_generator.state = state[name]
