@@ -20,7 +20,7 @@ from pathlib import Path
 
 from common.artifacts import save_json, writable_folder
 from common.cifar10 import CIFAR10NotFoundError
-from common.config import DEFAULTS, OneLineParser
+from common.config import DEFAULTS, IMPLS, OneLineParser
 from experiment.runs import exit_code, sigterm_interrupts
 from tuning.space import TUNED, SpaceError, load_space
 from tuning.study import (
@@ -44,7 +44,7 @@ STRATEGIES = ("greedy", "grid", "random", "tpe")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--impl", choices=["numpy", "torch"], default="numpy")
+    parser.add_argument("--impl", choices=IMPLS, default=DEFAULTS.impl)
     parser.add_argument("--strategy", choices=STRATEGIES, default="greedy")
     parser.add_argument(
         "--trials",

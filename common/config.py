@@ -2,10 +2,14 @@
 
 ``Config`` is what train.py's flags, tune.py's ``[fixed]`` table, a run folder's config.json and
 the benchmarks all speak. ``RECIPES`` are named sets of settings (``--recipe``): a recipe replaces
-the defaults it names, and explicit flags still win. Validation lives in ``Config.check`` alone.
+the defaults it names, and explicit flags still win.
 
-Dropout is given as ``dropout_keep_ratio``, the probability of *keeping* a hidden unit, as in the
-lab (``dropout_param["p"]``); torch's nn.Dropout(p) takes the drop probability, 1 - keep ratio.
+``Config.check`` validates settings where they enter from outside (train.py's flags, tune.py's space,
+a config.json), with messages that name the flag. The Solvers and the lab's functions check their own
+arguments too, for callers that build them directly without a Config.
+
+Settings the project measured as losing and removed (REMOVED_SETTINGS) are still read from old run
+folders while they are off; on, they are refused with the commit that last had them.
 """
 
 from __future__ import annotations
@@ -16,12 +20,10 @@ import math
 import re
 from dataclasses import dataclass, field, fields
 
-from common.batches import MIXES, Augmentation
-from common.init import INITS
+from common.batches import Augmentation
+from common.choices import LR_SCHEDULES, UPDATE_RULES
 from common.preprocess import PREPROCESSINGS
 
-UPDATE_RULES = ("sgd", "sgd_momentum", "sgd_nesterov", "rmsprop", "adam", "lamb")
-LR_SCHEDULES = ("step", "cosine")
 IMPLS = ("numpy", "torch")
 DTYPES = ("float32", "float64")
 
@@ -54,13 +56,7 @@ class Config:
     reg: float = setting(0.0, "L2 strength: loss += 0.5 * reg * (|W1|^2 + |W2|^2)")
     update_rule: str = setting("sgd_momentum", f"one of {', '.join(UPDATE_RULES)}")
     weight_scale: float = setting(1e-3, "standard deviation of the initial weights")
-    seed: int = setting(0, "initial weights, minibatches, augmentation and dropout draws")
-    init: str = setting(
-        "normal",
-        "initial weights: normal (N(0, weight_scale^2), the lab's), he (N(0, 2 / fan_in)) or images "
-        "(W1's columns: random training images, scaled like he)",
-        True,
-    )
+    seed: int = setting(0, "initial weights, minibatches and augmentation draws")
     dtype: str = setting("float32", "float32 or float64")
     num_train: int = setting(49_000, "training images: the first N (validation is the 1,000 after them)")
     device: str = setting("cpu", "torch device: cpu, cuda or cuda:N")
@@ -74,21 +70,10 @@ class Config:
     )
     flip: bool = setting(False, "random horizontal flips of training images", True)
     crop_padding: int = setting(0, "random crops from this many zero pixels of padding (0: no crops)", True)
-    mix: str = setting(
-        "none",
-        "mix each training image with another of its batch, and their labels alike: mixup (blend the images) or "
-        "cutmix (paste a box of the other); none: off",
-        True,
-    )
-    mix_alpha: float = setting(1.0, "--mix: the mixing weight is drawn from Beta(alpha, alpha)", True)
     lr_schedule: str = setting("step", "step (x lr_decay per epoch) or cosine (warm-up, then cosine decay)", True)
     warmup_epochs: float = setting(0.0, "cosine schedule: epochs of linear warm-up", True)
     weight_decay: float = setting(0.0, "decoupled weight decay: w -= lr * wd * w each step (reg is L2)", True)
     label_smoothing: float = setting(0.0, "cross-entropy target (1 - e) onehot + e / C", True)
-    dropout_keep_ratio: float = setting(1.0, "probability of keeping a hidden unit while training (1: none)", True)
-    ema_decay: float = setting(
-        0.0, "average the weights after each update, ema += (1 - d)(w - ema); checked and saved instead (0: off)", True
-    )
     tta: bool = setting(False, "also report accuracy averaged over each image and its mirror", True)
 
     # ------------------------------------------------------------------------- conversion
@@ -97,12 +82,10 @@ class Config:
     def from_dict(cls, values: dict, where: str = "settings") -> Config:
         """A checked Config from {name: value} (missing names take the defaults); ConfigError names what is wrong.
 
-        Reads every config.json this project has written, including those from before
-        dropout_keep_ratio, whose ``dropout`` (the drop probability) becomes 1 - dropout.
+        A removed setting (REMOVED_SETTINGS) at its off value is dropped, so every config.json this
+        project wrote is read; at any other value it is refused, naming the commit that last had it.
         """
-        values = dict(values)
-        if "dropout" in values and "dropout_keep_ratio" not in values:
-            values["dropout_keep_ratio"] = 1.0 - float(values.pop("dropout"))
+        values = _without_removed(values, where)
         unknown = sorted(set(values) - set(NAMES))
         if unknown:
             verb = "is not a setting" if len(unknown) == 1 else "are not settings"
@@ -114,7 +97,7 @@ class Config:
     @classmethod
     def from_run(cls, values: dict) -> Config:
         """The Config recorded in a run folder's config.json (which also holds the command, versions, ...)."""
-        return cls.from_dict({k: v for k, v in values.items() if k in NAMES or k == "dropout"}, "config.json")
+        return cls.from_dict({k: v for k, v in values.items() if k in NAMES or k in REMOVED_SETTINGS}, "config.json")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -140,8 +123,6 @@ class Config:
             ("update_rule", UPDATE_RULES),
             ("preprocessing", PREPROCESSINGS),
             ("lr_schedule", LR_SCHEDULES),
-            ("init", INITS),
-            ("mix", MIXES),
         )
         for name, allowed in choices:
             if getattr(self, name) not in allowed:
@@ -158,7 +139,7 @@ class Config:
                 f"--num-train must be at most {NUM_TRAIN_IMAGES - NUM_VALIDATION} (the {NUM_VALIDATION} "
                 f"training images after them are the validation set), got {self.num_train}"
             )
-        for name in ("learning_rate", "weight_scale", "zca_epsilon", "mix_alpha"):
+        for name in ("learning_rate", "weight_scale", "zca_epsilon"):
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
                 raise ConfigError(f"{flag(name)} must be a positive number, got {getattr(self, name)}")
         if not 0 < self.lr_decay <= 1:
@@ -183,20 +164,14 @@ class Config:
             raise ConfigError("--warmup-epochs applies to --lr-schedule cosine only")
         if not 0 <= self.label_smoothing <= 1:
             raise ConfigError(f"--label-smoothing must be in [0, 1], got {self.label_smoothing}")
-        if not 0 <= self.ema_decay < 1:
-            raise ConfigError(f"--ema-decay must be in [0, 1) (0 averages nothing), got {self.ema_decay}")
-        if not 0 < self.dropout_keep_ratio <= 1:
-            raise ConfigError(
-                f"--dropout-keep-ratio must be in (0, 1] (1 keeps every unit), got {self.dropout_keep_ratio}"
-            )
         return self
 
     # ------------------------------------------------------------------------- what a run derives from it
 
     @property
     def augment(self) -> dict | None:
-        """The Solvers' ``augment`` argument: None, or {"flip", "padding"} and, with --mix, "mix" and "mix_alpha"."""
-        return Augmentation(self.flip, self.crop_padding, self.mix, self.mix_alpha).to_dict()
+        """The Solvers' ``augment`` argument: None, or {"flip": bool, "padding": int}."""
+        return Augmentation(self.flip, self.crop_padding).to_dict()
 
     def solver_options(self) -> dict:
         """The keyword arguments both Solvers take for these settings."""
@@ -209,7 +184,6 @@ class Config:
             "lr_decay": self.lr_decay,
             "lr_schedule": self.lr_schedule,
             "warmup_epochs": self.warmup_epochs,
-            "ema_decay": self.ema_decay,
             "augment": self.augment,
             "batch_size": self.batch_size,
             "num_epochs": self.num_epochs,
@@ -219,6 +193,35 @@ class Config:
 
 NAMES = tuple(f.name for f in fields(Config))
 DEFAULTS = Config()
+
+REMOVED_IN = "1da526f"  # the last commit with the removed settings' code
+# Removed settings (docs/beyond-the-lab.md measured them as losing): {name: (its off value, what it did)}.
+# None as the off value: any value is off (a parameter of a feature that another setting switches on).
+REMOVED_SETTINGS = {
+    "init": ("normal", "initialization other than the lab's (--init he, images)"),
+    "mix": ("none", "MixUp and CutMix (--mix)"),
+    "mix_alpha": (None, "MixUp and CutMix (--mix-alpha)"),
+    "ema_decay": (0.0, "weight averaging (--ema-decay)"),
+    "dropout_keep_ratio": (1.0, "dropout (--dropout-keep-ratio)"),
+    "dropout": (0.0, "dropout (--dropout)"),
+}
+
+
+def _without_removed(values: dict, where: str) -> dict:
+    """values without the removed settings that are off; ConfigError for one that is on."""
+    kept = dict(values)
+    for name, (off, feature) in REMOVED_SETTINGS.items():
+        if name not in kept:
+            continue
+        value = kept.pop(name)
+        if off is not None and value != off:
+            raise ConfigError(
+                f"{where}: {name} = {value!r}: {feature} was removed (docs/beyond-the-lab.md measured it as "
+                f"losing), so only its off value {off!r} can be read; commit {REMOVED_IN} is the last with it "
+                f"(git checkout {REMOVED_IN} to run this configuration)"
+            )
+    return kept
+
 
 # Named settings for --recipe (docs/beyond-the-lab.md); flags given on the command line override them.
 # v1 and v2 keep the published recipes reproducible; best is the current one (v3).
@@ -284,7 +287,7 @@ def _typed(name: str, value, where: str):
 
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr (exit 2) pointing at --help, and no abbreviated flags
-    (--dropout must not silently mean --dropout-keep-ratio)."""
+    (--hidden must not silently mean --hidden-size)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, allow_abbrev=False, **kwargs)
@@ -293,22 +296,11 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-class _Replaced(argparse.Action):
-    """A flag that no longer exists: using it is a usage error that names its replacement."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        parser.error(
-            f"{option_string} was replaced by --dropout-keep-ratio, the probability of keeping a unit "
-            f"(--dropout P is --dropout-keep-ratio {1 - float(values):g})"
-        )
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per setting, its help showing the default; a --recipe flag naming RECIPES.
 
     The flags' own defaults are SUPPRESS, so ``config_from_args`` knows which were given.
     """
-    parser.add_argument("--dropout", action=_Replaced, help=argparse.SUPPRESS)
     parser.add_argument(
         "--recipe",
         default=None,

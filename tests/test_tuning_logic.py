@@ -289,13 +289,13 @@ def test_space_defaults_and_overrides(tmp_path):
 def test_space_tunes_optional_settings_and_fixes_any_train_setting(tmp_path):
     toml = tmp_path / "space.toml"
     toml.write_text(
-        "[label_smoothing]\nvalues = [0.0, 0.1]\n[dropout_keep_ratio]\n"
+        "[label_smoothing]\nvalues = [0.0, 0.1]\n[weight_decay]\n"
         '[fixed]\npreprocessing = "zca"\nflip = true\ncrop_padding = 4\nlr_schedule = "cosine"\n'
     )
     space = load_space(toml)
-    assert list(space.params) == [*TUNED, "label_smoothing", "dropout_keep_ratio"]
+    assert list(space.params) == [*TUNED, "label_smoothing", "weight_decay"]
     assert space.params["label_smoothing"].values == (0.0, 0.1)
-    assert space.params["dropout_keep_ratio"] == OPTIONAL_PARAMS["dropout_keep_ratio"]
+    assert space.params["weight_decay"] == OPTIONAL_PARAMS["weight_decay"]
     assert space.fixed["preprocessing"] == "zca" and space.fixed["flip"] is True and space.fixed["batch_size"] == 200
 
 
@@ -313,14 +313,14 @@ def test_table_shows_tuned_settings_beyond_the_lab_columns():
                 "num_epochs": 5,
                 "reg": 0.0,
                 "batch_size": 200,
-                "dropout_keep_ratio": value,
+                "label_smoothing": value,
             },
         }
-        for i, value in enumerate((1.0, 0.7))
+        for i, value in enumerate((0.0, 0.1))
     ]
     header = lab_table(trials).splitlines()[0]
     assert header.startswith(
-        "| hidden_size | learning_rate | lr_decay | num_epochs | reg | dropout_keep_ratio | train acc"
+        "| hidden_size | learning_rate | lr_decay | num_epochs | reg | label_smoothing | train acc"
     )
     assert "batch_size" not in header  # fixed: the same in every trial
 

@@ -10,8 +10,8 @@ A space file (TOML or JSON) overrides any part of the default, e.g.
     [fixed]
     update_rule = "adam"
 
-A section named after one of OPTIONAL_PARAMS (label_smoothing, dropout_keep_ratio, weight_decay, zca_epsilon,
-warmup_epochs) tunes it too, from the candidates below unless given; ``[fixed]`` takes any
+A section named after one of OPTIONAL_PARAMS (label_smoothing, weight_decay, zca_epsilon, warmup_epochs)
+tunes it too, from the candidates below unless given; ``[fixed]`` takes any
 train.py setting (preprocessing = "zca", flip = true, crop_padding = 4, lr_schedule = "cosine", ...).
 """
 
@@ -53,7 +53,6 @@ DEFAULT_PARAMS = {
 # Beyond the lab: tuned only when a space file has a section for them.
 OPTIONAL_PARAMS = {
     "label_smoothing": Param("label_smoothing", (0.0, 0.05, 0.1, 0.2), 0.0, 0.3, False, False),
-    "dropout_keep_ratio": Param("dropout_keep_ratio", (1.0, 0.9, 0.7, 0.5), 0.4, 1.0, False, False),
     "weight_decay": Param("weight_decay", (0.0, 1e-4, 5e-4, 1e-3), 1e-5, 1e-2, False, True),
     "zca_epsilon": Param("zca_epsilon", (0.01, 0.03, 0.1, 0.3), 0.01, 1.0, False, True),
     "warmup_epochs": Param("warmup_epochs", (0.0, 1.0, 2.0, 5.0), 0.0, 5.0, False, False),
