@@ -35,28 +35,13 @@ def lab_params(model: torch.nn.Module | dict[str, torch.Tensor]) -> dict[str, np
     }
 
 
-def lab_loss(
-    model: torch.nn.Module,
-    X: np.ndarray,
-    y: np.ndarray | None = None,
-    dropout_mask: np.ndarray | None = None,
-    mix: tuple[np.ndarray, float] | None = None,
-):
-    """numpy_impl.TwoLayerNet.loss for the torch model: scores (N, C) if y is None, else (loss, grads).
-
-    Scores use every unit (eval mode). With y, dropout_mask (N, H) (0 or 1/keep) replaces
-    nn.Dropout's random mask, so both implementations can drop the same units; mix (mixed-in labels,
-    weight of y) goes to the model's objective.
-    """
+def lab_loss(model: torch.nn.Module, X: np.ndarray, y: np.ndarray | None = None):
+    """numpy_impl.TwoLayerNet.loss for the torch model: scores (N, C) if y is None, else (loss, grads by autograd)."""
     X = torch.as_tensor(X).to(model.dtype)
     if y is None:
         with torch.no_grad():
             return model.eval()(X).numpy()
-    X = X.flatten(1) if model.projection is None else X.flatten(1) @ model.projection
-    hidden = model.relu(model.fc1(X))
-    hidden = model.dropout.train()(hidden) if dropout_mask is None else hidden * torch.as_tensor(dropout_mask)
-    mix = None if mix is None else (torch.as_tensor(mix[0]).long(), mix[1])
-    loss = model.objective(model.fc2(hidden), torch.as_tensor(y).long(), mix)
+    loss = model.objective(model.train()(X), torch.as_tensor(y).long())
     params = dict(model.named_parameters())
     grads = torch.autograd.grad(loss, [params[key] for key in LAYERS.values()])
     return loss.item(), {name: (g.T if name.startswith("W") else g).numpy() for name, g in zip(LAYERS, grads)}

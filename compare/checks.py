@@ -1,7 +1,8 @@
-"""Every agreement check between numpy_impl and torch_impl / torch autograd, as functions returning Checks.
+"""Every agreement check of the NumPy code: the lab (numpy_impl, the oracle) and the recipe engine (numpy_recipe)
+against torch_impl and torch autograd, and the engine against the oracle, as functions returning Checks.
 
 Each function takes a dtype ("float32" or "float64"), a seed and sizes, builds the same
-inputs for both sides, and returns a list of Check rows (see compare/metrics.py). The two
+inputs for both sides, and returns a list of Check rows (see compare/metrics.py). The
 implementations share data, not code: the same initial weights (common.init) and the same
 batch stream (common.batches); each trains with its own loop.
 """
@@ -15,29 +16,22 @@ import torch
 import torch.nn.functional as F
 
 import numpy_impl
+import numpy_recipe
 import torch_impl
 from common.batches import draw_augmentation
+from common.choices import LAB_UPDATE_RULES, UPDATE_RULES
 from common.init import initial_params
 from common.preprocess import fit_preprocessing, preprocess, principal_directions, zca_whitening_matrix
-from compare.adapter import LAYERS, lab_loss, lab_params, leaf, torch_state
+from compare.adapter import lab_loss, lab_params, leaf, torch_state
 from compare.metrics import Check, make_check
-from numpy_impl.augment import flip_and_shift, mix_images
 from numpy_impl.layer_utils import affine_relu_backward, affine_relu_forward
-from numpy_impl.layers import (
-    affine_backward,
-    affine_forward,
-    dropout_backward,
-    dropout_forward,
-    dropout_mask,
-    relu_backward,
-    relu_forward,
-    softmax_loss,
-    svm_loss,
-)
-from numpy_impl.optim import UPDATE_RULES
+from numpy_impl.layers import affine_backward, affine_forward, relu_backward, relu_forward, softmax_loss, svm_loss
+from numpy_recipe.augment import flip_and_shift
+from numpy_recipe.model import smoothed_softmax_loss
 
-UPDATE_RULE_LRS = {"sgd": 1e-1, "sgd_momentum": 5e-2, "sgd_nesterov": 5e-2, "rmsprop": 1e-3, "adam": 1e-3, "lamb": 1e-2}
-LABEL_SMOOTHING, KEEP_RATIO, WEIGHT_DECAY = 0.1, 0.6, 0.05
+UPDATE_RULE_LRS = {"sgd": 1e-1, "sgd_momentum": 5e-2, "sgd_nesterov": 5e-2, "rmsprop": 1e-3, "adam": 1e-3}
+LABEL_SMOOTHING, WEIGHT_DECAY = 0.1, 0.05
+ENGINE_VS_ORACLE = "engine vs oracle"
 
 
 def autograd_layers(x, w, b, dout, scores, y, reg: float) -> dict[str, dict[str, np.ndarray]]:
@@ -65,11 +59,7 @@ def autograd_layers(x, w, b, dout, scores, y, reg: float) -> dict[str, dict[str,
     ts = leaf(scores)
     loss = F.cross_entropy(ts, ty, label_smoothing=LABEL_SMOOTHING)
     loss.backward()
-    grads["softmax_loss, label smoothing"] = {"loss": loss.detach(), "dx": ts.grad}
-
-    th, mask = leaf(dout), torch.from_numpy(_fixed_mask(dout))  # dout doubles as a hidden layer (N, M)
-    (th * mask).backward(torch.from_numpy(scores[:, :1] * dout))
-    grads["dropout (fixed mask)"] = {"dx": th.grad}
+    grads["softmax_loss, label smoothing (engine)"] = {"loss": loss.detach(), "dx": ts.grad}
 
     # torch's multi_margin_loss averages the hinge over the C classes too; the lab's sums over them.
     ts = leaf(scores)
@@ -83,7 +73,7 @@ def autograd_layers(x, w, b, dout, scores, y, reg: float) -> dict[str, dict[str,
 
 
 def numpy_layers(x, w, b, dout, scores, y, reg: float) -> dict[str, dict[str, np.ndarray]]:
-    """The same gradients from numpy_impl's hand-written backward functions."""
+    """The same gradients from numpy_impl's hand-written backward functions (label smoothing: numpy_recipe's)."""
     _, cache = affine_forward(x, w, b)
     dx, dw, db = affine_backward(dout, cache)
     a = x.reshape(len(x), -1) @ w + b
@@ -95,22 +85,12 @@ def numpy_layers(x, w, b, dout, scores, y, reg: float) -> dict[str, dict[str, np
         "relu": {"dx": relu_backward(dout, relu_cache)},
         "affine_relu": {"dx": ar_dx, "dw": ar_dw, "db": ar_db},
         "softmax_loss": {"dx": softmax_loss(scores, y)[1]},
-        "softmax_loss, label smoothing": dict(zip(("loss", "dx"), softmax_loss(scores, y, LABEL_SMOOTHING))),
-        "dropout (fixed mask)": {"dx": _numpy_dropout_dx(dout, scores[:, :1] * dout)},
+        "softmax_loss, label smoothing (engine)": dict(
+            zip(("loss", "dx"), smoothed_softmax_loss(scores, y, LABEL_SMOOTHING))
+        ),
         "svm_loss": {"dx": svm_loss(scores, y)[1]},
         "l2": {"dW": reg * w},
     }
-
-
-def _fixed_mask(hidden: np.ndarray, seed: int = 7) -> np.ndarray:
-    """The inverted-dropout mask numpy_impl draws from default_rng(seed) for hidden's shape."""
-    return dropout_mask(hidden.shape, KEEP_RATIO, np.random.default_rng(seed), hidden.dtype)
-
-
-def _numpy_dropout_dx(hidden: np.ndarray, dout: np.ndarray) -> np.ndarray:
-    """dropout_backward after dropout_forward with the same generator as _fixed_mask."""
-    _, cache = dropout_forward(hidden, {"p": KEEP_RATIO, "mode": "train", "rng": np.random.default_rng(7)})
-    return dropout_backward(dout, cache)
 
 
 def layer_inputs(dtype: str, seed: int, n: int = 4, dims: tuple = (2, 3), m: int = 5, c: int = 6):
@@ -127,8 +107,8 @@ def layer_inputs(dtype: str, seed: int, n: int = 4, dims: tuple = (2, 3), m: int
 
 
 def check_layers(dtype: str = "float64", seed: int = 0, **sizes) -> list[Check]:
-    """Each hand-written backward (affine, ReLU, affine-ReLU, softmax with and without label smoothing, SVM,
-    dropout with a fixed mask, L2) against torch autograd."""
+    """Each hand-written backward (affine, ReLU, affine-ReLU, softmax with and without label smoothing, SVM, L2)
+    against torch autograd."""
     inputs = layer_inputs(dtype, seed, **sizes)
     ours, theirs = numpy_layers(*inputs), autograd_layers(*inputs)
     return [
@@ -138,13 +118,21 @@ def check_layers(dtype: str = "float64", seed: int = 0, **sizes) -> list[Check]:
     ]
 
 
-def twin_pair(d: int, hidden: int, c: int, dtype: str, seed: int, weight_scale: float, reg: float, **options):
-    """A NumPy and a torch TwoLayerNet (D=d, H=hidden, C=c) loaded with the same initial weights (common.init).
+def twin_pair(
+    d: int, hidden: int, c: int, dtype: str, seed: int, weight_scale: float, reg: float, engine: bool = False, **options
+):
+    """A NumPy and a torch net (D=d, H=hidden, C=c) starting from the same weights: common.init's draws for the seed.
 
-    options (dropout_keep_ratio, label_smoothing, projection (d', d): then the models see x P) go to both models.
+    The NumPy net is the oracle's TwoLayerNet (which draws them itself), or with ``engine`` numpy_recipe's RecipeNet
+    loaded with them. options (label_smoothing, projection (d', d): then the nets see x P) need the engine.
     """
     init = initial_params(d, hidden, c, weight_scale, dtype, seed)
-    ours = numpy_impl.TwoLayerNet.from_params(init, reg=reg, seed=seed, **options)
+    if engine:
+        ours = numpy_recipe.RecipeNet(init, reg=reg, **options)
+    elif options:
+        raise ValueError(f"the lab's TwoLayerNet takes none of {', '.join(options)}; pass engine=True")
+    else:
+        ours = numpy_impl.TwoLayerNet(d, hidden, c, weight_scale=weight_scale, reg=reg, dtype=dtype, seed=seed)
     theirs = torch_impl.TwoLayerNet(d, hidden, c, reg=reg, dtype=dtype, **options)
     state = torch_state(init)
     if theirs.projection is not None:
@@ -164,10 +152,7 @@ def twin_models(
     weight_scale: float = 0.1,
     **options,
 ):
-    """A NumPy and a torch TwoLayerNet from the same initial weights, and a batch X (n, *dims), y (n,).
-
-    options (dropout_keep_ratio, label_smoothing) go to both models.
-    """
+    """A NumPy and a torch net from the same initial weights (see twin_pair), and a batch X (n, *dims), y (n,)."""
     ours, theirs = twin_pair(int(np.prod(dims)), hidden, c, dtype, seed, weight_scale, reg, **options)
     rng = np.random.default_rng(seed + 1)
     X = rng.standard_normal((n, *dims)).astype(dtype)
@@ -176,7 +161,7 @@ def twin_models(
 
 
 def check_model(dtype: str = "float64", seed: int = 0, **sizes) -> list[Check]:
-    """TwoLayerNet: the same init, then scores, loss and the four gradients."""
+    """The lab's TwoLayerNet: its own initial draws, then scores, loss and the four gradients."""
     ours, theirs, X, y = twin_models(dtype, seed, **sizes)
     checks = [
         make_check("model", f"init {name}", ours.params[name], value, dtype)
@@ -189,16 +174,20 @@ def check_model(dtype: str = "float64", seed: int = 0, **sizes) -> list[Check]:
     return checks
 
 
-def check_model_extras(dtype: str = "float64", seed: int = 0) -> list[Check]:
-    """TwoLayerNet with dropout (the same mask on both sides) and label smoothing: loss and gradients."""
-    ours, theirs, X, y = twin_models(dtype, seed, label_smoothing=LABEL_SMOOTHING, dropout_keep_ratio=KEEP_RATIO)
-    ours.dropout_param["rng"] = np.random.default_rng(7)
-    hidden_shape = (len(X), ours.params["W1"].shape[1])
-    mask = dropout_mask(hidden_shape, KEEP_RATIO, np.random.default_rng(7), np.dtype(dtype))
-    (loss, grads), (t_loss, t_grads) = ours.loss(X, y), lab_loss(theirs, X, y, dropout_mask=mask)
-    checks = [make_check("model", "loss (dropout, label smoothing)", loss, t_loss, dtype)]
+def check_engine_model(dtype: str = "float64", seed: int = 0) -> list[Check]:
+    """The engine's RecipeNet: scores, loss and gradients equal to the oracle's TwoLayerNet on the same weights, and
+    with label smoothing equal to torch_impl's (autograd)."""
+    oracle, _, X, y = twin_models(dtype, seed)
+    engine, _ = twin_pair(X[0].size, 20, 10, dtype, seed, 0.1, 0.1, engine=True)
+    checks = [make_check(ENGINE_VS_ORACLE, "model scores", engine.loss(X), oracle.loss(X), dtype)]
+    (loss, grads), (o_loss, o_grads) = engine.loss(X, y), oracle.loss(X, y)
+    checks.append(make_check(ENGINE_VS_ORACLE, "model loss", loss, o_loss, dtype))
+    checks += [make_check(ENGINE_VS_ORACLE, f"model grad {name}", grads[name], o_grads[name], dtype) for name in grads]
+    engine, theirs, X, y = twin_models(dtype, seed, engine=True, label_smoothing=LABEL_SMOOTHING)
+    (loss, grads), (t_loss, t_grads) = engine.loss(X, y), lab_loss(theirs, X, y)
+    checks.append(make_check("engine model", "loss (label smoothing)", loss, t_loss, dtype))
     return checks + [
-        make_check("model", f"grad {name} (dropout, label smoothing)", grads[name], t_grads[name], dtype)
+        make_check("engine model", f"grad {name} (label smoothing)", grads[name], t_grads[name], dtype)
         for name in grads
     ]
 
@@ -222,7 +211,7 @@ def check_projection(dtype: str = "float64", seed: int = 0, n: int = 200, dims: 
             dtype,  # the covariance is summed from products in X's dtype
         )
     ]
-    ours, theirs = twin_pair(k, 20, 10, dtype, seed, 0.1, 0.1, projection=projection)
+    ours, theirs = twin_pair(k, 20, 10, dtype, seed, 0.1, 0.1, engine=True, projection=projection)
     y = rng.integers(10, size=n)
     checks.append(make_check("projection", "scores of x P", ours.loss(X), lab_loss(theirs, X), dtype))
     (loss, grads), (t_loss, t_grads) = ours.loss(X, y), lab_loss(theirs, X, y)
@@ -230,7 +219,7 @@ def check_projection(dtype: str = "float64", seed: int = 0, n: int = 200, dims: 
     checks += [
         make_check("projection", f"grad {name} (W1 is (k, H))", grads[name], t_grads[name], dtype) for name in grads
     ]
-    folded = numpy_impl.TwoLayerNet.from_params(ours.folded_params())
+    folded = numpy_recipe.RecipeNet(ours.folded_params())
     plain = torch_impl.TwoLayerNet(d, 20, 10, dtype=dtype)
     plain.load_state_dict(torch_impl.fold_projection(theirs.state_dict()))
     checks.append(
@@ -250,24 +239,42 @@ def check_projection(dtype: str = "float64", seed: int = 0, n: int = 200, dims: 
 
 
 def check_update_rules(dtype: str = "float64", seed: int = 0, steps: int = 3) -> list[Check]:
-    """Each update rule, without and with decoupled weight decay: a few steps of numpy_impl.optim vs the
-    torch optimizer on the same w and dws."""
+    """A few steps of each update rule on the same w and dws: the lab's four (numpy_impl.optim) against the torch
+    optimizer and against the engine's (numpy_recipe.optim); every engine rule, without and with decoupled weight
+    decay, against the torch optimizer."""
     rng = np.random.default_rng(seed)
     w0 = rng.standard_normal((4, 5)).astype(dtype)
     dws = [rng.standard_normal((4, 5)).astype(dtype) for _ in range(steps)]
+
+    def run(rule, config: dict) -> np.ndarray:
+        w, config = w0.copy(), dict(config)
+        for dw in dws:
+            w, config = rule(w, dw, config)
+        return w
+
+    def run_torch(rule_name: str, config: dict) -> np.ndarray:
+        w = torch.tensor(w0)
+        optimizer = torch_impl.make_optimizer(rule_name, [w], config)
+        for dw in dws:
+            w.grad = torch.from_numpy(dw)
+            optimizer.step()
+        return w.numpy()
+
     checks = []
-    for rule_name, rule in UPDATE_RULES.items():
+    for rule_name in LAB_UPDATE_RULES:
+        config = {"learning_rate": UPDATE_RULE_LRS[rule_name]}
+        lab = run(getattr(numpy_impl.optim, rule_name), config)
+        checks.append(
+            make_check("update rule", f"{rule_name} (lab): {steps} steps", lab, run_torch(rule_name, config), dtype)
+        )
+        engine = run(numpy_recipe.optim.RULES[rule_name], config)
+        checks.append(make_check(ENGINE_VS_ORACLE, f"update rule {rule_name}: {steps} steps", engine, lab, dtype))
+    for rule_name in UPDATE_RULES:
         for decay in (0.0, WEIGHT_DECAY):
             config = {"learning_rate": UPDATE_RULE_LRS[rule_name], **({"weight_decay": decay} if decay else {})}
-            w, state = w0.copy(), dict(config)
-            tw = torch.tensor(w0)
-            optimizer = torch_impl.make_optimizer(rule_name, [tw], config)
-            for dw in dws:
-                w, state = rule(w, dw, state)
-                tw.grad = torch.from_numpy(dw)
-                optimizer.step()
-            label = f"{rule_name}{f', weight decay {decay:g}' if decay else ''}: {steps} steps"
-            checks.append(make_check("update rule", label, w, tw.numpy(), dtype))
+            engine = run(numpy_recipe.optim.RULES[rule_name], config)
+            label = f"{rule_name} (engine){f', weight decay {decay:g}' if decay else ''}: {steps} steps"
+            checks.append(make_check("update rule", label, engine, run_torch(rule_name, config), dtype))
     return checks
 
 
@@ -325,52 +332,6 @@ def check_preprocessing(
     return checks
 
 
-def check_mixing(dtype: str = "float64", seed: int = 0, n: int = 6, dims: tuple = (3, 8, 8), c: int = 10):
-    """MixUp and CutMix: the mixed images and label weights against torchvision.transforms.v2's MixUp and CutMix
-    (whose partner of image i is image i - 1), and the mixed loss and gradients against cross-entropy with
-    torchvision's soft targets by autograd, and against torch_impl's objective."""
-    from torchvision.transforms import v2
-
-    rng = np.random.default_rng(seed)
-    images, y = rng.standard_normal((n, *dims)).astype(dtype), rng.integers(c, size=n)
-    onehot = np.eye(c, dtype=dtype)[y]
-    partners = np.roll(np.arange(n), 1)
-    ours, theirs = twin_pair(int(np.prod(dims)), 20, c, dtype, seed, 0.1, 0.0, label_smoothing=LABEL_SMOOTHING)
-    checks = []
-    for name, transform in (("MixUp", v2.MixUp(alpha=0.4, num_classes=c)), ("CutMix", v2.CutMix(num_classes=c))):
-        torch.manual_seed(seed)
-        params = transform.make_params([torch.from_numpy(images)])
-        torch.manual_seed(seed)  # the same draws again, inside the transform
-        t_images, soft_targets = transform(torch.from_numpy(images), torch.from_numpy(onehot))
-        if name == "MixUp":
-            weight, box = params["lam"], None
-        else:
-            (left, top, right, bottom), weight = params["box"], params["lam_adjusted"]
-            box = (top, bottom, left, right)
-        mixed = mix_images(images.copy(), partners, weight, box)
-        checks.append(make_check("mixing", f"{name} images vs torchvision", mixed, t_images.numpy(), dtype))
-        target = weight * onehot + (1 - weight) * onehot[partners]
-        checks.append(make_check("mixing", f"{name} label weights vs torchvision", target, soft_targets.numpy(), dtype))
-
-        loss, grads = ours.loss(mixed, y, mix=(y[partners], weight))
-        theirs.train()
-        reference = F.cross_entropy(
-            theirs(torch.from_numpy(mixed)), soft_targets, label_smoothing=LABEL_SMOOTHING
-        )  # reg is 0: the loss is the cross-entropy alone
-        t_grads = torch.autograd.grad(reference, [dict(theirs.named_parameters())[key] for key in LAYERS.values()])
-        checks.append(
-            make_check("mixing", f"{name} loss vs cross-entropy of the soft targets", loss, reference.item(), dtype)
-        )
-        t_grads = lab_params(dict(zip(LAYERS.values(), t_grads)))  # the lab's names and (in, out) layout
-        checks += [
-            make_check("mixing", f"{name} grad {param} vs autograd", grads[param], t_grads[param], dtype)
-            for param in grads
-        ]
-        t_loss, _ = lab_loss(theirs, mixed, y, mix=(y[partners], weight))
-        checks.append(make_check("mixing", f"{name} loss vs torch_impl's objective", loss, t_loss, dtype))
-    return checks
-
-
 def trajectory_data(dtype: str, seed: int, num_train: int = 200, dims: tuple = (3, 4, 4), c: int = 5):
     """A small learnable problem: labels from a random linear map of the inputs; 200 train and 50 val images."""
     rng = np.random.default_rng(seed)
@@ -378,6 +339,54 @@ def trajectory_data(dtype: str, seed: int, num_train: int = 200, dims: tuple = (
     X = rng.standard_normal((num_train + 50, *dims)).astype(dtype)
     y = np.argmax(X.reshape(len(X), -1) @ rng.standard_normal((d, c)), axis=1)
     return {"X_train": X[:num_train], "y_train": y[:num_train], "X_val": X[num_train:], "y_val": y[num_train:]}
+
+
+ENGINE_OPTIONS = ("lr_schedule", "warmup_epochs", "augment")  # Solver arguments the lab's Solver does not take
+
+
+def recording(solver_class):
+    """solver_class (numpy_impl.Solver or a subclass), noting the learning rate of every update, and the iteration
+    and parameters at every accuracy check: what torch_impl's Solver keeps in lr_history, accuracy_iterations and
+    its on_epoch hook."""
+
+    class Recording(solver_class):
+        def _reset(self):
+            super()._reset()
+            self.rates, self.checked_at, self.at_checks = [], [], []
+
+        def _step(self):
+            super()._step()
+            self.rates.append(float(next(iter(self.optim_configs.values()))["learning_rate"]))
+
+        def _save_checkpoint(self):
+            self.checked_at.append(self.iteration)
+            self.at_checks.append({name: value.copy() for name, value in self.model.params.items()})
+            super()._save_checkpoint()
+
+    return Recording
+
+
+def train_run(solver_class, model, params, data: dict, **options) -> dict:
+    """Train model with solver_class -> its histories, the parameters at every accuracy check and at the end."""
+    if issubclass(solver_class, numpy_impl.Solver):
+        solver = recording(solver_class)(model, data, **options)
+        solver.train()
+        rates, checked_at, at_checks = solver.rates, solver.checked_at, solver.at_checks
+    else:
+        at_checks = []
+        solver = solver_class(model, data, on_epoch=lambda s: at_checks.append(params(model)), **options)
+        solver.train()
+        rates, checked_at = solver.lr_history, solver.accuracy_iterations
+    return {
+        "loss": solver.loss_history,
+        "lr": rates,
+        "train_acc": solver.train_acc_history,
+        "val_acc": solver.val_acc_history,
+        "checked_at": checked_at,
+        "best_val_acc": solver.best_val_acc,
+        "at_checks": at_checks,
+        "final": params(model),
+    }
 
 
 def train_twins(
@@ -395,14 +404,16 @@ def train_twins(
     solvers=None,
     **solver_options,
 ) -> list[dict]:
-    """Train numpy_impl's and torch_impl's Solvers, each with its own loop, from the same initial weights on the
-    same batch stream -> per implementation: its histories, the parameters at every accuracy check, the final
-    (best-validation) parameters.
+    """Train two Solvers, each with its own loop, from the same initial weights on the same batch stream -> per
+    Solver: its histories, the parameters at every accuracy check, the final (best-validation) parameters.
 
+    ``solvers`` is the pair of Solver classes: by default the oracle's (numpy_impl's, on its TwoLayerNet) against
+    torch_impl's, or numpy_recipe's (on a RecipeNet) when the run needs the engine (Nesterov, a cosine schedule,
+    augmentation, label smoothing, weight decay, a projection); (numpy_recipe.Solver, numpy_impl.Solver) checks
+    the engine against the oracle. The tests put a deliberately broken loop in one of them.
     Accuracy is estimated on subsets (100 of 200 training images, 40 of 50 validation images), so the
-    subsample draws are exercised too. ``solvers`` replaces the pair of Solver classes (the tests put a
-    deliberately broken loop in one of them); solver_options (lr_schedule, warmup_epochs, augment) go to both.
-    pca_components k > 0 gives both models the training images' top k principal directions as their projection.
+    subsample draws are exercised too. pca_components k > 0 gives the nets the training images' top k principal
+    directions as their projection.
     """
     data = trajectory_data(dtype, seed)
     d = int(np.prod(data["X_train"].shape[1:]))
@@ -410,48 +421,39 @@ def train_twins(
     optim_config = {"learning_rate": learning_rate or UPDATE_RULE_LRS[update_rule]}
     if weight_decay:
         optim_config["weight_decay"] = weight_decay
-    numpy_solver, torch_solver = solvers or (numpy_impl.Solver, torch_impl.Solver)
-    model_options = {"label_smoothing": label_smoothing}
-    if pca_components:  # both nets see x P, P the training images' top principal directions (data, not code)
+    model_options = {"label_smoothing": label_smoothing} if label_smoothing else {}
+    if pca_components:  # the nets see x P, P the training images' top principal directions (data, not code)
         model_options["projection"] = principal_directions(data["X_train"], pca_components)
         d = pca_components
-    ours, theirs = twin_pair(d, hidden, c, dtype, seed, 0.1, 1e-3, **model_options)
+    needs_engine = bool(
+        model_options
+        or weight_decay
+        or update_rule not in LAB_UPDATE_RULES
+        or set(solver_options) & set(ENGINE_OPTIONS)
+    )
+    if solvers is None:
+        solvers = (numpy_recipe.Solver if needs_engine else numpy_impl.Solver, torch_impl.Solver)
+    options = {
+        "update_rule": update_rule,
+        "lr_decay": lr_decay,
+        "batch_size": batch_size,
+        "num_epochs": num_epochs,
+        "verbose": False,
+        "seed": seed,
+        "num_train_samples": 100,
+        "num_val_samples": 40,
+        **solver_options,
+    }
     results = []
-    twins = ((numpy_solver, ours, lambda m: dict(m.params)), (torch_solver, theirs, lab_params))
-    for solver_class, model, params in twins:
-        at_checks = []
-
-        def snapshot(solver, at_checks=at_checks, model=model, params=params):
-            at_checks.append({name: value.copy() for name, value in params(model).items()})
-
-        solver = solver_class(
-            model,
-            data,
-            update_rule=update_rule,
-            lr_decay=lr_decay,
-            batch_size=batch_size,
-            num_epochs=num_epochs,
-            optim_config=dict(optim_config),
-            verbose=False,
-            seed=seed,
-            num_train_samples=100,
-            num_val_samples=40,
-            on_epoch=snapshot,
-            **solver_options,
-        )
-        solver.train()
-        results.append(
-            {
-                "loss": solver.loss_history,
-                "lr": solver.lr_history,
-                "train_acc": solver.train_acc_history,
-                "val_acc": solver.val_acc_history,
-                "checked_at": solver.accuracy_iterations,
-                "best_val_acc": solver.best_val_acc,
-                "at_checks": at_checks,
-                "final": params(model),
-            }
-        )
+    for solver_class in solvers:
+        if issubclass(solver_class, numpy_impl.Solver):
+            engine = issubclass(solver_class, numpy_recipe.Solver)
+            model, _ = twin_pair(d, hidden, c, dtype, seed, 0.1, 1e-3, engine=engine, **model_options)
+            params = lambda m: {name: value.copy() for name, value in m.params.items()}  # noqa: E731
+        else:
+            _, model = twin_pair(d, hidden, c, dtype, seed, 0.1, 1e-3, engine=True, **model_options)
+            params = lab_params
+        results.append(train_run(solver_class, model, params, data, optim_config=dict(optim_config), **options))
     return results
 
 
@@ -520,15 +522,6 @@ TRAJECTORIES = {
     **{f"{rule} (lab decay 0.95)": {"update_rule": rule} for rule in UPDATE_RULES},
     "recipe (nesterov, warm-up + cosine, flips + crops, label smoothing)": RECIPE_RUN,
     "recipe, inputs projected onto their top 12 of 48 principal directions": {**RECIPE_RUN, "pca_components": 12},
-    "recipe with MixUp (alpha 0.4)": {
-        **RECIPE_RUN,
-        "augment": {**RECIPE_RUN["augment"], "mix": "mixup", "mix_alpha": 0.4},
-    },
-    "recipe with CutMix (alpha 1)": {**RECIPE_RUN, "augment": {**RECIPE_RUN["augment"], "mix": "cutmix"}},
-    "momentum, weights averaged (EMA 0.9) for checks, the best choice and the restore": {
-        "update_rule": "sgd_momentum",
-        "ema_decay": 0.9,
-    },
     "adam, decoupled weight decay, cosine": {
         "update_rule": "adam",
         "lr_schedule": "cosine",
@@ -550,23 +543,27 @@ TRAJECTORIES = {
 
 
 def check_trajectories(dtype: str = "float64", seed: int = 0, solvers=None) -> list[Check]:
-    """Both Solvers' independent loops, trained on the same batch stream, agree update by update: each update rule
-    under the lab's decay, the recipe's setup, decoupled weight decay under cosine, and uneven epoch sizes."""
+    """The NumPy Solvers' and torch_impl's independent loops, trained on the same batch stream, agree update by
+    update: each update rule under the lab's decay (the lab's four on the oracle), the recipe's setup, decoupled
+    weight decay under cosine, and uneven epoch sizes; and the engine's Solver agrees with the oracle's."""
     checks = []
     for label, options in TRAJECTORIES.items():
         ours, theirs = train_twins(dtype=dtype, seed=seed, solvers=solvers, **options)
         checks += compare_runs(label, ours, theirs, dtype)
+    if solvers is None:
+        for rule in LAB_UPDATE_RULES:
+            engine, oracle = train_twins(rule, dtype, seed, solvers=(numpy_recipe.Solver, numpy_impl.Solver))
+            checks += compare_runs(f"{ENGINE_VS_ORACLE}: {rule} (lab decay 0.95)", engine, oracle, dtype)
     return checks
 
 
 ALL_CHECKS = (
     check_layers,
     check_model,
-    check_model_extras,
+    check_engine_model,
     check_projection,
     check_update_rules,
     check_preprocessing,
-    check_mixing,
     check_trajectories,
 )
 

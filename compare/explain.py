@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from compare.checks import KEEP_RATIO, LABEL_SMOOTHING, autograd_layers, layer_inputs, numpy_layers
+from compare.checks import LABEL_SMOOTHING, autograd_layers, layer_inputs, numpy_layers
 from compare.grade import LAB_UPDATES, lab_update_in_torch, lab_w_dw, torch_net
 from compare.metrics import relative_error
 from numpy_impl import optim
 from numpy_impl.fc_net import TwoLayerNet
 from numpy_impl.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array
 from numpy_impl.layer_utils import affine_relu_forward
-from numpy_impl.layers import affine_forward, dropout_forward, relu_forward, softmax_loss, svm_loss
+from numpy_impl.layers import affine_forward, relu_forward, softmax_loss, svm_loss
+from numpy_recipe.model import smoothed_softmax_loss
 
 # layer -> (what it computes, how the backward pass is derived); the notation of numpy_impl and
 # docs/derivations.md: x (N, d1..dk) flattened to X (N, D), w (D, M), b (M,), dout = dL/dout (N, M).
@@ -47,18 +48,11 @@ DERIVATIONS = {
             "computed stably with s - max_j s_ij (log-sum-exp), which changes no p",
         ],
     ),
-    "softmax_loss, label smoothing": (
+    "softmax_loss, label smoothing (engine)": (
         f"L = -(1/N) sum_ij q_ij log p_ij,  q = (1 - e) onehot(y) + e / C,  e = {LABEL_SMOOTHING}",
         [
             "the same derivation with a soft target q (sum_j q_ij = 1) instead of onehot(y):",
             "dx = (p - q) / N                      torch: F.cross_entropy(..., label_smoothing=e)",
-        ],
-    ),
-    "dropout (fixed mask)": (
-        f"out = h * m,  m = [u < p] / p  (keep probability p = {KEEP_RATIO}, u uniform)",
-        [
-            "a fixed mask makes dropout a constant elementwise scale, so dh = dout * m:",
-            "dropped units get no gradient; kept ones get 1/p of it (inverted dropout: test mode is identity)",
         ],
     ),
     "svm_loss": (
@@ -74,11 +68,6 @@ DERIVATIONS = {
         ["the 0.5 cancels the 2 of the square:  dW = reg * W  (added to the data gradient; biases get none)"],
     ),
 }
-
-
-def _seeded_dropout() -> dict:
-    """The dropout_param whose mask compare.checks uses (default_rng(7)), fresh for every evaluation."""
-    return {"p": KEEP_RATIO, "mode": "train", "rng": np.random.default_rng(7)}
 
 
 def numerical_layers(x, w, b, dout, scores, y, reg):
@@ -98,11 +87,10 @@ def numerical_layers(x, w, b, dout, scores, y, reg):
             "db": num(lambda v: affine_relu_forward(x, w, v)[0], b.copy(), dout),
         },
         "softmax_loss": {"dx": eval_numerical_gradient(lambda v: softmax_loss(v, y)[0], scores.copy(), False)},
-        "softmax_loss, label smoothing": {
-            "dx": eval_numerical_gradient(lambda v: softmax_loss(v, y, LABEL_SMOOTHING)[0], scores.copy(), False)
-        },
-        "dropout (fixed mask)": {
-            "dx": num(lambda v: dropout_forward(v, _seeded_dropout())[0], dout.copy(), scores[:, :1] * dout)
+        "softmax_loss, label smoothing (engine)": {
+            "dx": eval_numerical_gradient(
+                lambda v: smoothed_softmax_loss(v, y, LABEL_SMOOTHING)[0], scores.copy(), False
+            )
         },
         "svm_loss": {"dx": eval_numerical_gradient(lambda v: svm_loss(v, y)[0], scores.copy(), False)},
         "l2": {"dW": eval_numerical_gradient(lambda v: 0.5 * reg * np.sum(v * v), w.copy(), False)},
@@ -115,8 +103,7 @@ NETWORK = (
         "the chain rule, layer by layer from the loss back (each step one of the layers above):",
         "dscores = (p - onehot(y)) / N                           softmax_loss",
         "dh, dW2, db2 = affine_backward(dscores)                  dW2 = h^T dscores, dh = dscores W2^T",
-        "da = dh * [X W1 + b1 > 0]                                relu_backward",
-        "dW1, db1 = affine backward without dX                    nobody needs the images' gradient",
+        "_, dW1, db1 = affine_relu_backward(dh)                   da = dh * [X W1 + b1 > 0], then affine",
         "dW1 += reg * W1,  dW2 += reg * W2                        l2 (biases are not regularized)",
     ],
 )
@@ -126,7 +113,6 @@ UPDATES = [
     "sgd_nesterov:  v = mu * v + dw;  w -= lr * (dw + mu * v)        (torch's form, nesterov=True)",
     "rmsprop:       c = rho * c + (1 - rho) * dw^2;  w -= lr * dw / (sqrt(c) + eps)",
     "adam:          m, v = moving averages of dw, dw^2;  w -= lr * m_hat / (sqrt(v_hat) + eps), bias-corrected",
-    "lamb:          u = adam's step + wd * w;  w -= lr * (|w| / |u|) * u      (the trust ratio, per array)",
 ]
 MEASURE_NOTE = [
     "The error measure: max|ours - theirs| / max(max|ours|, max|theirs|), one number per array.",
@@ -141,7 +127,8 @@ def _network_lines(seed: int) -> list[str]:
     X, y, reg = rng.standard_normal((4, 6)), rng.integers(5, size=4), 0.3
     params = {"W1": rng.standard_normal((6, 8)), "b1": rng.standard_normal(8)}
     params.update(W2=rng.standard_normal((8, 5)), b2=rng.standard_normal(5))
-    model = TwoLayerNet.from_params(params, reg=reg)
+    model = TwoLayerNet(6, 8, 5, reg=reg)
+    model.params = {name: value.copy() for name, value in params.items()}
     _, grads = model.loss(X, y)
     _, loss, leaves = torch_net(params, X, y, reg)
     loss.backward()

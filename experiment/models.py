@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from common.config import Config, ConfigError
-from common.init import initial_weights
+from common.init import initial_params
 from common.preprocess import principal_directions
 
 NUM_CLASSES = 10
@@ -25,43 +25,33 @@ def check_device(config: Config) -> None:
 
 
 def make_model(config: Config, X_train: np.ndarray, num_classes: int = NUM_CLASSES):
-    """The TwoLayerNet the config describes for inputs like X_train (N, ...), started from common.init's weights
-    for its seed and init scheme (same in both). With pca_components k, the net first projects onto the top k
+    """The network the config describes for inputs like X_train (N, ...), started from common.init's weights for
+    its seed (the same in both implementations). With pca_components k, the net first projects onto the top k
     principal directions of X_train (common.preprocess.principal_directions, computed here once and given to
     either implementation)."""
-    flat, projection, images = X_train.reshape(len(X_train), -1), None, None
+    input_dim, projection = int(np.prod(X_train.shape[1:])), None
     if config.pca_components:
         projection = principal_directions(X_train, config.pca_components)
-    if config.init == "images":  # W1's columns start at training images as the first layer sees them
-        images = flat if projection is None else flat @ projection.astype(flat.dtype)
-    input_dim = flat.shape[1] if projection is None else config.pca_components
-    init = initial_weights(
-        config.init, input_dim, config.hidden_size, num_classes, config.weight_scale, config.dtype, config.seed, images
-    )
-    options = {"dropout_keep_ratio": config.dropout_keep_ratio, "label_smoothing": config.label_smoothing}
+        input_dim = config.pca_components
+    init = initial_params(input_dim, config.hidden_size, num_classes, config.weight_scale, config.dtype, config.seed)
     return model_from_params(
-        config.impl, init, config.device, reg=config.reg, seed=config.seed, projection=projection, **options
+        config.impl, init, config.device, reg=config.reg, label_smoothing=config.label_smoothing, projection=projection
     )
 
 
-def model_from_params(
-    impl: str, params: dict[str, np.ndarray], device: str = "cpu", reg: float = 0.0, seed: int | None = 0, **options
-):
-    """A TwoLayerNet of either implementation holding lab-layout params (W1 (D, H), b1, W2 (H, C), b2).
-
-    options: dropout_keep_ratio, label_smoothing, projection (D, k) (then W1 is (k, H)). seed:
-    numpy_impl's dropout masks (torch's come from torch.manual_seed, set by its Solver).
-    """
+def model_from_params(impl: str, params: dict[str, np.ndarray], device: str = "cpu", **options):
+    """The network of either implementation holding lab-layout params (W1 (D, H), b1, W2 (H, C), b2): numpy_recipe's
+    RecipeNet or torch_impl's TwoLayerNet. options: reg, label_smoothing, projection (D, k) (then W1 is (k, H))."""
     if impl == "numpy":
-        import numpy_impl
+        from numpy_recipe import RecipeNet
 
-        return numpy_impl.TwoLayerNet.from_params(params, reg=reg, seed=seed, **options)
+        return RecipeNet(params, **options)
     import torch_impl
     from compare.adapter import torch_state
 
     (input_dim, hidden_dim), num_classes = params["W1"].shape, params["W2"].shape[1]
     model = torch_impl.TwoLayerNet(
-        input_dim, hidden_dim, num_classes, reg=reg, dtype=params["W1"].dtype.name, device=device, **options
+        input_dim, hidden_dim, num_classes, dtype=params["W1"].dtype.name, device=device, **options
     )
     state = torch_state(params)
     if model.projection is not None:
@@ -104,16 +94,16 @@ def training_memory(config: Config, input_dim: int = 3 * 32 * 32, num_classes: i
 def make_solver(config: Config, model, data: dict, **options):
     """The Solver of the config's implementation, with the config's training settings; options: hooks, verbose."""
     if config.impl == "numpy":
-        import numpy_impl
+        import numpy_recipe
 
-        return numpy_impl.Solver(model, data, **config.solver_options(), **options)
+        return numpy_recipe.Solver(model, data, **config.solver_options(), **options)
     import torch_impl
 
     return torch_impl.Solver(model, data, device=config.device, **config.solver_options(), **options)
 
 
 def score_function(impl: str, model) -> Callable[[np.ndarray], np.ndarray]:
-    """X (N, ...) NumPy -> scores (N, C) NumPy, in the model's implementation (no dropout, no gradients)."""
+    """X (N, ...) NumPy -> scores (N, C) NumPy, in the model's implementation (no gradients)."""
     if impl == "numpy":
         return model.loss
     import torch

@@ -1,8 +1,27 @@
-"""Input validation shared by the layers: each check raises ValueError saying what was expected."""
+"""The lab's argument checks, shared by the layers: each raises ValueError saying what was expected."""
 
 from __future__ import annotations
 
 import numpy as np
+
+
+def check_affine(x, w, b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x (N, d1, ..., dk), w (D, M) with D = d1 * ... * dk, b (M,) as arrays, or raise."""
+    x, w, b = np.asarray(x), np.asarray(w), np.asarray(b)
+    if x.ndim < 1:
+        raise ValueError(f"affine_forward: x must have a batch axis, got a scalar of shape {x.shape}")
+    n, d = x.shape[0], int(np.prod(x.shape[1:], dtype=np.int64))
+    if w.ndim != 2 or w.shape[0] != d:
+        raise ValueError(
+            f"affine_forward: x of shape {x.shape} flattens to (N, D) = ({n}, {d}), "
+            f"so w must have shape ({d}, M); got w of shape {w.shape}"
+        )
+    if b.shape != (w.shape[1],):
+        raise ValueError(
+            f"affine_forward: b must have shape ({w.shape[1]},) to match w's {w.shape[1]} columns; "
+            f"got b of shape {b.shape}"
+        )
+    return x, w, b
 
 
 def check_dout(dout, expected_shape: tuple, where: str) -> np.ndarray:

@@ -23,18 +23,3 @@ def flip_and_shift(images: np.ndarray, flips: np.ndarray, shifts: np.ndarray, ou
             :, max(0, dy) : height - max(0, -dy), max(0, dx) : width - max(0, -dx)
         ]
     return out
-
-
-def mix_images(images: np.ndarray, partners: np.ndarray, mix_weight: float, box: tuple | None = None) -> np.ndarray:
-    """images (N, ...) mixed in place with images[partners] (N,): MixUp, x = lam x + (1 - lam) x[partners] with
-    lam = mix_weight; or, given a box (top, bottom, left, right) of images (N, C, H, W), CutMix: that box of
-    x[partners] pasted into x. Returns images."""
-    if box is None:
-        mixed_in = images[partners]
-        images *= mix_weight
-        mixed_in *= 1.0 - mix_weight
-        images += mixed_in
-    else:
-        top, bottom, left, right = box
-        images[:, :, top:bottom, left:right] = images[partners, :, top:bottom, left:right]
-    return images

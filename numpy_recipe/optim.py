@@ -1,0 +1,143 @@
+"""The recipes' update rules: the lab's form ``next_w, config = rule(w, dw, config)``, computed in place.
+
+The same arithmetic as numpy_impl.optim (compare/ checks it in float64), plus ``sgd_nesterov``
+(torch's form of Nesterov momentum) and an optional ``weight_decay`` entry in any rule's config:
+decoupled weight decay, w *= 1 - learning_rate * weight_decay before the rule's step (as AdamW;
+the L2 penalty in the loss is the model's ``reg``). Each rule updates ``w`` and its state arrays in
+place, block by block, with reused scratch arrays: every pass after a block's first reads from
+cache instead of memory, and no temporary is allocated per operation (3x faster for a 50 MB W1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from common.choices import RULE_DEFAULTS, UPDATE_RULES
+
+
+def row_blocks(w: np.ndarray, block_bytes: int = 1 << 18) -> list[slice]:
+    """Slices of about block_bytes over w's first axis (the whole of a 0-d w)."""
+    if w.ndim == 0:
+        return [slice(None)]
+    rows = max(1, block_bytes // max(1, w[:1].nbytes))
+    return [slice(start, start + rows) for start in range(0, len(w), rows)]
+
+
+def blocks_with_scratch(w: np.ndarray, count: int = 1) -> Iterator[tuple[slice, list[np.ndarray]]]:
+    """(rows, scratch) for each of row_blocks(w): ``count`` work arrays shaped like w[rows], the same memory for
+    every block, for the intermediate terms (``out=``)."""
+    blocks = row_blocks(w)
+    buffers = np.empty((count, *w[blocks[0]].shape), dtype=w.dtype) if len(w) else None
+    for rows in blocks:
+        size = len(w[rows])
+        yield rows, [buffer[:size] for buffer in buffers]
+
+
+def _with_defaults(config: dict | None, rule: str, w: np.ndarray) -> dict:
+    """The config (created if None) with the rule's missing hyperparameters set to the lab's defaults; applies its
+    decoupled weight decay to w first, if any: w *= 1 - lr * weight_decay."""
+    config = {} if config is None else config
+    for key, value in RULE_DEFAULTS[rule].items():
+        config.setdefault(key, value)
+    decay = float(config.get("weight_decay", 0.0))
+    if decay:
+        w *= 1.0 - float(config["learning_rate"]) * decay
+    return config
+
+
+def _state(config: dict, key: str, w: np.ndarray) -> np.ndarray:
+    """The config's state array ``key``, started at zeros like w."""
+    if config.get(key) is None:
+        config[key] = np.zeros_like(w)
+    return config[key]
+
+
+def sgd(w: np.ndarray, dw: np.ndarray, config: dict | None = None) -> tuple[np.ndarray, dict]:
+    """w -= learning_rate * dw."""
+    config = _with_defaults(config, "sgd", w)
+    lr = float(config["learning_rate"])
+    for rows, (step,) in blocks_with_scratch(w):
+        w[rows] -= np.multiply(dw[rows], lr, out=step)
+    return w, config
+
+
+def sgd_momentum(w: np.ndarray, dw: np.ndarray, config: dict | None = None) -> tuple[np.ndarray, dict]:
+    """v = momentum * v - learning_rate * dw; w += v."""
+    config = _with_defaults(config, "sgd_momentum", w)
+    v = _state(config, "velocity", w)
+    mu, lr = float(config["momentum"]), float(config["learning_rate"])
+    for rows, (step,) in blocks_with_scratch(w):
+        v_block = v[rows]
+        v_block *= mu
+        v_block -= np.multiply(dw[rows], lr, out=step)
+        w[rows] += v_block
+    return w, config
+
+
+def sgd_nesterov(w: np.ndarray, dw: np.ndarray, config: dict | None = None) -> tuple[np.ndarray, dict]:
+    """Nesterov momentum in torch's form: v = momentum * v + dw; w -= learning_rate * (dw + momentum * v).
+
+    The gradient is applied once now and once more through the velocity: the step looks ahead
+    along the momentum.
+    """
+    config = _with_defaults(config, "sgd_nesterov", w)
+    v = _state(config, "velocity", w)
+    mu, lr = float(config["momentum"]), float(config["learning_rate"])
+    for rows, (step,) in blocks_with_scratch(w):
+        v_block, g = v[rows], dw[rows]
+        v_block *= mu
+        v_block += g
+        w[rows] -= np.multiply(g, lr, out=step)
+        w[rows] -= np.multiply(v_block, lr * mu, out=step)
+    return w, config
+
+
+def rmsprop(w: np.ndarray, dw: np.ndarray, config: dict | None = None) -> tuple[np.ndarray, dict]:
+    """cache = decay_rate * cache + (1 - decay_rate) * dw^2; w -= lr * dw / (sqrt(cache) + epsilon)."""
+    config = _with_defaults(config, "rmsprop", w)
+    cache = _state(config, "cache", w)
+    decay, lr, eps = float(config["decay_rate"]), float(config["learning_rate"]), float(config["epsilon"])
+    for rows, (step, denominator) in blocks_with_scratch(w, 2):
+        c, g = cache[rows], dw[rows]
+        c *= decay
+        np.multiply(g, g, out=step)
+        step *= 1 - decay
+        c += step
+        np.sqrt(c, out=denominator)
+        denominator += eps
+        np.multiply(g, lr, out=step)
+        step /= denominator
+        w[rows] -= step
+    return w, config
+
+
+def adam(w: np.ndarray, dw: np.ndarray, config: dict | None = None) -> tuple[np.ndarray, dict]:
+    """m = beta1 m + (1 - beta1) dw; v = beta2 v + (1 - beta2) dw^2 (t incremented first);
+    w -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + epsilon)."""
+    config = _with_defaults(config, "adam", w)
+    m, v = _state(config, "m", w), _state(config, "v", w)
+    t = int(config.get("t", 0)) + 1
+    beta1, beta2 = float(config["beta1"]), float(config["beta2"])
+    lr, eps = float(config["learning_rate"]), float(config["epsilon"])
+    for rows, (step, denominator) in blocks_with_scratch(w, 2):
+        m_block, v_block, g = m[rows], v[rows], dw[rows]
+        m_block *= beta1
+        m_block += np.multiply(g, 1 - beta1, out=step)
+        v_block *= beta2
+        np.multiply(g, g, out=step)
+        step *= 1 - beta2
+        v_block += step
+        np.divide(m_block, 1 - beta1**t, out=step)  # m_hat, then m_hat / (sqrt(v_hat) + epsilon) * lr
+        np.divide(v_block, 1 - beta2**t, out=denominator)  # v_hat, then sqrt(v_hat) + epsilon
+        np.sqrt(denominator, out=denominator)
+        denominator += eps
+        step /= denominator
+        step *= lr
+        w[rows] -= step
+    config["t"] = t
+    return w, config
+
+
+RULES = {name: globals()[name] for name in UPDATE_RULES}
