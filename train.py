@@ -23,17 +23,9 @@ from common.cifar10 import CIFAR10NotFoundError
 from common.config import NUM_TEST, NUM_VALIDATION, OneLineParser, add_arguments, config_from_args
 from common.plots import LANGS
 from common.runtime import check_memory, retain_freed_memory
+from common.signals import exit_code, raising
 from experiment.models import check_device, training_memory
-from experiment.runs import (
-    default_out,
-    evaluate,
-    exit_code,
-    library_versions,
-    load_splits,
-    prepare_out,
-    sigterm_interrupts,
-    train_run,
-)
+from experiment.runs import default_out, evaluate, library_versions, load_splits, prepare_out, train_run
 
 
 def build_parser() -> OneLineParser:
@@ -78,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     try:
-        with sigterm_interrupts():
+        with raising():  # SIGTERM while loading stops as Ctrl-C does
             config = config_from_args(args)
             check_device(config)
             if args.eval is not None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from common.artifacts import save_json, writable_folder
 from common.cifar10 import CIFAR10NotFoundError
 from common.config import DEFAULTS, IMPLS, OneLineParser
-from experiment.runs import exit_code, sigterm_interrupts
+from common.signals import exit_code, raising
 from tuning.space import TUNED, SpaceError, load_space
 from tuning.study import (
     UsageError,
@@ -149,7 +149,7 @@ def search(args: argparse.Namespace, space, study, out: Path) -> int:
     try:
         # With --jobs 1 the trials run here, and Workers defers Ctrl-C and SIGTERM to safe points;
         # with workers, this process only waits, and a signal stops it at once.
-        with sigterm_interrupts() if args.jobs > 1 else contextlib.nullcontext():
+        with raising() if args.jobs > 1 else contextlib.nullcontext():
             run(args, space, study, workers)
     except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM
         interrupted = interrupt

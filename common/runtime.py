@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ctypes
 import os
+import socket
 import sys
+import time
 
 # glibc mallopt() parameters (malloc.h)
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
@@ -98,3 +100,24 @@ def process_running(pid: int, identity: str | None) -> bool:
     except PermissionError:
         return True
     return True
+
+
+STALE_AFTER_SECONDS = 3600  # a process on another host silent for longer than this has died
+
+
+def recorded_process_alive(
+    host: str | None,
+    pid: int,
+    identity: str | None,
+    heartbeat: float | None,
+    stale_after: float = STALE_AFTER_SECONDS,
+    now: float | None = None,
+) -> bool:
+    """Whether the process a run or a trial recorded still runs: (host, pid, process_identity(pid)) and its
+    last heartbeat (Unix time; None: none recorded). On this host the process itself is checked; on another,
+    its heartbeat must be younger than ``stale_after`` seconds."""
+    if host == socket.gethostname():
+        return process_running(pid, identity)
+    if heartbeat is None:
+        return False
+    return (time.time() if now is None else now) - heartbeat < stale_after

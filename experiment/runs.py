@@ -20,14 +20,11 @@ import math
 import os
 import platform
 import shutil
-import signal
 import socket
 import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -38,7 +35,8 @@ from common.cifar10 import CLASS_NAMES, IMAGE_SHAPE, get_CIFAR10_data, load_raw_
 from common.config import LAB_TEST_SIZE, NUM_TEST, NUM_VALIDATION, Config
 from common.plots import confusion_matrix, plot_accuracy, plot_confusion, plot_loss, plot_weights, save_figure
 from common.preprocess import preprocess
-from common.runtime import process_identity, process_running
+from common.runtime import STALE_AFTER_SECONDS, process_identity, recorded_process_alive
+from common.signals import exit_code, held, raising
 from experiment.models import (
     NUM_CLASSES,
     best_params,
@@ -109,47 +107,6 @@ def default_out(impl: str) -> Path:
     return out
 
 
-# ----------------------------------------------------------------------------- signals
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM (or Ctrl-C's SIGINT) while a run loads or trains: handled as Ctrl-C is; ``exit_code`` 128 + signal."""
-
-    def __init__(self, signum: int = signal.SIGINT):
-        super().__init__(signal.Signals(signum).name)
-        self.exit_code = 128 + signum
-
-
-def exit_code(interrupt: KeyboardInterrupt) -> int:
-    """130 for Ctrl-C, 143 for SIGTERM: what a shell reports for a process stopped by that signal."""
-    return getattr(interrupt, "exit_code", 128 + signal.SIGINT)
-
-
-@contextmanager
-def sigterm_interrupts() -> Iterator[None]:
-    """Within the block, SIGTERM raises Interrupted (a KeyboardInterrupt), so it stops a run as Ctrl-C does."""
-
-    def handler(signum, frame):
-        raise Interrupted(signum)
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextmanager
-def signals_held() -> Iterator[None]:
-    """Within the block (the final writes), Ctrl-C and SIGTERM are ignored: saving must not be cut short."""
-    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
 # ----------------------------------------------------------------------------- the run folder
 
 RUN_FILES = (
@@ -194,9 +151,6 @@ def prepare_out(out: Path, overwrite: bool = False) -> bool:
     return created
 
 
-STALE_AFTER_SECONDS = 3600  # a run on another host whose heartbeat is older than this (and 3 epochs) has died
-
-
 def read_status(folder: str | Path) -> dict:
     """A run folder's metrics.json, with status "died" for a run still marked running whose process is gone.
 
@@ -206,15 +160,17 @@ def read_status(folder: str | Path) -> dict:
     metrics = load_json(Path(folder) / "metrics.json")
     if not isinstance(metrics, dict) or metrics.get("status") != "running" or "pid" not in metrics:
         return metrics
-    if metrics.get("host") == socket.gethostname():
-        alive = process_running(metrics["pid"], metrics.get("process_start"))
-    else:
-        try:
-            heartbeat = datetime.fromisoformat(metrics.get("heartbeat_at") or metrics.get("started_at"))
-            age = (datetime.now(timezone.utc) - heartbeat).total_seconds()
-        except (TypeError, ValueError):  # no heartbeat recorded, or not a time
-            age = math.inf
-        alive = age < max(STALE_AFTER_SECONDS, 3 * (metrics.get("seconds_per_epoch") or 0))
+    try:
+        heartbeat = datetime.fromisoformat(metrics.get("heartbeat_at") or metrics.get("started_at")).timestamp()
+    except (TypeError, ValueError):  # no heartbeat recorded, or not a time
+        heartbeat = None
+    alive = recorded_process_alive(
+        metrics.get("host"),
+        metrics["pid"],
+        metrics.get("process_start"),
+        heartbeat,
+        stale_after=max(STALE_AFTER_SECONDS, 3 * (metrics.get("seconds_per_epoch") or 0)),
+    )
     return metrics if alive else {**metrics, "status": "died"}
 
 
@@ -303,7 +259,7 @@ def train_run(
 
     Ctrl-C and SIGTERM stop training and keep everything so far (exit 130 / 143).
     """
-    with sigterm_interrupts():
+    with raising():  # SIGTERM stops training as Ctrl-C does
         try:
             run = RunFolder(out, record)
         except OSError as err:  # nothing trained yet, nothing lost
@@ -348,12 +304,16 @@ def train_run(
                 hook.close()
         train_seconds = time.perf_counter() - train_started
 
-    with signals_held():
         try:
-            timings = (train_seconds, data_seconds)
-            return finish_run(run, config, solver, data, status, error, code, *timings, lang=lang)
-        except OSError as err:  # the disk filled up (or the folder vanished) while saving
-            return save_elsewhere(run, config, solver, data, err)
+            with held():  # the final writes are not cut short; a signal meanwhile stops the process after them
+                try:
+                    timings = (train_seconds, data_seconds)
+                    code = finish_run(run, config, solver, data, status, error, code, *timings, lang=lang)
+                except OSError as err:  # the disk filled up (or the folder vanished) while saving
+                    code = save_elsewhere(run, config, solver, data, err)
+        except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM during the final writes, now done
+            code = code or exit_code(interrupt)
+    return code
 
 
 def save_elsewhere(run: RunFolder, config: Config, solver, data: dict, err: OSError) -> int:

@@ -12,7 +12,6 @@ import itertools
 import multiprocessing
 import os
 import re
-import signal
 import socket
 import sys
 import time
@@ -28,18 +27,15 @@ import numpy as np
 from common.artifacts import atomic_open, load_json
 from common.config import NAMES, Config
 from common.plots import plot_accuracy, plot_loss, save_figure, use_korean_font
-from common.runtime import check_memory, process_identity, process_running, retain_freed_memory
-from experiment.models import training_memory
-from experiment.runs import (
-    STALE_AFTER_SECONDS,
-    Interrupted,
-    exit_code,
-    fit,
-    library_versions,
-    load_splits,
-    prepare_out,
-    train_run,
+from common.runtime import (
+    check_memory,
+    process_identity,
+    recorded_process_alive,
+    retain_freed_memory,
 )
+from common.signals import DeferredSignals, exit_code
+from experiment.models import training_memory
+from experiment.runs import fit, library_versions, load_splits, prepare_out, train_run
 from tuning.greedy import config_key, greedy_search
 from tuning.report import best_record, lab_table, results_csv, summary
 from tuning.space import LAB_START, SearchSpace
@@ -107,7 +103,7 @@ def trial_data(config: Config, data_dir: str | None) -> dict:
 def train_config(config: Config, data: dict, on_epoch=None) -> dict:
     """Train one trial's Config -> val acc (best check), train acc there, histories, seconds, diverged.
 
-    A Ctrl-C or SIGTERM noted by ``defer_interrupts`` stops it after the update in progress."""
+    A Ctrl-C or SIGTERM noted by ``DEFERRED`` stops it after the update in progress."""
     started = time.perf_counter()
     solver, diverged = fit(config, data, on_epoch=on_epoch, on_iteration=stop_if_interrupted)
     best = int(np.argmax(solver.val_acc_history)) if solver.val_acc_history else 0
@@ -261,30 +257,17 @@ def limit_threads(jobs: int) -> None:
         torch.set_num_threads(threads)
 
 
-_PENDING_SIGNALS: list[int] = []
-
-
-def _note_signal(signum, frame) -> None:
-    _PENDING_SIGNALS.append(signum)
-
-
-def defer_interrupts() -> dict:
-    """In a process that runs trials, Ctrl-C and SIGTERM are noted and raised at the next safe point
-    (stop_if_interrupted), never inside a write to the study's database: an SQLite write cut short
-    can keep its lock, and every later write then waits for it. -> the previous handlers."""
-    return {signum: signal.signal(signum, _note_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
-
-
-def stop_if_interrupted(*_) -> None:
-    """A safe point: raise Interrupted (a KeyboardInterrupt) for a signal noted since defer_interrupts."""
-    if _PENDING_SIGNALS:
-        raise Interrupted(_PENDING_SIGNALS[0])
+# In a process that runs trials, Ctrl-C and SIGTERM are noted and raised at the next safe point
+# (stop_if_interrupted), never inside a write to the study's database: an SQLite write cut short
+# can keep its lock, and every later write then waits for it.
+DEFERRED = DeferredSignals()
+stop_if_interrupted = DEFERRED.check  # a safe point: raises Interrupted (a KeyboardInterrupt) for a noted signal
 
 
 def _worker_init(args: argparse.Namespace, space: SearchSpace) -> None:
     global _ARGS, _SPACE
     _ARGS, _SPACE = args, space
-    defer_interrupts()  # a trial stopped by Ctrl-C or SIGTERM is recorded as interrupted
+    DEFERRED.start()  # a trial stopped by Ctrl-C or SIGTERM is recorded as interrupted
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -409,21 +392,19 @@ def fail_dead_trials(study, trials=None, now: float | None = None) -> int:
     """
     import optuna
 
-    host, marked, now = socket.gethostname(), 0, time.time() if now is None else now
+    marked, now = 0, time.time() if now is None else now
     running = [t for t in (trials or study.get_trials(deepcopy=False)) if t.state.name == "RUNNING"]
     for t in running:
         worker = t.user_attrs.get("worker") or {}
         if not worker:
             continue  # just asked: its worker has not said who it is yet
-        if worker.get("host") == host:
-            if process_running(worker["pid"], worker.get("process")):
-                continue
+        heartbeat = t.user_attrs.get("heartbeat", now)  # none yet: it has just started
+        if recorded_process_alive(worker.get("host"), worker["pid"], worker.get("process"), heartbeat, now=now):
+            continue
+        if worker.get("host") == socket.gethostname():
             reason = f"interrupted (its process {worker['pid']} ended)"
         else:
-            silent = now - t.user_attrs.get("heartbeat", now)
-            if silent < STALE_AFTER_SECONDS:
-                continue
-            reason = f"interrupted (no heartbeat from {worker.get('host')} for {silent / 60:.0f} min)"
+            reason = f"interrupted (no heartbeat from {worker.get('host')} for {(now - heartbeat) / 60:.0f} min)"
         storage = study._storage  # Optuna's own fail_stale_trials marks stale trials the same way
         try:
             storage.set_trial_user_attr(t._trial_id, "error", reason)
@@ -448,11 +429,10 @@ class Workers:
     """Runs trials in --jobs processes (or in this one when --jobs is 1)."""
 
     def __init__(self, args: argparse.Namespace, space: SearchSpace):
-        self.pool, self.handlers = None, {}
+        self.pool = None
         if args.jobs > 1:
             self.pool = multiprocessing.get_context("fork").Pool(args.jobs, _worker_init, (args, space))
         else:
-            self.handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
             _worker_init(args, space)
 
     def map(self, fn, items: list):
@@ -466,9 +446,7 @@ class Workers:
         if self.pool:
             self.pool.terminate() if interrupted else self.pool.close()
             self.pool.join()
-        for signum, handler in self.handlers.items():
-            signal.signal(signum, handler)
-        _PENDING_SIGNALS.clear()
+        DEFERRED.stop()
 
 
 def finished_configs(study, names) -> dict[tuple, float | None]:

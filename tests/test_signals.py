@@ -1,0 +1,59 @@
+"""common.signals: a signal raised where the program is, deferred to a safe point, or held over a critical section."""
+
+import os
+import signal
+import time
+
+import pytest
+
+from common.signals import DeferredSignals, Interrupted, exit_code, held, raising, time_limit
+
+
+def send(signum: int) -> None:
+    """Deliver signum to this process, as kill(1) would."""
+    os.kill(os.getpid(), signum)
+
+
+def test_sigterm_raises_interrupted_with_the_shells_exit_code_and_the_handler_comes_back():
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt) as caught, raising():
+        send(signal.SIGTERM)
+    assert isinstance(caught.value, Interrupted) and str(caught.value) == "SIGTERM"
+    assert exit_code(caught.value) == 143 and exit_code(KeyboardInterrupt()) == 130
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_deferred_signals_wait_for_the_safe_point():
+    deferred = DeferredSignals().start()
+    try:
+        send(signal.SIGINT)
+        send(signal.SIGTERM)
+        with pytest.raises(Interrupted) as caught:
+            deferred.check()
+        assert caught.value.exit_code == 130  # the first one noted
+    finally:
+        assert deferred.stop() == [signal.SIGINT, signal.SIGTERM]
+    deferred.check()  # nothing pending once stopped
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_held_signal_is_delivered_after_the_block_once():
+    finished = []
+    with pytest.raises(Interrupted) as caught, raising(), held():
+        send(signal.SIGTERM)
+        send(signal.SIGTERM)
+        finished.append(True)  # not cut short
+    assert finished == [True] and caught.value.exit_code == 143
+    with held():
+        pass  # nothing noted: nothing delivered
+
+
+def test_time_limit_raises_the_given_error_and_clears_the_timer():
+    class TooSlow(Exception):
+        pass
+
+    with pytest.raises(TooSlow), time_limit(0.05, TooSlow):
+        time.sleep(5)
+    with time_limit(5, TooSlow):
+        pass
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
