@@ -7,7 +7,7 @@ import numpy as np
 from common.dtypes import check_float_dtype
 from common.rng import make_rng
 from numpy_impl.layer_utils import affine_relu_backward, affine_relu_forward
-from numpy_impl.layers import affine_backward, affine_forward, softmax_loss
+from numpy_impl.layers import affine_backward, affine_forward, relu_backward, relu_forward, softmax_loss  # noqa: F401
 
 
 class TwoLayerNet:
