@@ -82,7 +82,8 @@ class Batch:
 def draw_augmentation(n: int, rng, flip: bool = True, padding: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Random choices for n images: flips (n,) bool and shifts (n, 2) ints in [-padding, padding] (rows, cols)."""
     flips = rng.random(n) < 0.5 if flip else np.zeros(n, dtype=bool)
-    shifts = rng.integers(-padding, padding + 1, size=(n, 2)) if padding else np.zeros((n, 2), dtype=np.int64)
+    integers = rng.randint if isinstance(rng, np.random.RandomState) else rng.integers  # seed=None: the lab's global
+    shifts = integers(-padding, padding + 1, size=(n, 2)) if padding else np.zeros((n, 2), dtype=np.int64)
     return flips, shifts
 
 
