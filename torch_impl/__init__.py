@@ -1,13 +1,12 @@
 """The same two-layer network in PyTorch: an nn.Module and a training loop of its own (torch + common only)."""
 
-from torch_impl.data import batch_loader, flip_and_shift, mix_images
+from torch_impl.data import batch_loader, flip_and_shift
 from torch_impl.model import TwoLayerNet, fold_projection
-from torch_impl.optim import LabMomentumSGD, Lamb, make_optimizer, make_scheduler
+from torch_impl.optim import LabMomentumSGD, make_optimizer, make_scheduler
 from torch_impl.solver import Solver, TrainingDivergedError
 
 __all__ = [
     "LabMomentumSGD",
-    "Lamb",
     "Solver",
     "TrainingDivergedError",
     "TwoLayerNet",
@@ -16,5 +15,4 @@ __all__ = [
     "fold_projection",
     "make_optimizer",
     "make_scheduler",
-    "mix_images",
 ]

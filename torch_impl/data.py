@@ -1,9 +1,10 @@
 """Training batches for torch: a DataLoader over the shared batch stream, augmented with torch ops.
 
-common.batches.BatchStream draws, per step, which rows to train on, each image's flip and
-crop offset, and any MixUp or CutMix. Here a Sampler hands those draws to a Dataset that gathers
-the rows and applies them with torch indexing; the DataLoader (batch_size=None: each draw is a
-whole batch) yields (X, y, mix): tensors, and mix None or (the mixed-in labels, the weight of y).
+common.batches.BatchStream draws, per step, which rows to train on and each image's flip and
+crop offset. Here a Sampler hands those draws to a Dataset that gathers the rows and applies
+them with torch indexing; the DataLoader (batch_size=None: each draw is a whole batch) yields
+(X, y) tensors. It draws lazily, one batch per ``next``, so the stream's state is always that
+of the batches trained on.
 """
 
 from __future__ import annotations
@@ -36,17 +37,6 @@ def flip_and_shift(images: torch.Tensor, flips: torch.Tensor, shifts: torch.Tens
     return padded.gather(2, index.expand(n, channels, -1)).view(n, channels, height, width)
 
 
-def mix_images(images: torch.Tensor, partners: torch.Tensor, mix_weight: float, box: tuple | None = None):
-    """images (N, ...) mixed with images[partners] (N,): MixUp, lam x + (1 - lam) x[partners] (lam = mix_weight),
-    or, given a box (top, bottom, left, right) of images (N, C, H, W), CutMix: that box of x[partners] pasted in."""
-    if box is None:
-        return mix_weight * images + (1.0 - mix_weight) * images[partners]
-    top, bottom, left, right = box
-    mixed = images.clone()
-    mixed[:, :, top:bottom, left:right] = images[partners, :, top:bottom, left:right]
-    return mixed
-
-
 class StreamSampler(Sampler):
     """An endless sampler whose every item is the next Batch of the stream."""
 
@@ -59,8 +49,8 @@ class StreamSampler(Sampler):
 
 
 class AugmentedImages(Dataset):
-    """Images X (N, ...) and labels y (N,); the item for a Batch is its rows, flipped, cropped and mixed as drawn,
-    their labels, and mix: None, or the labels of the images mixed in and the weight of the own labels."""
+    """Images X (N, ...) and labels y (N,); the item for a Batch is its rows, flipped and cropped as drawn, and
+    their labels."""
 
     def __init__(self, X: torch.Tensor, y: torch.Tensor, padding: int = 0):
         self.X, self.y, self.padding = X, y, padding
@@ -68,19 +58,16 @@ class AugmentedImages(Dataset):
     def __len__(self) -> int:
         return len(self.X)
 
-    def __getitem__(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, tuple | None]:
+    def __getitem__(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         indices = torch.from_numpy(batch.indices)
         X, y = self.X[indices], self.y[indices]
         if batch.flips is not None:
             X = flip_and_shift(X, torch.from_numpy(batch.flips), torch.from_numpy(batch.shifts), self.padding)
-        if batch.partners is None:
-            return X, y, None
-        partners = torch.from_numpy(batch.partners)
-        return mix_images(X, partners, batch.mix_weight, batch.box), y, (y[partners], batch.mix_weight)
+        return X, y
 
 
 def batch_loader(X: torch.Tensor, y: torch.Tensor, stream: BatchStream) -> DataLoader:
-    """A DataLoader yielding (X, y, mix) for each batch the stream draws, forever (mix: see AugmentedImages)."""
+    """A DataLoader yielding (X (B, ...), y (B,)) for each batch the stream draws, forever."""
     return DataLoader(
         AugmentedImages(X, y, stream.augmentation.padding), sampler=StreamSampler(stream), batch_size=None
     )

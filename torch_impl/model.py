@@ -1,4 +1,4 @@
-"""TwoLayerNet as a torch.nn.Module: Linear -> ReLU -> (Dropout) -> Linear; its objective adds L2 on the weights."""
+"""TwoLayerNet as a torch.nn.Module: Linear -> ReLU -> Linear; its objective adds L2 on the weights."""
 
 from __future__ import annotations
 
@@ -27,12 +27,11 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 
 
 class TwoLayerNet(nn.Module):
-    """scores = fc2(dropout(relu(fc1(X.flatten(1))))); objective = cross-entropy + 0.5 * reg * (|W1|^2 + |W2|^2).
+    """scores = fc2(relu(fc1(X.flatten(1)))); objective = cross-entropy + 0.5 * reg * (|W1|^2 + |W2|^2).
 
     The constructor takes numpy_impl.TwoLayerNet's arguments. Weights start as N(0, weight_scale^2)
     drawn from torch's generator (seeded by ``seed``), biases at 0; to start from given weights,
-    use ``load_state_dict``. ``dropout_keep_ratio`` is the probability of keeping a unit, as in
-    the lab: nn.Dropout gets p = 1 - keep ratio. ``label_smoothing`` goes to F.cross_entropy.
+    use ``load_state_dict``. ``label_smoothing`` goes to F.cross_entropy.
     A fixed ``projection`` P (D, input_dim) is kept as a buffer and applied first, fc1(x P);
     ``fold_projection`` turns a state_dict of such a model into the plain model's, fc1.weight @ P^T.
     """
@@ -47,14 +46,11 @@ class TwoLayerNet(nn.Module):
         weight_scale: float = 1e-3,
         reg: float = 0.0,
         seed: int | None = None,
-        dropout_keep_ratio: float = 1.0,
         label_smoothing: float = 0.0,
         projection: torch.Tensor | None = None,
         device: str | torch.device | None = "cpu",
     ):
         super().__init__()
-        if not 0.0 < dropout_keep_ratio <= 1.0:
-            raise ValueError(f"dropout_keep_ratio must be in (0, 1]; got {dropout_keep_ratio!r}")
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1]; got {label_smoothing!r}")
         self.reg = reg
@@ -62,7 +58,6 @@ class TwoLayerNet(nn.Module):
         dtype, device = torch_dtype(dtype), resolve_device(device)
         self.fc1 = nn.Linear(input_dim, hidden_dim, dtype=dtype, device=device)
         self.relu = nn.ReLU(inplace=True)  # fc1's output is needed no more: one (N, H) array fewer per step
-        self.dropout = nn.Dropout(p=1.0 - dropout_keep_ratio)
         self.fc2 = nn.Linear(hidden_dim, num_classes, dtype=dtype, device=device)
         if projection is not None:
             projection = torch.as_tensor(projection).to(device, dtype)
@@ -88,21 +83,11 @@ class TwoLayerNet(nn.Module):
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """X (N, d1, ..., dk) -> scores (N, C)."""
         X = X.flatten(1) if self.projection is None else X.flatten(1) @ self.projection
-        return self.fc2(self.dropout(self.relu(self.fc1(X))))
+        return self.fc2(self.relu(self.fc1(X)))
 
-    def objective(
-        self, scores: torch.Tensor, y: torch.Tensor, mix: tuple[torch.Tensor, float] | None = None
-    ) -> torch.Tensor:
-        """The training loss for scores (N, C) and labels (N,): mean cross-entropy + 0.5 * reg * sum of W^2.
-
-        mix = (labels (N,) of the images mixed in, weight lam of y) (MixUp, CutMix): the cross-entropy is
-        lam times y's plus 1 - lam times the mixed-in labels'.
-        """
+    def objective(self, scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The training loss for scores (N, C) and labels (N,): mean cross-entropy + 0.5 * reg * sum of W^2."""
         loss = F.cross_entropy(scores, y, label_smoothing=self.label_smoothing)
-        if mix is not None:
-            mixed_in_labels, weight = mix
-            mixed_in_loss = F.cross_entropy(scores, mixed_in_labels, label_smoothing=self.label_smoothing)
-            loss = weight * loss + (1 - weight) * mixed_in_loss
         if self.reg:  # biases are not regularized
             loss = loss + 0.5 * self.reg * (self.fc1.weight.square().sum() + self.fc2.weight.square().sum())
         return loss

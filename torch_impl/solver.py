@@ -5,42 +5,53 @@
     solver.train()
 
 The loop is the usual one: DataLoader -> zero_grad -> loss.backward() -> optimizer.step() ->
-scheduler.step(), torch.optim optimizers (torch_impl.optim), torch.optim.lr_scheduler schedules,
-and the best-validation parameters kept and restored as a state_dict. Only the draws are shared
-with numpy_impl: which rows each step trains on, their flips and crops, and which rows each
-accuracy estimate uses come from common.batches.BatchStream, so the same seed gives both
-Solvers the same data and compare/ can check that their independent loops agree.
+scheduler.step(), torch.optim optimizers and one LambdaLR schedule (torch_impl.optim), and the
+best-validation parameters kept and restored as a state_dict. Only the draws are shared with
+numpy_impl: which rows each step trains on, their flips and crops, and which rows each accuracy
+estimate uses come from common.batches.BatchStream, so the same seed gives both Solvers the same
+data and compare/ can check that their independent loops agree.
+
+With ``checkpoint_name``, every accuracy check writes a checkpoint that ``load_checkpoint`` resumes
+from: a fresh Solver with the same settings, loaded with it, trains on to exactly the numbers of
+an uninterrupted run.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from common.artifacts import save_json, save_npz
+from common.artifacts import load_json, load_npz, save_json, save_npz
 from common.batches import Augmentation, BatchStream
 from torch_impl.data import batch_loader
 from torch_impl.model import resolve_device
 from torch_impl.optim import make_optimizer, make_scheduler
+
+HISTORIES = ("loss_history", "lr_history", "train_acc_history", "val_acc_history", "accuracy_iterations")
 
 
 class TrainingDivergedError(FloatingPointError):
     """The loss became NaN or infinite: training stopped instead of continuing on garbage."""
 
 
+def checkpoint_prefix(path: str | os.PathLike) -> str:
+    """A checkpoint's .npz, its .json or their shared prefix -> the prefix."""
+    path = Path(path)
+    return str(path.with_suffix("") if path.suffix in (".npz", ".json") else path)
+
+
 class Solver:
     """Minibatch training of ``model`` on data (X_train, y_train, X_val, y_val), as numpy_impl.Solver does it.
 
     Arguments as numpy_impl.Solver's (update_rule, optim_config, lr_decay, lr_schedule,
-    warmup_epochs, ema_decay, augment, batch_size, num_epochs, num_train_samples, num_val_samples,
+    warmup_epochs, augment, batch_size, num_epochs, num_train_samples, num_val_samples,
     checkpoint_name, print_every, verbose, seed, on_iteration, on_epoch), plus ``device``.
-    ema_decay > 0 keeps torch's own moving average of the weights (``swa_utils.AveragedModel`` with
-    ``get_ema_multi_avg_fn``), which the accuracy checks, the best-validation choice and the restore use.
     Histories: loss_history and lr_history (the rate each update used); train_acc_history,
     val_acc_history and accuracy_iterations (updates made before each check).
     """
@@ -55,7 +66,6 @@ class Solver:
         lr_decay: float = 1.0,
         lr_schedule: str = "step",
         warmup_epochs: float = 0.0,
-        ema_decay: float = 0.0,
         augment: dict | None = None,
         batch_size: int = 100,
         num_epochs: int = 10,
@@ -76,8 +86,6 @@ class Solver:
             raise ValueError(
                 f"Solver: warmup_epochs must be a number in [0, num_epochs = {num_epochs}]; got {warmup_epochs!r}"
             )
-        if not (isinstance(ema_decay, (int, float)) and 0 <= ema_decay < 1):
-            raise ValueError(f"Solver: ema_decay must be in [0, 1) (0: no averaging); got {ema_decay!r}")
         missing = [key for key in ("X_train", "y_train", "X_val", "y_val") if key not in data]
         if missing:
             raise ValueError(f"Solver: data is missing {', '.join(missing)}")
@@ -85,7 +93,8 @@ class Solver:
         self.model = model.to(self.device)
         self.X_train, self.y_train = torch.from_numpy(data["X_train"]), torch.from_numpy(data["y_train"]).long()
         self.X_val, self.y_val = torch.from_numpy(data["X_val"]), torch.from_numpy(data["y_val"]).long()
-        self.update_rule, self.lr_decay, self.lr_schedule = update_rule, lr_decay, lr_schedule
+        self.update_rule, self.optim_config = update_rule, dict(optim_config or {})
+        self.lr_decay, self.lr_schedule, self.warmup_epochs = lr_decay, lr_schedule, warmup_epochs
         self.batch_size, self.num_epochs, self.seed = batch_size, num_epochs, seed
         self.num_train_samples, self.num_val_samples = num_train_samples, num_val_samples
         self.checkpoint_name, self.print_every, self.verbose = checkpoint_name, print_every, verbose
@@ -93,21 +102,14 @@ class Solver:
 
         self.iterations_per_epoch = max(len(self.X_train) // batch_size, 1)
         self.num_iterations = num_epochs * self.iterations_per_epoch
-        image_size = tuple(self.X_train.shape[2:]) if self.X_train.ndim == 4 else None
-        self.stream = BatchStream(len(self.X_train), batch_size, seed, Augmentation.from_dict(augment), image_size)
+        self.stream = BatchStream(len(self.X_train), batch_size, seed, Augmentation.from_dict(augment))
         self.loader = batch_loader(self.X_train, self.y_train, self.stream)
-        self.optimizer = make_optimizer(
-            update_rule, self.model.parameters(), optim_config, constant_lr=lr_schedule == "step" and lr_decay == 1.0
-        )
+        self.optimizer = make_optimizer(update_rule, self.model.parameters(), optim_config, lr_decay, lr_schedule)
         self.initial_learning_rate = float(self.optimizer.param_groups[0]["lr"])
         warmup_iterations = round(warmup_epochs * self.iterations_per_epoch)
-        self.scheduler, self.scheduler_interval = make_scheduler(
-            self.optimizer, lr_schedule, lr_decay, self.num_iterations, warmup_iterations
+        self.scheduler = make_scheduler(
+            self.optimizer, lr_schedule, lr_decay, self.iterations_per_epoch, self.num_iterations, warmup_iterations
         )
-        self.ema_decay = ema_decay
-        self.ema_model = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(ema_decay)) if ema_decay else None
-        if seed is not None:
-            torch.manual_seed(seed)  # nn.Dropout's masks
 
         self.epoch = self.iteration = 0
         self.best_val_acc, self.best_state = 0.0, None
@@ -116,32 +118,28 @@ class Solver:
         self.train_acc_history: list[float] = []
         self.val_acc_history: list[float] = []
         self.accuracy_iterations: list[int] = []
+        self._checkpoint: str | None = None  # the prefix of the newest checkpoint written
 
     def train(self) -> None:
-        """num_epochs epochs of updates; accuracy is checked after the first update and after every epoch."""
-        batches = iter(self.loader)
-        for _ in range(self.num_epochs):
-            self.model.train()
-            for X, y, mix in itertools.islice(batches, self.iterations_per_epoch):
-                X, y = X.to(self.device, self.model.dtype), y.to(self.device)
-                mix = None if mix is None else (mix[0].to(self.device), mix[1])
-                lr = self.optimizer.param_groups[0]["lr"]
-                loss = self.model.objective(self.model(X), y, mix)
-                self._check_finite(loss.item())
-                self.optimizer.zero_grad()
-                loss.backward()
-                self.optimizer.step()
-                if self.ema_model is not None:
-                    self.ema_model.update_parameters(self.model)  # the first call copies the weights
-                if self.scheduler_interval == "update":
-                    self.scheduler.step()
-                self._record_update(loss.item(), lr)
-                if self.iteration == 1 and self.iterations_per_epoch > 1:
-                    self._check_accuracies()  # the lab also checks after the first update
-            self.epoch += 1
-            if self.scheduler_interval == "epoch":
-                self.scheduler.step()
-            self._check_accuracies()
+        """Updates up to num_epochs epochs, from ``self.iteration`` on (0, or a loaded checkpoint's); accuracy is
+        checked after the first update and after every epoch."""
+        self.model.train()
+        for X, y in itertools.islice(self.loader, self.num_iterations - self.iteration):
+            X, y = X.to(self.device, self.model.dtype), y.to(self.device)
+            lr = self.optimizer.param_groups[0]["lr"]
+            loss = self.model.objective(self.model(X), y)
+            loss_value = loss.item()  # the step's one synchronisation: checked, then recorded
+            self._check_finite(loss_value)
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+            self.scheduler.step()
+            self._record_update(loss_value, lr)
+            if self.iteration % self.iterations_per_epoch == 0:
+                self.epoch += 1
+                self._check_accuracies()
+            elif self.iteration == 1:
+                self._check_accuracies()  # the lab also checks after the first update
         self.restore_best_params()
 
     def _record_update(self, loss: float, lr: float) -> None:
@@ -168,12 +166,9 @@ class Solver:
             )
 
     def _check_accuracies(self) -> None:
-        """Record train and validation accuracy; keep the parameters if validation is the best so far.
-
-        With ema_decay, the moving average is what is checked and kept."""
-        evaluated = self.ema_model.module if self.ema_model is not None else self.model
-        train_acc = self.check_accuracy(self.X_train, self.y_train, self.num_train_samples, model=evaluated)
-        val_acc = self.check_accuracy(self.X_val, self.y_val, self.num_val_samples, model=evaluated)
+        """Record train and validation accuracy; keep the parameters if validation is the best so far."""
+        train_acc = self.check_accuracy(self.X_train, self.y_train, self.num_train_samples)
+        val_acc = self.check_accuracy(self.X_val, self.y_val, self.num_val_samples)
         self.train_acc_history.append(train_acc)
         self.val_acc_history.append(val_acc)
         self.accuracy_iterations.append(self.iteration)
@@ -181,7 +176,7 @@ class Solver:
             print(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}; val_acc: {val_acc:f}")
         if val_acc > self.best_val_acc or self.best_state is None:
             self.best_val_acc = val_acc
-            self.best_state = {name: value.detach().clone() for name, value in evaluated.state_dict().items()}
+            self.best_state = {name: value.detach().clone() for name, value in self.model.state_dict().items()}
         self._save_checkpoint()
         if self.on_epoch is not None:
             self.on_epoch(self)
@@ -192,73 +187,120 @@ class Solver:
             self.model.load_state_dict(self.best_state)
 
     @torch.no_grad()
-    def predict(self, X: np.ndarray | torch.Tensor, batch_size: int = 100, *, model=None) -> np.ndarray:
-        """Predicted class for every row of X (N, ...) -> (N,), computed batch_size rows at a time, without dropout,
-        by ``model`` (default: the Solver's model)."""
-        model = self.model if model is None else model
-        training = model.training
-        model.eval()
+    def predict(self, X: np.ndarray | torch.Tensor, batch_size: int = 100) -> np.ndarray:
+        """Predicted class for every row of X (N, ...) -> (N,), computed batch_size rows at a time."""
+        training = self.model.training
+        self.model.eval()
         X = torch.as_tensor(X)
         labels = [
-            model(X[start : start + batch_size].to(self.device, model.dtype)).argmax(dim=1)
+            self.model(X[start : start + batch_size].to(self.device, self.model.dtype)).argmax(dim=1)
             for start in range(0, len(X), batch_size)
         ]
-        model.train(training)
+        self.model.train(training)
         return torch.cat(labels).cpu().numpy()
 
     def check_accuracy(
-        self,
-        X: np.ndarray | torch.Tensor,
-        y: np.ndarray | torch.Tensor,
-        num_samples: int | None = None,
-        batch_size: int = 100,
-        *,
-        model=None,
+        self, X: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, num_samples: int | None = None, batch_size=100
     ) -> float:
-        """Fraction of rows of X (N, ...) classified as y (N,) by ``model`` (default: the Solver's), on a random
-        subset of num_samples if given."""
+        """Fraction of rows of X (N, ...) classified as y (N,), on a random subset of num_samples if given."""
         X, y = torch.as_tensor(X), torch.as_tensor(y)
         subset = self.stream.subsample(len(X), num_samples)
         if subset is not None:
             X, y = X[torch.from_numpy(subset)], y[torch.from_numpy(subset)]
-        return float(np.mean(self.predict(X, batch_size, model=model) == y.numpy()))
+        return float(np.mean(self.predict(X, batch_size) == y.numpy()))
+
+    def settings(self) -> dict:
+        """What fixes a run's numbers besides the model and data: a checkpoint resumes only under the same."""
+        return {
+            "update_rule": self.update_rule,
+            "optim_config": self.optim_config,
+            "lr_decay": self.lr_decay,
+            "lr_schedule": self.lr_schedule,
+            "warmup_epochs": self.warmup_epochs,
+            "augment": self.stream.augmentation.to_dict(),
+            "batch_size": self.batch_size,
+            "num_epochs": self.num_epochs,
+            "num_train": len(self.X_train),
+            "num_train_samples": self.num_train_samples,
+            "num_val_samples": self.num_val_samples,
+            "seed": self.seed,
+            "dtype": str(self.model.dtype).removeprefix("torch."),
+        }
 
     def _save_checkpoint(self) -> None:
-        """Write <checkpoint_name>_epoch_<epoch>.npz (state_dict, optimizer tensors) and .json (the rest)."""
+        """Write <checkpoint_name>_epoch_<epoch>.npz (the tensors) and .json (the rest), then delete the previous
+        pair: the newest checkpoint holds all that load_checkpoint needs to continue."""
         if self.checkpoint_name is None:
             return
         prefix = f"{self.checkpoint_name}_epoch_{self.epoch}"
+        optimizer = self.optimizer.state_dict()
         arrays = {f"state/{name}": value.cpu().numpy() for name, value in self.model.state_dict().items()}
-        if self.ema_model is not None:
-            arrays.update({f"ema/{name}": v.cpu().numpy() for name, v in self.ema_model.module.state_dict().items()})
-        names = {p: name for name, p in self.model.named_parameters()}
-        for p, state in self.optimizer.state.items():
-            arrays.update(
-                {
-                    f"optim/{names[p]}/{key}": value.cpu().numpy()
-                    for key, value in state.items()
-                    if torch.is_tensor(value) and value.ndim > 0
-                }
-            )
+        arrays.update({f"best/{name}": value.cpu().numpy() for name, value in self.best_state.items()})
+        optimizer_scalars = {}
+        for index, state in optimizer["state"].items():
+            for key, value in state.items():
+                if torch.is_tensor(value):
+                    arrays[f"optim/{index}/{key}"] = value.cpu().numpy()
+                else:
+                    optimizer_scalars.setdefault(str(index), {})[key] = value
         save_npz(f"{prefix}.npz", arrays)
         save_json(
             f"{prefix}.json",
             {
-                "update_rule": self.update_rule,
-                "lr_schedule": self.lr_schedule,
-                "lr_decay": self.lr_decay,
-                "ema_decay": self.ema_decay,
-                "batch_size": self.batch_size,
-                "num_epochs": self.num_epochs,
-                "seed": self.seed,
+                "settings": self.settings(),
                 "epoch": self.epoch,
                 "iteration": self.iteration,
                 "best_val_acc": self.best_val_acc,
+                **{name: getattr(self, name) for name in HISTORIES},
+                "optimizer": {"param_groups": optimizer["param_groups"], "scalars": optimizer_scalars},
                 "scheduler": self.scheduler.state_dict(),
-                "loss_history": self.loss_history,
-                "lr_history": self.lr_history,
-                "train_acc_history": self.train_acc_history,
-                "val_acc_history": self.val_acc_history,
-                "accuracy_iterations": self.accuracy_iterations,
+                "stream": self.stream.state_dict(),
             },
         )
+        if self._checkpoint is not None and self._checkpoint != prefix:
+            for suffix in (".npz", ".json"):
+                Path(f"{self._checkpoint}{suffix}").unlink(missing_ok=True)
+        self._checkpoint = prefix
+
+    def load_checkpoint(self, path: str | os.PathLike) -> None:
+        """Restore a checkpoint (its .npz, .json or their prefix) into this freshly built Solver; ``train()`` then
+        continues from it. The checkpoint's settings must be this Solver's."""
+        prefix = checkpoint_prefix(path)
+        if self.iteration:
+            raise ValueError(f"load_checkpoint: this Solver has trained {self.iteration} updates; load into a new one")
+        saved = load_json(f"{prefix}.json")
+        differ = [
+            f"{name} {saved['settings'].get(name)!r} (this Solver: {value!r})"
+            for name, value in self.settings().items()
+            if saved["settings"].get(name) != value
+        ]
+        if differ:
+            raise ValueError(f"{prefix}: the checkpoint was written with other settings: {'; '.join(differ)}")
+        arrays = load_npz(f"{prefix}.npz")
+
+        def tensors(group: str) -> dict[str, torch.Tensor]:
+            return {
+                name.removeprefix(f"{group}/"): torch.from_numpy(value)
+                for name, value in arrays.items()
+                if name.startswith(f"{group}/")
+            }
+
+        self.model.load_state_dict(tensors("state"))
+        self.best_state = {name: value.to(self.device) for name, value in tensors("best").items()}
+        state: dict[int, dict] = {int(index): dict(values) for index, values in saved["optimizer"]["scalars"].items()}
+        for name, value in tensors("optim").items():
+            index, key = name.split("/", 1)
+            state.setdefault(int(index), {})[key] = value
+        groups = self.optimizer.state_dict()["param_groups"]
+        saved_groups = [
+            {key: tuple(value) if isinstance(group.get(key), tuple) else value for key, value in saved_group.items()}
+            for group, saved_group in zip(groups, saved["optimizer"]["param_groups"], strict=True)
+        ]
+        self.optimizer.load_state_dict({"state": state, "param_groups": saved_groups})
+        self.scheduler.load_state_dict(saved["scheduler"])
+        self.stream.load_state_dict(saved["stream"])
+        self.epoch, self.iteration, self.best_val_acc = saved["epoch"], saved["iteration"], saved["best_val_acc"]
+        for name in HISTORIES:
+            setattr(self, name, list(saved[name]))
+        if prefix == f"{self.checkpoint_name}_epoch_{self.epoch}":
+            self._checkpoint = prefix  # this run's own: replaced by the next one it writes
