@@ -1,0 +1,118 @@
+"""The NumPy recipe engine (numpy_recipe): its in-place rules are the formulas, and a resumed run is the same run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import numpy_recipe
+from common.init import initial_params
+from numpy_recipe.optim import RULES
+
+
+def whole_array_step(rule: str, w, dw, state: dict, t: int, lr: float = 1e-2):
+    """One step of each rule written on whole arrays from its docstring formula (lab defaults) -> (w, state)."""
+    if rule == "sgd":
+        return w - lr * dw, state
+    if rule == "sgd_momentum":
+        v = 0.9 * state.get("v", 0) - lr * dw
+        return w + v, {"v": v}
+    if rule == "sgd_nesterov":
+        v = 0.9 * state.get("v", 0) + dw
+        return w - lr * (dw + 0.9 * v), {"v": v}
+    if rule == "rmsprop":
+        cache = 0.99 * state.get("cache", 0) + 0.01 * dw**2
+        return w - lr * dw / (np.sqrt(cache) + 1e-8), {"cache": cache}
+    m = 0.9 * state.get("m", 0) + 0.1 * dw
+    v = 0.999 * state.get("v", 0) + 0.001 * dw**2
+    return w - lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8), {"m": m, "v": v}
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
+def test_block_by_block_updates_equal_the_formula_on_whole_arrays(rule, weight_decay):
+    """W (700, 300) float64 spans several of the blocks the rules work in, the last one partial."""
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((700, 300))
+    expected, state, config = w.copy(), {}, {"learning_rate": 1e-2, "weight_decay": weight_decay}
+    for t in range(1, 4):
+        dw = rng.standard_normal(w.shape)
+        expected, state = whole_array_step(rule, expected * (1 - 1e-2 * weight_decay), dw, state, t)
+        w, config = RULES[rule](w, dw.copy(), config)
+    np.testing.assert_allclose(w, expected, rtol=1e-12, atol=1e-14)  # w is O(1): rounding only
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_float32_stays_float32_even_with_numpy_float64_hyperparameters(rule):
+    rng = np.random.default_rng(0)
+    w, dw = rng.standard_normal((5, 4)).astype(np.float32), rng.standard_normal((5, 4)).astype(np.float32)
+    config = {"learning_rate": np.float64(1e-2), "weight_decay": np.float64(0.1)}
+    for _ in range(3):
+        w, config = RULES[rule](w, dw, config)
+    assert w.dtype == np.float32
+    assert all(v.dtype == np.float32 for v in config.values() if isinstance(v, np.ndarray))
+
+
+def small_run(tmp_path, **options) -> numpy_recipe.Solver:
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((130, 3, 4, 4))
+    y = np.argmax(X.reshape(130, -1) @ rng.standard_normal((48, 5)), axis=1)
+    data = {"X_train": X[:100], "y_train": y[:100], "X_val": X[100:], "y_val": y[100:]}
+    model = numpy_recipe.RecipeNet(initial_params(48, 16, 5, 0.1, np.float64, 0), reg=1e-3, label_smoothing=0.1)
+    settings = {
+        "update_rule": "adam",
+        "optim_config": {"learning_rate": 1e-2, "weight_decay": 0.05},
+        "lr_schedule": "cosine",
+        "warmup_epochs": 1.0,
+        "augment": {"flip": True, "padding": 1},
+        "batch_size": 20,
+        "num_epochs": 6,
+        "num_train_samples": 50,
+        "num_val_samples": 20,
+        "verbose": False,
+        "seed": 3,
+        "checkpoint_name": str(tmp_path / "run"),
+    }
+    return numpy_recipe.Solver(model, data, **{**settings, **options})
+
+
+def outcome(solver: numpy_recipe.Solver) -> dict:
+    histories = ("loss_history", "lr_history", "train_acc_history", "val_acc_history", "accuracy_iterations")
+    return {
+        **{name: getattr(solver, name) for name in histories},
+        "best_val_acc": solver.best_val_acc,
+        **{name: value.tolist() for name, value in solver.model.params.items()},
+    }
+
+
+@pytest.mark.parametrize("stop_after_epoch", [0, 2, 5])
+def test_a_run_resumed_from_its_checkpoint_ends_with_exactly_the_numbers_of_an_uninterrupted_one(
+    tmp_path, stop_after_epoch
+):
+    uninterrupted = small_run(tmp_path / "whole")
+    uninterrupted.train()
+
+    class Killed(Exception):
+        pass
+
+    def kill(solver):
+        if solver.epoch == stop_after_epoch:
+            raise Killed
+
+    first = small_run(tmp_path / "killed", on_epoch=kill)
+    with pytest.raises(Killed):
+        first.train()
+    checkpoints = sorted((tmp_path / "killed").glob("*.json"))
+    assert [path.name for path in checkpoints] == [f"run_epoch_{stop_after_epoch}.json"]  # only the newest is kept
+    resumed = small_run(tmp_path / "killed")
+    resumed.load_checkpoint(checkpoints[0])
+    resumed.train()
+    assert outcome(resumed) == outcome(uninterrupted)
+
+
+def test_a_checkpoint_with_other_settings_is_refused(tmp_path):
+    solver = small_run(tmp_path, num_epochs=1)
+    solver.train()
+    other = small_run(tmp_path, num_epochs=2, seed=4)
+    with pytest.raises(ValueError, match="num_epochs 1, not 2.*seed 3, not 4"):
+        other.load_checkpoint(tmp_path / "run_epoch_1")
