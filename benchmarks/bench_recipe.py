@@ -36,15 +36,16 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy_impl  # noqa: E402
+import numpy_recipe  # noqa: E402
 import torch_impl  # noqa: E402
 from common.artifacts import save_json  # noqa: E402
 from common.batches import Augmentation, BatchStream  # noqa: E402
 from common.cifar10 import load_raw_cifar10  # noqa: E402
 from common.config import RECIPES, Config  # noqa: E402
+from common.init import initial_params  # noqa: E402
 from common.preprocess import PREPROCESSINGS, fit_preprocessing, preprocess, principal_directions  # noqa: E402
 from common.runtime import retain_freed_memory  # noqa: E402
-from numpy_impl.augment import flip_and_shift  # noqa: E402
+from numpy_recipe.augment import flip_and_shift  # noqa: E402
 
 NUM_TRAIN, PADDING = 49_000, 4
 BATCH, HIDDEN, COMPONENTS = (RECIPES["best"][key] for key in ("batch_size", "hidden_size", "pca_components"))
@@ -77,16 +78,13 @@ def paired_seconds(fn, products, repeats: int) -> dict:
 
 def recipe_model(impl, config: Config, projection: np.ndarray):
     """The recipe's network (k inputs through the projection, H hidden units, float32, seed 0) in impl."""
-    return impl.TwoLayerNet(
-        COMPONENTS,
-        HIDDEN,
-        10,
-        weight_scale=config.weight_scale,
-        reg=config.reg,
-        dtype="float32",
-        seed=0,
-        label_smoothing=config.label_smoothing,
-        projection=projection if impl is numpy_impl else torch.from_numpy(projection),
+    init = initial_params(COMPONENTS, HIDDEN, 10, config.weight_scale, np.float32, 0)
+    if impl is numpy_recipe:
+        return numpy_recipe.RecipeNet(init, config.reg, config.label_smoothing, projection)
+    from experiment.models import model_from_params
+
+    return model_from_params(
+        "torch", init, reg=config.reg, label_smoothing=config.label_smoothing, projection=torch.from_numpy(projection)
     )
 
 
@@ -99,7 +97,7 @@ def update_products(impl) -> Callable[[], None]:
     rng = np.random.default_rng(0)
     shapes = ((BATCH, 3072), (3072, COMPONENTS), (BATCH, COMPONENTS), (BATCH, HIDDEN), (BATCH, 10))
     X, P, Xp, h, ds = (rng.standard_normal(shape).astype(np.float32) for shape in shapes)
-    if impl is numpy_impl:
+    if impl is numpy_recipe:
         W1, W2 = (
             rng.standard_normal((COMPONENTS, HIDDEN), dtype=np.float32),
             rng.standard_normal((HIDDEN, 10), dtype=np.float32),
@@ -148,9 +146,9 @@ def step_parts_seconds(impl, X: np.ndarray, y: np.ndarray, projection: np.ndarra
     rng = np.random.default_rng(1)
     hidden = rng.standard_normal((BATCH, HIDDEN), dtype=np.float32)
     upstream = rng.standard_normal((BATCH, HIDDEN), dtype=np.float32)
-    if impl is numpy_impl:
+    if impl is numpy_recipe:
         X, y = X[:BATCH], y[:BATCH]
-        rule = numpy_impl.optim.get_update_rule(options["update_rule"])
+        rule = numpy_recipe.optim.RULES[options["update_rule"]]
         configs = {name: dict(options["optim_config"]) for name in model.params}
 
         def forward_backward() -> dict:
@@ -162,17 +160,20 @@ def step_parts_seconds(impl, X: np.ndarray, y: np.ndarray, projection: np.ndarra
 
         b1 = model.params["b1"]
 
-        def passes() -> None:  # as affine_forward, relu_forward, relu_backward and affine_param_backward do them
-            np.add(hidden, b1, out=hidden)
-            numpy_impl.relu_forward(hidden, out=hidden)
-            numpy_impl.relu_backward(upstream, hidden, out=upstream)
+        def passes() -> None:  # as numpy_recipe.RecipeNet.loss does them
+            hidden.__iadd__(b1)
+            np.maximum(hidden, 0, out=hidden)
+            np.multiply(upstream, hidden > 0, out=upstream)
             upstream.sum(axis=0)
 
     else:
         X, y = torch.from_numpy(X[:BATCH]), torch.from_numpy(y[:BATCH]).long()
-        constant_lr = options["lr_schedule"] == "step" and options["lr_decay"] == 1.0
         optimizer = torch_impl.make_optimizer(
-            options["update_rule"], model.parameters(), options["optim_config"], constant_lr=constant_lr
+            options["update_rule"],
+            model.parameters(),
+            options["optim_config"],
+            options["lr_decay"],
+            options["lr_schedule"],
         )
 
         def forward_backward() -> None:
@@ -350,7 +351,7 @@ def main() -> int:
             partial(torch_impl.flip_and_shift, t_batch, t_flips, t_shifts, PADDING), 20 * args.repeats
         ),
     }
-    impls = {"numpy": numpy_impl, "torch": torch_impl}
+    impls = {"numpy": numpy_recipe, "torch": torch_impl}
     steps = {
         recipe: {name: step_seconds(impl, X, labels, projection, recipe, args.repeats) for name, impl in impls.items()}
         for recipe in ("best", "v2")
