@@ -1,6 +1,8 @@
 """The ablation behind `train.py --recipe v1`, `--recipe v2` and `--recipe best` (v3): from the lab's tuned baseline,
 one step at a time, then v2's leads, v2 itself at three lengths, v3 (v2 with AdamW), v3's leads at its full
-length, and LAMB at the short budget.
+length, and LAMB at the short budget. Rows whose feature was later removed for losing (dropout, He and image inits,
+MixUp, CutMix, weight averaging, LAMB) keep their numbers as history: the table names the commit that recorded
+them, whose code produced them, and they are not rerun.
 
     python benchmarks/ablation.py                    # every row, in order (about 6 hours on 2 cores)
     python benchmarks/ablation.py --rows 0 1         # some rows only
@@ -155,6 +157,17 @@ ROWS = [
         for rate in LAMB_RATES
     ],
 ]
+# rows of features removed for losing -> the commit that recorded them (its code produced them; rerun them there)
+HISTORY = {
+    8: "136d84c",
+    23: "130898f",
+    24: "130898f",
+    30: "d634aee",
+    31: "d634aee",
+    32: "a9dc6be",
+    33: "c2f2d09",
+    **dict.fromkeys(range(37, 41), "c2f2d09"),
+}
 # tried against the row they follow, not part of the recipe
 EXCURSIONS = {8, 9, 11, *range(13, 20), *range(22, 28), *range(30, 41)}
 BASES = {
@@ -224,8 +237,11 @@ def table(results: dict) -> str:
         metrics = results.get(str(index))
         if metrics is None:
             continue
+        if index in HISTORY:
+            step = f"{step} (removed since; measured at commit {HISTORY[index]})"
         note = " (its flip-averaged scores)" if scores == "tta" else ""
-        commands.append(f"- {index}: `{shlex.join(command(flags))}`{note}")
+        at = f" at commit {HISTORY[index]}" if index in HISTORY else ""
+        commands.append(f"- {index}: `{shlex.join(command(flags))}`{note}{at}")
         minutes = metrics["train_seconds"] / 60
         if metrics.get("status") != "completed":  # e.g. diverged: kept in the table, and not a new baseline
             lines.append(
@@ -285,6 +301,11 @@ def main(argv: list[str] | None = None) -> int:
         for index in range(len(ROWS)) if args.rows is None else args.rows:
             if not 0 <= index < len(ROWS):
                 parser.error(f"--rows: {index} is not a row number (0 to {len(ROWS) - 1})")
+            if index in HISTORY:
+                print(
+                    f"row {index}: its feature was removed; its numbers are history (rerun at commit {HISTORY[index]})"
+                )
+                continue
             results[str(index)] = run_row(index)
             save_json(RESULTS, results)  # after every row: an interrupted ablation keeps what it measured
     print(table(results))
