@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import torch_impl
+from common.artifacts import load_npz
 from common.batches import Augmentation, BatchStream
 from common.choices import UPDATE_RULES
 from torch_impl.optim import LabMomentumSGD, make_optimizer, make_scheduler
@@ -254,3 +255,20 @@ def test_load_checkpoint_refuses_a_checkpoint_of_other_settings(tmp_path):
         tiny_solver(num_epochs=2, update_rule="adam", seed=0, batch_size=5).load_checkpoint(tmp_path / "run_epoch_1")
     with pytest.raises(ValueError, match="file not found"):
         tiny_solver().load_checkpoint(tmp_path / "run_epoch_7")
+    (tmp_path / "other.json").write_text('{"update_rule": "sgd"}')
+    with pytest.raises(ValueError, match="other.json: not a torch_impl checkpoint; expected the keys epoch, iteration"):
+        tiny_solver().load_checkpoint(tmp_path / "other.json")
+
+
+def test_a_checkpoint_names_each_optimizer_tensor_by_its_parameter(tmp_path):
+    solver = tiny_solver(num_epochs=1, update_rule="adam", seed=0, checkpoint_name=str(tmp_path / "run"))
+    solver.train()
+    arrays = load_npz(tmp_path / "run_epoch_1.npz")
+    assert arrays["optim/fc1.weight/exp_avg"].shape == (7, 48)  # torch's layout, as the optimizer keeps it
+    assert arrays["optim/fc2.bias/step"] == 5.0
+    assert sorted(name for name in arrays if name.startswith("best/")) == [
+        "best/fc1.bias",
+        "best/fc1.weight",
+        "best/fc2.bias",
+        "best/fc2.weight",
+    ]

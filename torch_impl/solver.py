@@ -233,21 +233,21 @@ class Solver:
         if self.checkpoint_name is None:
             return
         prefix = f"{self.checkpoint_name}_epoch_{self.epoch}"
-        optimizer = self.optimizer.state_dict()
+        optimizer, names = self.optimizer.state_dict(), self._parameter_names()
         arrays = {f"state/{name}": value.cpu().numpy() for name, value in self.model.state_dict().items()}
         arrays.update({f"best/{name}": value.cpu().numpy() for name, value in self.best_state.items()})
         optimizer_scalars = {}
         for index, state in optimizer["state"].items():
             for key, value in state.items():
                 if torch.is_tensor(value):
-                    arrays[f"optim/{index}/{key}"] = value.cpu().numpy()
+                    arrays[f"optim/{names[index]}/{key}"] = value.cpu().numpy()
                 else:
-                    optimizer_scalars.setdefault(str(index), {})[key] = value
+                    optimizer_scalars.setdefault(names[index], {})[key] = value
         save_npz(f"{prefix}.npz", arrays)
         save_json(
             f"{prefix}.json",
             {
-                "settings": self.settings(),
+                **self.settings(),
                 "epoch": self.epoch,
                 "iteration": self.iteration,
                 "best_val_acc": self.best_val_acc,
@@ -262,6 +262,11 @@ class Solver:
                 Path(f"{self._checkpoint}{suffix}").unlink(missing_ok=True)
         self._checkpoint = prefix
 
+    def _parameter_names(self) -> list[str]:
+        """The model's parameter names in the optimizer's order (its state_dict numbers them)."""
+        names = {id(p): name for name, p in self.model.named_parameters()}
+        return [names[id(p)] for group in self.optimizer.param_groups for p in group["params"]]
+
     def load_checkpoint(self, path: str | os.PathLike) -> None:
         """Restore a checkpoint (its .npz, .json or their prefix) into this freshly built Solver; ``train()`` then
         continues from it. The checkpoint's settings must be this Solver's."""
@@ -269,10 +274,13 @@ class Solver:
         if self.iteration:
             raise ValueError(f"load_checkpoint: this Solver has trained {self.iteration} updates; load into a new one")
         saved = load_json(f"{prefix}.json")
+        needed = ("epoch", "iteration", "best_val_acc", *HISTORIES, "optimizer", "scheduler", "stream")
+        if not isinstance(saved, dict) or any(key not in saved for key in needed):
+            raise ValueError(f"{prefix}.json: not a torch_impl checkpoint; expected the keys {', '.join(needed)}")
         differ = [
-            f"{name} {saved['settings'].get(name)!r} (this Solver: {value!r})"
+            f"{name} {saved.get(name)!r} (this Solver: {value!r})"
             for name, value in self.settings().items()
-            if saved["settings"].get(name) != value
+            if saved.get(name) != value
         ]
         if differ:
             raise ValueError(f"{prefix}: the checkpoint was written with other settings: {'; '.join(differ)}")
@@ -287,10 +295,11 @@ class Solver:
 
         self.model.load_state_dict(tensors("state"))
         self.best_state = {name: value.to(self.device) for name, value in tensors("best").items()}
-        state: dict[int, dict] = {int(index): dict(values) for index, values in saved["optimizer"]["scalars"].items()}
+        index = {name: i for i, name in enumerate(self._parameter_names())}
+        state = {index[name]: dict(values) for name, values in saved["optimizer"]["scalars"].items()}
         for name, value in tensors("optim").items():
-            index, key = name.split("/", 1)
-            state.setdefault(int(index), {})[key] = value
+            parameter, key = name.rsplit("/", 1)
+            state.setdefault(index[parameter], {})[key] = value
         groups = self.optimizer.state_dict()["param_groups"]
         saved_groups = [
             {key: tuple(value) if isinstance(group.get(key), tuple) else value for key, value in saved_group.items()}
