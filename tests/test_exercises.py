@@ -1,6 +1,7 @@
 """`python -m exercises make OUT`: the student's copy imports, grades as "not implemented" part by part,
 and passes once the solutions are pasted back."""
 
+import ast
 import json
 import subprocess
 import sys
@@ -22,13 +23,13 @@ def exercise(tmp_path_factory) -> Path:
         [sys.executable, "-m", "exercises", "make", str(out)], cwd=ROOT, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith(f"wrote {out}: 12 parts to implement in 3 files")
+    assert proc.stdout.startswith(f"wrote {out}: 11 parts to implement in 3 files")
     return out
 
 
 def test_the_oracle_marks_its_solutions_in_nbgrader_style():
     marked = {path.name: len(regions(path.read_text())) for path in ORACLE.glob("*.py")}
-    assert {name: count for name, count in marked.items() if count} == {"layers.py": 7, "fc_net.py": 2, "optim.py": 3}
+    assert {name: count for name, count in marked.items() if count} == {"layers.py": 6, "fc_net.py": 2, "optim.py": 3}
 
 
 @pytest.mark.parametrize("name", ["layers.py", "fc_net.py", "optim.py"])
@@ -50,6 +51,39 @@ def test_the_copy_imports_and_every_blanked_part_is_not_implemented(exercise):
     given = {"update rule sgd", "Solver"}  # not part of the exercise: they come finished
     assert {part for part, status in results.items() if status != "not implemented"} == given
     assert all(results[part] == "correct" for part in given)
+
+
+LAB_FILES = sorted(
+    ["__init__.py", "checks.py", "data_utils.py", "fc_net.py", "gradient_check.py", "layer_utils.py"]
+    + ["layers.py", "optim.py", "solver.py", "vis_utils.py"]
+)
+LAB_SIGNATURES = {
+    "layers.py": {
+        "affine_forward": ["x", "w", "b"],
+        "affine_backward": ["dout", "cache"],
+        "relu_forward": ["x"],
+        "relu_backward": ["dout", "cache"],
+        "svm_loss": ["x", "y"],
+        "softmax_loss": ["x", "y"],
+    },
+    "layer_utils.py": {"affine_relu_forward": ["x", "w", "b"], "affine_relu_backward": ["dout", "cache"]},
+    "fc_net.py": {
+        "__init__": ["self", "input_dim", "hidden_dim", "num_classes", "weight_scale", "reg", "dtype", "seed"],
+        "loss": ["self", "X", "y"],
+    },
+    "optim.py": {rule: ["w", "dw", "config"] for rule in ("sgd", "sgd_momentum", "rmsprop", "adam")},
+}
+
+
+def test_the_copy_holds_the_labs_files_with_the_labs_signatures_only(exercise):
+    """The student's folder holds the lab's files only, and every function in them takes exactly the lab's arguments."""
+    assert sorted(p.name for p in (exercise / "lab").glob("*.py")) == LAB_FILES
+    for name, expected in LAB_SIGNATURES.items():
+        tree = ast.parse((exercise / "lab" / name).read_text())
+        functions = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)]
+        found = {f.name: [a.arg for a in f.args.args + f.args.kwonlyargs] for f in functions}
+        assert {f: found.get(f) for f in expected} == expected, name
+        assert all(f.args.vararg is None and f.args.kwarg is None for f in functions), name
 
 
 def test_pasting_the_solutions_back_makes_every_part_pass(exercise, tmp_path):
