@@ -1,9 +1,12 @@
-"""Solver: repeatability, overfitting a tiny set, divergence, checkpoints, bad arguments."""
+"""The lab's Solver (numpy_impl): repeatability, overfitting a tiny set, checkpoints, bad arguments; and the recipe
+engine's Solver (numpy_recipe) built on it: divergence, hooks, the histories beyond the lab's."""
 
 import numpy as np
 import pytest
 
-from numpy_impl import Solver, TrainingDivergedError, TwoLayerNet, load_checkpoint
+import numpy_recipe
+from common.artifacts import load_json, load_npz
+from numpy_impl import Solver, TwoLayerNet
 
 
 def small_data(n_train=50, n_val=20, d=12, c=4, seed=0, dtype=np.float64):
@@ -16,7 +19,7 @@ def small_data(n_train=50, n_val=20, d=12, c=4, seed=0, dtype=np.float64):
     }
 
 
-def make_solver(update_rule="sgd_momentum", seed=0, dtype=np.float64, **kwargs):
+def make_solver(update_rule="sgd_momentum", seed=0, dtype=np.float64, solver_class=Solver, **kwargs):
     data = small_data(dtype=dtype)
     model = TwoLayerNet(input_dim=12, hidden_dim=30, num_classes=4, weight_scale=1e-1, reg=1e-3, dtype=dtype, seed=seed)
     options = dict(
@@ -30,7 +33,7 @@ def make_solver(update_rule="sgd_momentum", seed=0, dtype=np.float64, **kwargs):
         seed=seed,
     )
     options.update(kwargs)
-    return Solver(model, data, **options)
+    return solver_class(model, data, **options)
 
 
 @pytest.mark.parametrize("update_rule", ["sgd", "sgd_momentum", "rmsprop", "adam"])
@@ -86,30 +89,67 @@ def test_overfits_50_samples():
     assert solver.check_accuracy(data["X_train"], data["y_train"]) == 1.0
 
 
+def test_the_lab_solver_writes_a_checkpoint_at_every_accuracy_check(tmp_path):
+    """Each check writes <name>_epoch_<epoch>.npz (the parameters) and .json (the settings and the histories)."""
+    solver = make_solver("adam", checkpoint_name=str(tmp_path / "run"))
+    solver.train()
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == [f"run_epoch_{e}.{ext}" for e in range(4) for ext in ("json", "npz")]
+    first, last = load_json(tmp_path / "run_epoch_0.json"), load_json(tmp_path / "run_epoch_3.json")
+    assert first["iteration"] == 1 and first["loss_history"] == solver.loss_history[:1]
+    assert last["epoch"] == 3 and last["iteration"] == 15 and last["update_rule"] == "adam"
+    assert last["loss_history"] == solver.loss_history
+    assert last["val_acc_history"] == solver.val_acc_history and last["seed"] == 0
+    params = load_npz(tmp_path / "run_epoch_3.npz")
+    assert sorted(params) == ["params/W1", "params/W2", "params/b1", "params/b2"]
+    assert params["params/W1"].shape == (12, 30)
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+
+
 def test_divergence_stops_with_clear_error():
-    solver = make_solver("sgd", optim_config={"learning_rate": 1e12}, num_epochs=5)
+    """The engine's Solver stops on a non-finite loss, naming the iteration and a smaller learning rate."""
+    solver = make_solver("sgd", optim_config={"learning_rate": 1e12}, num_epochs=5, solver_class=numpy_recipe.Solver)
     with (
         np.errstate(all="ignore"),
-        pytest.raises(TrainingDivergedError, match=r"at iteration \d+ .*learning rate 1e\+12.*smaller"),
+        pytest.raises(numpy_recipe.TrainingDivergedError, match=r"at iteration \d+ .*learning rate 1e\+12.*smaller"),
     ):
         solver.train()
     assert all(np.isfinite(solver.loss_history))
 
 
-def test_checkpoint_round_trip(tmp_path):
-    solver = make_solver("adam", checkpoint_name=str(tmp_path / "run"))
+def test_a_loss_that_overflows_before_any_update_blames_the_weights_not_the_rate():
+    solver = make_solver(solver_class=numpy_recipe.Solver)
+    solver.model.params["W1"][:] = 1e200
+    with np.errstate(all="ignore"), pytest.raises(numpy_recipe.TrainingDivergedError, match="before any update"):
+        solver.train()
+
+
+def test_the_engines_hooks_and_histories_follow_every_update_and_check():
+    """on_iteration runs after each of the 15 updates, on_epoch after each of the 4 checks; lr_history and
+    accuracy_iterations say which rate each update used and after how many updates each check came."""
+    updates, checks = [], []
+    solver = make_solver(
+        solver_class=numpy_recipe.Solver,
+        on_iteration=lambda s: updates.append(s.iteration),
+        on_epoch=lambda s: checks.append((s.epoch, len(s.val_acc_history))),
+    )
     solver.train()
-    files = sorted(p.name for p in tmp_path.iterdir())
-    assert files == [f"run_epoch_{e}.{ext}" for e in range(4) for ext in ("json", "npz")]
-    checkpoint = load_checkpoint(tmp_path / "run_epoch_3.npz")
-    assert checkpoint["epoch"] == 3 and checkpoint["update_rule"] == "adam"
-    assert checkpoint["loss_history"] == solver.loss_history
-    assert checkpoint["val_acc_history"] == solver.val_acc_history
-    assert checkpoint["optim_configs"]["W1"]["t"] == solver.num_iterations
-    np.testing.assert_array_equal(checkpoint["optim_configs"]["W2"]["m"], solver.optim_configs["W2"]["m"])
-    # The last checkpoint holds the params of the last step, which the best-val restore may have replaced.
-    assert set(checkpoint["params"]) == {"W1", "b1", "W2", "b2"}
-    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+    assert updates == list(range(1, 16))
+    assert checks == [(0, 1), (1, 2), (2, 3), (3, 4)]
+    assert solver.accuracy_iterations == [1, 5, 10, 15]
+    np.testing.assert_allclose(solver.lr_history, [1e-2 * 0.9 ** (t // 5) for t in range(15)], rtol=1e-15)
+
+
+@pytest.mark.parametrize("update_rule", ["sgd", "sgd_momentum", "rmsprop", "adam"])
+def test_the_engines_solver_runs_the_lab_solvers_numbers(update_rule):
+    """On the lab's settings, numpy_recipe.Solver's in-place rules give numpy_impl.Solver's losses and weights."""
+    lab, engine = make_solver(update_rule), make_solver(update_rule, solver_class=numpy_recipe.Solver)
+    lab.train()
+    engine.train()
+    np.testing.assert_allclose(engine.loss_history, lab.loss_history, rtol=1e-12)
+    assert engine.val_acc_history == lab.val_acc_history
+    for name in lab.model.params:
+        np.testing.assert_allclose(engine.model.params[name], lab.model.params[name], rtol=1e-10, atol=1e-14)
 
 
 @pytest.mark.parametrize(
@@ -117,16 +157,31 @@ def test_checkpoint_round_trip(tmp_path):
     [
         ({"learning_rat": 1e-3}, "unrecognized arguments learning_rat"),
         ({"update_rule": "nesterov"}, "unknown update_rule 'nesterov'"),
+        ({"update_rule": "sgd_nesterov"}, "unknown update_rule 'sgd_nesterov'; expected one of sgd, sgd_momentum"),
         ({"batch_size": 0}, "batch_size must be a positive integer"),
         ({"num_epochs": 2.5}, "num_epochs must be a positive integer"),
-        ({"optim_config": {"learning_rate": -1.0}}, "learning_rate'\\] must be a positive number"),
         ({"lr_decay": 0}, "lr_decay must be in"),
-        ({"ema_decay": 1.0}, "ema_decay must be in \\[0, 1\\)"),
+        ({"lr_schedule": "cosine"}, "unrecognized arguments lr_schedule"),
+        ({"augment": {"flip": True}}, "unrecognized arguments augment"),
     ],
 )
 def test_bad_arguments_raise(kwargs, message):
+    """The lab's Solver takes the lab's arguments only, and refuses values that cannot train."""
     with pytest.raises(ValueError, match=message):
         make_solver(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"optim_config": {"learning_rate": -1.0}}, "learning_rate'\\] must be a positive number"),
+        ({"lr_schedule": "linear"}, "unknown lr_schedule 'linear'"),
+        ({"augment": {"flip": True}}, "augment needs images"),
+    ],
+)
+def test_bad_engine_arguments_raise(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_solver(solver_class=numpy_recipe.Solver, **kwargs)
 
 
 def test_missing_data_is_named():
@@ -134,25 +189,3 @@ def test_missing_data_is_named():
     del data["y_val"]
     with pytest.raises(ValueError, match="missing y_val"):
         Solver(TwoLayerNet(input_dim=12, num_classes=4), data)
-
-
-def test_ema_is_the_hand_computed_average_and_is_what_gets_checked_and_restored():
-    decay, after_each_update, checked = 0.8, [], []
-    solver = make_solver(
-        ema_decay=decay,
-        on_iteration=lambda s: after_each_update.append({name: w.copy() for name, w in s.model.params.items()}),
-    )
-    original_check = solver.check_accuracy
-    solver.check_accuracy = lambda X, y, **kw: (
-        checked.append(solver.model.params is solver.ema_params) or original_check(X, y, **kw)
-    )
-    solver.train()
-    average = dict(after_each_update[0])  # started from the first update's weights
-    for weights in after_each_update[1:]:
-        average = {name: decay * average[name] + (1 - decay) * weights[name] for name in average}
-    for name in average:
-        np.testing.assert_allclose(solver.ema_params[name], average[name], rtol=1e-12)
-    assert checked and all(checked)  # every accuracy check saw the average
-    last_trained = after_each_update[-1]["W1"]
-    assert not np.allclose(solver.model.params["W1"], last_trained)  # restored: an average, not the last step
-    np.testing.assert_array_equal(solver.model.params["W1"], solver.best_params["W1"])
