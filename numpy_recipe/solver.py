@@ -146,6 +146,11 @@ class Solver(numpy_impl.Solver):
         if self.on_iteration is not None:
             self.on_iteration(self)
 
+    def restore_best_params(self) -> None:
+        """Put the best-validation params into the model (train() ends so; an interrupted run calls this)."""
+        if self.best_params:
+            self.model.params = {name: value.copy() for name, value in self.best_params.items()}
+
     def _check_finite(self, loss) -> None:
         """Stop with a clear message when the loss is NaN or infinite."""
         if math.isfinite(float(loss)):
