@@ -8,11 +8,14 @@
     python train.py --recipe v2                  # ZCA, top-512 projection, H=8192, Nesterov, 210 epochs: 69.7%
     python train.py --recipe v1                  # the first recipe: no projection, H=4096, 80 epochs: 66.6%
     python train.py --eval runs/numpy-20261130-120000 [--impl torch] [--tta]
+    python train.py --resume runs/numpy-20261130-120000   # continue a killed or interrupted run
 
 A run folder (--out, default runs/<impl>-<timestamp>; an existing one only with --overwrite)
 receives config.json, history.csv, metrics.json (status: running, completed, interrupted or
 failed), model.npz and the plots loss.png, accuracy.png, weights.png and confusion.png
-(experiment/runs.py). Ctrl-C and SIGTERM keep the best model so far; so does a kill -9.
+(experiment/runs.py). Ctrl-C and SIGTERM keep the best model so far; so does a kill -9. Until
+the run completes, RUN_DIR/checkpoint/ holds the Solver's newest checkpoint, and --resume RUN_DIR
+continues from it with the run's own settings, to exactly the numbers of an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -22,12 +25,20 @@ import time
 from pathlib import Path
 
 from common.cifar10 import CIFAR10NotFoundError
-from common.config import NUM_TEST, NUM_VALIDATION, OneLineParser, add_arguments, config_from_args
+from common.config import NAMES, NUM_TEST, NUM_VALIDATION, OneLineParser, add_arguments, config_from_args, flag
 from common.plots import LANGS
 from common.runtime import check_memory, retain_freed_memory
 from common.signals import exit_code, raising
 from experiment.models import check_device, training_memory
-from experiment.runs import default_out, evaluate, library_versions, load_splits, prepare_out, train_run
+from experiment.runs import (
+    default_out,
+    evaluate,
+    library_versions,
+    load_splits,
+    prepare_out,
+    resume_point,
+    train_run,
+)
 
 
 def build_parser() -> OneLineParser:
@@ -59,7 +70,20 @@ def build_parser() -> OneLineParser:
         default=None,
         help="evaluate a saved model on validation and test instead of training",
     )
+    run.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        default=None,
+        help="continue a killed or interrupted run from its newest checkpoint, with its own settings, in its folder",
+    )
     return parser
+
+
+def resume_conflicts(args) -> list[str]:
+    """The flags given beside --resume that would change the run's settings or its folder."""
+    given = [flag(name) for name in NAMES if hasattr(args, name)]
+    given += [f"--{name}" for name in ("recipe", "out", "eval") if getattr(args, name) is not None]
+    return given + (["--overwrite"] if args.overwrite else [])
 
 
 def error(message: str, code: int = 2) -> int:
@@ -71,16 +95,28 @@ def main(argv: list[str] | None = None) -> int:
     retain_freed_memory()  # both implementations allocate the same big arrays every step: reuse, don't refault
     args = build_parser().parse_args(argv)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    if args.resume is not None and resume_conflicts(args):
+        return error(
+            f"--resume continues a run with the settings in its config.json and writes to its folder; "
+            f"it takes no {', '.join(resume_conflicts(args))}"
+        )
+    resume = record = None
     try:
         with raising():  # SIGTERM while loading stops as Ctrl-C does
-            config = config_from_args(args)
+            if args.resume is not None:
+                out = Path(args.resume)
+                config, record, resume = resume_point(out)  # before the data: a bad folder fails in a second
+                created = False
+            else:
+                config = config_from_args(args)
             check_device(config)
             if args.eval is not None:
                 print(evaluate(args.eval, config.impl, config.device, args.data_dir, config.tta))
                 return 0
             check_memory(training_memory(config), f"training with --hidden-size {config.hidden_size}")
-            out = Path(args.out) if args.out else default_out(config.impl)
-            created = prepare_out(out, args.overwrite)  # before the data: a bad --out fails in a second
+            if resume is None:
+                out = Path(args.out) if args.out else default_out(config.impl)
+                created = prepare_out(out, args.overwrite)  # before the data: a bad --out fails in a second
             try:
                 started = time.perf_counter()
                 data = load_splits(config, args.data_dir)
@@ -89,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
                 if created and not any(out.iterdir()):
                     out.rmdir()
                 raise
+            recorded_md5 = (record or {}).get("data", {}).get("md5")
+            if resume is not None and recorded_md5 and recorded_md5 != data["source"].get("md5"):
+                raise ValueError(
+                    f"--resume {out}: the CIFAR-10 read from {data['source'].get('path')} is not the copy the run "
+                    "trained on (their md5s differ); give the run's with --data-dir"
+                )
     except (CIFAR10NotFoundError, ValueError) as err:  # ConfigError, unreadable files and data, --out, memory
         eval_error = args.eval is not None and "CIFAR-10" not in str(err)
         return error(f"--eval: {err}" if eval_error else str(err))
@@ -99,17 +141,18 @@ def main(argv: list[str] | None = None) -> int:
         f"loaded CIFAR-10 in {data_seconds:.1f}s: {config.num_train} train, {NUM_VALIDATION} val, {NUM_TEST} test "
         f"images ({config.dtype}, preprocessing {config.preprocessing})"
     )
-    record = {
-        **config.to_dict(),
-        "recipe": args.recipe,
-        "data": data["source"],
-        "num_validation": NUM_VALIDATION,
-        "num_test": NUM_TEST,
-        "command": sys.argv,
-        "versions": library_versions(),
-    }
-    say(f"run folder: {out}")
-    return train_run(config, data, out, record, args.quiet, args.tensorboard, data_seconds, args.lang)
+    if resume is None:
+        record = {
+            **config.to_dict(),
+            "recipe": args.recipe,
+            "data": data["source"],
+            "num_validation": NUM_VALIDATION,
+            "num_test": NUM_TEST,
+            "command": sys.argv,
+            "versions": library_versions(),
+        }
+    say(f"run folder: {out}" + (f" (resuming from {resume.name})" if resume else ""))
+    return train_run(config, data, out, record, args.quiet, args.tensorboard, data_seconds, args.lang, resume)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,10 @@ plots loss.png, accuracy.png, weights.png and confusion.png. Every file is writt
 While training, every accuracy check rewrites history.csv, model.npz (when validation improved)
 and metrics.json (with the process id and a heartbeat), so a run killed outright keeps its best
 model; ``read_status`` then reports it as "died". SIGTERM is handled as Ctrl-C is.
+
+The Solver also writes its newest checkpoint to checkpoint/ after every accuracy check, so a run
+that was killed or interrupted continues with ``train.py --resume RUN_DIR`` (``resume_point``) and
+ends with the numbers of an uninterrupted run; a completed run's checkpoint is removed.
 """
 
 from __future__ import annotations
@@ -119,7 +123,9 @@ RUN_FILES = (
     "weights.png",
     "confusion.png",
     "tensorboard",
+    "checkpoint",
 )
+CHECKPOINTS = "checkpoint"  # the run folder's subfolder for the Solver's checkpoints: solver_epoch_<e>.npz/.json
 
 
 def prepare_out(out: Path, overwrite: bool = False) -> bool:
@@ -174,24 +180,85 @@ def read_status(folder: str | Path) -> dict:
     return metrics if alive else {**metrics, "status": "died"}
 
 
-class RunFolder:
-    """Everything written to the run folder, always atomically, from the first second of the run."""
+def checkpoint_prefix(out: Path) -> Path:
+    """The Solvers' ``checkpoint_name`` for a run folder: they write <prefix>_epoch_<e>.npz and .json."""
+    return out / CHECKPOINTS / "solver"
 
-    def __init__(self, out: Path, record: dict):
+
+def newest_checkpoint(out: Path) -> Path | None:
+    """The run folder's newest complete checkpoint (its .json, beside its .npz), or None."""
+    prefix = checkpoint_prefix(out)
+    epochs = []
+    for path in prefix.parent.glob(f"{prefix.name}_epoch_*.json"):
+        epoch = path.stem.rsplit("_", 1)[1]
+        if epoch.isdigit() and path.with_suffix(".npz").is_file():
+            epochs.append((int(epoch), path))
+    return max(epochs)[1] if epochs else None
+
+
+def resume_point(out: Path) -> tuple[Config, dict, Path]:
+    """What ``train.py --resume out`` continues: (the run's Config, its config.json, its newest checkpoint).
+
+    Raises ValueError, naming --resume, for a folder that is not a run, a run that completed, one
+    that is still running, and one with no checkpoint.
+    """
+    where = f"--resume {out}"
+    if not (out / "config.json").is_file() or not (out / "metrics.json").is_file():
+        raise ValueError(f"{where}: not a run folder (a run folder holds config.json and metrics.json)")
+    record = load_json(out / "config.json")
+    if not isinstance(record, dict):
+        raise ValueError(f"{where}: config.json holds {type(record).__name__}, expected a JSON object of settings")
+    config = Config.from_run(record)
+    status = read_status(out)
+    if status.get("status") == "completed":
+        raise ValueError(f"{where}: the run completed; there is nothing to resume (--eval scores it)")
+    if status.get("status") == "running":
+        raise ValueError(
+            f"{where}: the run is still running (process {status.get('pid')} on {status.get('host')}); "
+            "stop it first, then resume"
+        )
+    checkpoint = newest_checkpoint(out)
+    if checkpoint is None:
+        raise ValueError(
+            f"{where}: no checkpoint in {out / CHECKPOINTS} to resume from (the run stopped before its first "
+            "accuracy check); start it again with --out and --overwrite"
+        )
+    return config, record, checkpoint
+
+
+class RunFolder:
+    """Everything written to the run folder, always atomically, from the first second of the run.
+
+    A new run (``record``: its config.json) starts the folder; a resumed one (``record`` None) keeps
+    config.json, history and model, and marks metrics.json running again with when it resumed.
+    """
+
+    def __init__(self, out: Path, record: dict | None):
         self.out = out
         pid = os.getpid()
+        started = now() if record is not None else load_json(out / "metrics.json").get("started_at")
         self.metrics: dict = {
             "status": "running",
-            "started_at": now(),
+            "started_at": started,
+            **({} if record is not None else {"resumed_at": now()}),
             "heartbeat_at": now(),
             "host": socket.gethostname(),
             "pid": pid,
             "process_start": process_identity(pid),
         }
         self.saved_check: int | None = None  # the accuracy check whose best model is in model.npz
+        self.first_iteration = 0  # the iteration this process started at (a resumed run's checkpoint)
         out.mkdir(parents=True, exist_ok=True)
-        save_json(out / "config.json", record)
+        if record is not None:
+            save_json(out / "config.json", record)
         save_json(out / "metrics.json", self.metrics)
+
+    def resumed(self, solver) -> None:
+        """The solver continues from a checkpoint: note where, so timings count only what this process trains."""
+        self.first_iteration = len(solver.loss_history)
+        self.saved_check = int(np.argmax(solver.val_acc_history)) if solver.val_acc_history else None
+        self.metrics["resumed_from_epoch"] = solver.epoch
+        save_json(self.out / "metrics.json", self.metrics)
 
     def checkpoint(self, solver, impl: str, preprocessing: dict, started: float) -> None:
         """After an accuracy check: history, the best model if it changed, and a heartbeat in metrics.json."""
@@ -201,12 +268,13 @@ class RunFolder:
             save_model(self.out / "model.npz", best_params(impl, solver), preprocessing)
             self.saved_check = best_check
         seconds = time.perf_counter() - started
+        epochs_trained = (len(solver.loss_history) - self.first_iteration) / solver.iterations_per_epoch
         self.metrics.update(
             heartbeat_at=now(),
             epochs_completed=solver.epoch,
             iterations_completed=len(solver.loss_history),
             best_val_acc_so_far=solver.best_val_acc,
-            seconds_per_epoch=round(seconds / solver.epoch, 3) if solver.epoch else None,
+            seconds_per_epoch=round(seconds / epochs_trained, 3) if solver.epoch and epochs_trained else None,
         )
         save_json(self.out / "metrics.json", self.metrics)
 
@@ -253,15 +321,17 @@ def train_run(
     tensorboard: bool = False,
     data_seconds: float = 0.0,
     lang: str = "en",
+    resume: Path | None = None,
 ) -> int:
     """Train with config on data, writing the run folder out (config.json gets ``record``); -> exit code.
-    ``lang`` ("en" or "ko") labels the plots.
+    ``lang`` ("en" or "ko") labels the plots. ``resume``: a checkpoint of this run (``resume_point``) to
+    continue from, in its folder ``out``; its config.json is kept and ``record`` unused.
 
     Ctrl-C and SIGTERM stop training and keep everything so far (exit 130 / 143).
     """
     with raising():  # SIGTERM stops training as Ctrl-C does
         try:
-            run = RunFolder(out, record)
+            run = RunFolder(out, record if resume is None else None)
         except OSError as err:  # nothing trained yet, nothing lost
             print(f"train.py: error: {err}", file=sys.stderr, flush=True)
             return 1
@@ -283,9 +353,18 @@ def train_run(
             model,
             data,
             verbose=False,
+            checkpoint_name=str(checkpoint_prefix(out)),
             on_iteration=lambda s: [hook.on_iteration(s) for hook in hooks],
             on_epoch=on_epoch,
         )
+        if resume is not None:
+            try:
+                solver.load_checkpoint(resume)
+            except (OSError, ValueError) as err:  # unreadable, or not this run's
+                run.finish("failed", error=f"--resume: cannot load {resume}: {err}")
+                print(f"train.py: error: --resume: cannot load {resume}: {err}", file=sys.stderr, flush=True)
+                return 1
+            run.resumed(solver)
         status, error, code = "completed", None, 0
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is reported below
@@ -354,15 +433,14 @@ def finish_run(
     out = run.out
     run.write_history(solver)
     iterations = len(solver.loss_history)
+    trained = iterations - run.first_iteration  # by this process: a resumed run's timings count from its checkpoint
     timing = {
         "train_seconds": round(train_seconds, 3),
         "data_seconds": round(data_seconds, 3),
         "iterations_completed": iterations,
         "epochs_completed": solver.epoch,
-        "seconds_per_epoch": round(train_seconds / (iterations / solver.iterations_per_epoch), 3)
-        if iterations
-        else None,
-        "images_per_second": round(iterations * solver.batch_size / train_seconds, 1) if iterations else None,
+        "seconds_per_epoch": round(train_seconds / (trained / solver.iterations_per_epoch), 3) if trained else None,
+        "images_per_second": round(trained * solver.batch_size / train_seconds, 1) if trained else None,
     }
     if not solver.val_acc_history:
         run.finish(status, error=error, **timing)
@@ -396,6 +474,8 @@ def finish_run(
     counts = confusion_matrix(data["y_test"], test_pred, len(CLASS_NAMES))
     save_figure(plot_confusion(counts, CLASS_NAMES, lang), out / "confusion.png")
     run.finish(status, error=error, **results, **timing)  # last: a run cut short before this still says "running"
+    if status == "completed":  # nothing left to resume
+        shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
 
     summary = (
         f"val acc {results['val_acc']:.4f} (epoch {best_check})  test-1k {results['test_acc_1k']:.4f}  "
@@ -407,7 +487,7 @@ def finish_run(
             else ""
         )
         + f"  |  {timing['seconds_per_epoch']}s/epoch, "
-        f"{timing['images_per_second']:.0f} images/s, {train_seconds:.1f}s training"
+        f"{timing['images_per_second'] or 0:.0f} images/s, {train_seconds:.1f}s training"
     )
     if status == "completed":
         print(f"done: {summary}\nsaved to {out}/", flush=True)
