@@ -116,3 +116,15 @@ def test_a_checkpoint_with_other_settings_is_refused(tmp_path):
     other = small_run(tmp_path, num_epochs=2, seed=4)
     with pytest.raises(ValueError, match="num_epochs 1, not 2.*seed 3, not 4"):
         other.load_checkpoint(tmp_path / "run_epoch_1")
+
+
+@pytest.mark.parametrize("rule", ["sgd", "sgd_momentum", "rmsprop", "adam"])
+def test_the_labs_inline_defaults_are_the_shared_table(rule):
+    from common.choices import RULE_DEFAULTS
+    from numpy_impl import optim
+
+    _, config = getattr(optim, rule)(np.zeros(3), np.ones(3), None)
+    assert {key: config[key] for key in RULE_DEFAULTS[rule]} == RULE_DEFAULTS[rule]
+    assert {key for key, value in config.items() if not isinstance(value, (np.ndarray, int))} <= set(
+        RULE_DEFAULTS[rule]
+    )
