@@ -1,5 +1,7 @@
 """The lab notebook runs top to bottom (quick budget) and is stored without outputs."""
 
+import ast
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -25,6 +27,29 @@ def test_notebook_is_stored_without_outputs():
     code = [c for c in cells if c["cell_type"] == "code"]
     assert len(code) > 10
     assert all(c["outputs"] == [] and c["execution_count"] is None for c in code)
+
+
+PROJECT = ("common", "compare", "experiment", "numpy_impl", "numpy_recipe", "torch_impl", "tuning")
+
+
+def test_every_code_cell_parses_and_imports_only_names_the_project_has():
+    """Without CIFAR-10 at hand: the cells are Python, and each `from <project module> import name` finds name."""
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    imported = []
+    for cell in cells:
+        if cell["cell_type"] != "code":
+            continue
+        lines = "".join(cell["source"]).splitlines()  # IPython's %magic and !shell lines become pass
+        source = "\n".join(
+            line[: len(line) - len(line.lstrip())] + "pass" if line.lstrip()[:1] in ("%", "!") else line
+            for line in lines
+        )
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in PROJECT:
+                imported += [(node.module, alias.name) for alias in node.names]
+    assert ("numpy_impl", "Solver") in imported
+    missing = [(module, name) for module, name in imported if not hasattr(importlib.import_module(module), name)]
+    assert missing == []
 
 
 def test_notebook_runs_top_to_bottom(real_data_dir, monkeypatch, tmp_path):
