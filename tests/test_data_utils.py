@@ -259,3 +259,11 @@ def test_download_lands_in_the_cache_and_is_used(tmp_path, batches, monkeypatch)
     assert sorted(p.name for p in cifar10.cache_dir().iterdir()) == ["cifar-10-binary.tar.gz"]
     load_CIFAR10()
     assert len(calls) == 1  # the cached copy is found the second time
+
+
+def test_the_labs_data_utils_is_common_cifar10():
+    """numpy_impl.data_utils, the module the notebook imports, holds common.cifar10's loaders themselves."""
+    import numpy_impl.data_utils
+
+    assert numpy_impl.data_utils.get_CIFAR10_data is get_CIFAR10_data
+    assert numpy_impl.data_utils.load_CIFAR10 is load_CIFAR10 and numpy_impl.data_utils.locate_cifar10 is locate_cifar10

@@ -74,3 +74,13 @@ def test_korean_labels_draw_in_a_korean_font_without_a_missing_glyph():
     assert not missing, missing  # a missing glyph would be drawn as an empty box
     title = figures[1].axes[0].title
     assert title.get_text() == "분류 정확도" and title.get_fontname() == "NanumGothic"
+
+
+def test_the_labs_vis_utils_is_common_plots():
+    """numpy_impl.vis_utils, the module the notebook imports, holds common.plots' functions themselves."""
+    import common.plots
+    import numpy_impl.vis_utils
+
+    assert {"visualize_grid", "plot_loss", "plot_accuracy", "plot_weights"} <= set(numpy_impl.vis_utils.__all__)
+    for name in common.plots.__all__:
+        assert getattr(numpy_impl.vis_utils, name) is getattr(common.plots, name), name
