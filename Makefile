@@ -1,6 +1,7 @@
 # The two commands of the README's quick start:
 #   make train   set up .venv, then train the network on CIFAR-10 (python train.py --impl numpy)
 #   make test    set up .venv, then check the code with ruff (lint, format) and run the whole test suite
+# and, while working: make test-fast  (the tests not marked slow: under a minute on 2 cores)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,7 +12,7 @@ ifneq ($(wildcard $(SHARED_CIFAR)/cifar-10-binary.tar.gz),)
 export CIFAR10_DIR ?= $(SHARED_CIFAR)
 endif
 
-.PHONY: setup train test lint bench notebook clean
+.PHONY: setup train test test-fast lint bench notebook clean
 
 setup: $(VENV)/.installed
 
@@ -25,6 +26,9 @@ train: setup
 
 test: setup lint
 	$(BIN)/python -m pytest $(ARGS)
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow" -q $(ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

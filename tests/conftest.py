@@ -19,6 +19,13 @@ def real_data_dir():
     return folder
 
 
+def pytest_collection_modifyitems(items):
+    """Every test on the real CIFAR-10 (the real_data_dir fixture) trains or reads the whole set: it is slow."""
+    for item in items:
+        if "real_data_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def lab_seed():
     """The lab seeds NumPy's global generator with 231 before each check cell."""
