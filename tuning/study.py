@@ -12,6 +12,7 @@ import itertools
 import multiprocessing
 import os
 import re
+import signal
 import socket
 import sys
 import time
@@ -33,7 +34,7 @@ from common.runtime import (
     recorded_process_alive,
     retain_freed_memory,
 )
-from common.signals import DeferredSignals, exit_code
+from common.signals import STOP_SIGNALS, DeferredSignals, exit_code
 from experiment.models import training_memory
 from experiment.runs import fit, library_versions, load_splits, prepare_out, train_run
 from tuning.greedy import config_key, greedy_search
@@ -264,10 +265,16 @@ DEFERRED = DeferredSignals()
 stop_if_interrupted = DEFERRED.check  # a safe point: raises Interrupted (a KeyboardInterrupt) for a noted signal
 
 
-def _worker_init(args: argparse.Namespace, space: SearchSpace) -> None:
+def _worker_init(args: argparse.Namespace, space: SearchSpace, pool_worker: bool = False) -> None:
+    """Set up a process that runs trials: this one (--jobs 1), or a pool worker, which defers signals only
+    while it runs trials (_stopping_quietly): between them it has nothing to mark, and one ends it at once."""
     global _ARGS, _SPACE
     _ARGS, _SPACE = args, space
-    DEFERRED.start()  # a trial stopped by Ctrl-C or SIGTERM is recorded as interrupted
+    if pool_worker:
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, _exit_at_once)
+    else:
+        DEFERRED.start()  # a trial stopped by Ctrl-C or SIGTERM is recorded as interrupted
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -415,14 +422,24 @@ def fail_dead_trials(study, trials=None, now: float | None = None) -> int:
     return marked
 
 
+def _exit_at_once(signum, frame) -> None:
+    """A pool worker's handler between trials: exit quietly with 128 + signum (the main process reports it)."""
+    sys.stderr.flush()
+    os._exit(128 + signum)
+
+
 def _stopping_quietly(fn, item):
-    """fn(item) in a worker process; a worker stopped by Ctrl-C or SIGTERM, its trial marked, exits without
-    a traceback (the main process reports the interruption once)."""
+    """fn(item) in a pool worker, Ctrl-C and SIGTERM deferred to its trials' safe points; a worker stopped by
+    one, its trial marked, exits without a traceback (the main process reports the interruption once)."""
+    DEFERRED.start()
     try:
         return fn(item)
     except KeyboardInterrupt as interrupt:
-        sys.stderr.flush()
-        os._exit(exit_code(interrupt))
+        _exit_at_once(exit_code(interrupt) - 128, None)
+    finally:
+        noted = DEFERRED.stop()
+        if noted:  # after the last safe point
+            _exit_at_once(noted[0], None)
 
 
 class Workers:
@@ -431,7 +448,7 @@ class Workers:
     def __init__(self, args: argparse.Namespace, space: SearchSpace):
         self.pool = None
         if args.jobs > 1:
-            self.pool = multiprocessing.get_context("fork").Pool(args.jobs, _worker_init, (args, space))
+            self.pool = multiprocessing.get_context("fork").Pool(args.jobs, _worker_init, (args, space, True))
         else:
             _worker_init(args, space)
 
