@@ -24,7 +24,7 @@ from numpy_impl.gradient_check import eval_numerical_gradient, rel_error
 from numpy_impl.layers import softmax_loss
 from numpy_recipe import RecipeNet, smoothed_softmax_loss, warmup_cosine_factor
 from numpy_recipe.augment import flip_and_shift
-from numpy_recipe.optim import sgd_momentum, sgd_nesterov
+from numpy_recipe.optim import RULES, sgd_nesterov
 from torch_impl.optim import make_optimizer
 
 
@@ -220,8 +220,9 @@ def test_nesterov_by_hand_and_against_torch():
 
 def test_decoupled_weight_decay_shrinks_weights_by_lr_times_decay():
     w = np.array([2.0, -4.0])
-    out, config = sgd_momentum(w.copy(), np.zeros(2), {"learning_rate": 0.1, "weight_decay": 0.5})
-    np.testing.assert_allclose(out, w * (1 - 0.1 * 0.5))
+    for rule in ("sgd", "sgd_momentum", "rmsprop", "adam", "sgd_nesterov"):  # numpy_recipe: any rule takes it
+        out, _ = RULES[rule](w.copy(), np.zeros(2), {"learning_rate": 0.1, "weight_decay": 0.5})
+        np.testing.assert_allclose(out, w * (1 - 0.1 * 0.5), err_msg=rule)
     for rule in ("adam", "sgd_nesterov"):  # torch.optim.AdamW's own decay; a step pre-hook on the others
         tw = torch.tensor(w)
         optimizer = make_optimizer(rule, [tw], {"learning_rate": 0.1, "weight_decay": 0.5})

@@ -1,28 +1,32 @@
-"""numpy_impl and torch_impl agree: layers vs autograd, model, update rules, and their independent training loops;
-and the cross-check covers those loops: a bug put into either one alone makes it fail."""
+"""numpy_impl (the lab, the oracle), numpy_recipe (the engine) and torch_impl agree: layers vs autograd, the models,
+the update rules, and their independent training loops; and the cross-check covers those loops and the engine: a bug
+put into any one alone makes it fail."""
 
 import inspect
+import sys
 
 import numpy as np
 import pytest
 import torch
 
 import numpy_impl
-import numpy_impl.solver
+import numpy_recipe
 import torch_impl
-import torch_impl.solver
+from common.choices import LAB_UPDATE_RULES
 from common.init import initial_params
 from compare.__main__ import main as compare_main
 from compare.adapter import lab_params, torch_state
 from compare.checks import (
+    ENGINE_VS_ORACLE,
+    TRAJECTORIES,
+    check_engine_model,
     check_layers,
-    check_mixing,
     check_model,
-    check_model_extras,
     check_preprocessing,
     check_projection,
     check_trajectories,
     check_update_rules,
+    compare_runs,
     train_twins,
     trajectory_data,
 )
@@ -65,9 +69,8 @@ def test_models_agree(dtype, seed, sizes):
 
 
 BEYOND_THE_LAB_CHECKS = {  # each check function and how many checks it makes
-    "dropout and label smoothing": (check_model_extras, 5),
+    "the engine's model vs the oracle, and with label smoothing vs autograd": (check_engine_model, 11),
     "the projection and its folding": (check_projection, 10),
-    "MixUp and CutMix against torchvision and autograd": (check_mixing, 16),
 }
 
 
@@ -81,12 +84,41 @@ def test_the_models_agree_beyond_the_lab(part, dtype, seed):
     assert_all_pass(checks)
 
 
+def test_the_engines_model_is_checked_against_the_oracle():
+    """Scores, loss and the four gradients of RecipeNet are compared with the lab's TwoLayerNet on the same weights."""
+    names = [c.name for c in check_engine_model("float64", 0) if c.group == ENGINE_VS_ORACLE]
+    assert names == ["model scores", "model loss"] + [f"model grad {name}" for name in ("W1", "b1", "W2", "b2")]
+
+
+def mutant_source(module, original: str, replacement: str) -> dict:
+    """The namespace of module's source with one deliberate bug: ``original`` (found exactly once) replaced."""
+    source = inspect.getsource(module)
+    assert source.count(original) == 1, original
+    namespace = {"__name__": f"mutant_of_{module.__name__}"}
+    exec(compile(source.replace(original, replacement), module.__file__, "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+def test_a_wrong_relu_mask_in_the_engine_fails_against_the_oracle_and_autograd(monkeypatch):
+    """The engine's in-place ReLU backward with the mask hidden >= 0 (all ones after the ReLU) is caught in W1 and
+    b1, by the oracle and by torch; W2 and b2 do not see the mask."""
+    broken = mutant_source(numpy_recipe.model, "hidden > 0, out=dhidden", "hidden >= 0, out=dhidden")["RecipeNet"]
+    monkeypatch.setattr(numpy_recipe, "RecipeNet", broken)
+    failed = {(c.group, c.name) for c in check_engine_model("float64", 0) if not c.passed}
+    assert failed == {
+        (ENGINE_VS_ORACLE, "model grad W1"),
+        (ENGINE_VS_ORACLE, "model grad b1"),
+        ("engine model", "grad W1 (label smoothing)"),
+        ("engine model", "grad b1 (label smoothing)"),
+    }
+
+
 def test_a_wrong_fold_fails_the_projection_check(monkeypatch):
     """Folding with the directions in the wrong order (P reversed) is caught: scores and W1 no longer agree."""
     monkeypatch.setattr(
-        numpy_impl.TwoLayerNet,
+        numpy_recipe.RecipeNet,
         "folded_params",
-        lambda self: {**self.params, "W1": self.projection[:, ::-1] @ self.params["W1"]},
+        lambda self, params=None: {**self.params, "W1": self.projection[:, ::-1] @ self.params["W1"]},
     )
     failed = {c.name for c in check_projection("float64", 0) if not c.passed}
     assert failed == {"folded W1 = P W1 (numpy vs torch)", "folded numpy net on x = projected net on x P"}
@@ -106,25 +138,29 @@ def test_preprocessing_and_augmentation_agree_with_torch(dtype, seed):
     assert_all_pass(checks)
 
 
-def test_mixing_with_the_wrong_partners_fails_the_mixing_check(monkeypatch):
-    """Image i mixed with image i + 1 instead of i - 1 (torchvision's pairing) is caught in both mixes; at seed 0
-    CutMix's box is 2 x 2 pixels of 8 x 8, so its check is not vacuous."""
-    import compare.checks
-
-    right = compare.checks.mix_images
-    monkeypatch.setattr(
-        compare.checks, "mix_images", lambda images, partners, *draws: right(images, np.argsort(partners), *draws)
-    )
-    failed = {c.name for c in check_mixing("float64", 0) if not c.passed}
-    assert failed == {"MixUp images vs torchvision", "CutMix images vs torchvision"}
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_update_rules_agree(dtype, seed):
-    assert_all_pass(check_update_rules(dtype, seed))
+    checks = check_update_rules(dtype, seed)
+    engine_vs_oracle = [c.name for c in checks if c.group == ENGINE_VS_ORACLE]
+    assert engine_vs_oracle == [f"update rule {rule}: 3 steps" for rule in LAB_UPDATE_RULES]
+    assert_all_pass(checks)
 
 
+def test_a_bug_in_an_engine_rule_fails_against_the_oracle_and_torch(monkeypatch):
+    """Adam's bias correction one step ahead in the engine's in-place rule is caught by the lab's adam and by torch's,
+    with and without weight decay."""
+    broken = mutant_source(numpy_recipe.optim, "1 - beta1**t, out=step", "1 - beta1 ** (t + 1), out=step")["adam"]
+    monkeypatch.setitem(numpy_recipe.optim.RULES, "adam", broken)
+    failed = {(c.group, c.name) for c in check_update_rules("float64", 0) if not c.passed}
+    assert failed == {
+        (ENGINE_VS_ORACLE, "update rule adam: 3 steps"),
+        ("update rule", "adam (engine): 3 steps"),
+        ("update rule", "adam (engine), weight decay 0.05: 3 steps"),
+    }
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("seed", [0, 5])
 def test_trajectories_agree(dtype, seed):
@@ -167,7 +203,8 @@ def test_make_optimizer_picks_torch_optim_where_it_matches():
     assert type(torch_impl.make_optimizer("sgd_momentum", params, lr_decay=0.95)) is torch_impl.LabMomentumSGD
     assert type(torch_impl.make_optimizer("rmsprop", params)) is torch.optim.RMSprop
     assert type(torch_impl.make_optimizer("adam", params)) is torch.optim.Adam
-    assert type(torch_impl.make_optimizer("lamb", params, {"weight_decay": 0.1})) is torch_impl.Lamb  # torch has none
+    nesterov = torch_impl.make_optimizer("sgd_nesterov", params)
+    assert type(nesterov) is torch.optim.SGD and nesterov.param_groups[0]["nesterov"]
     with pytest.raises(ValueError, match="unknown update_rule 'nag'"):
         torch_impl.make_optimizer("nag", params)
     with pytest.raises(ValueError, match="optim_config keys momentum do not apply to adam"):
@@ -205,14 +242,16 @@ def test_solvers_produce_the_same_loss_history(update_rule):
 
 
 def test_solvers_agree_on_histories_and_best_params():
+    """The engine's Solver on a RecipeNet and torch_impl's on its net, from the same weights: the same histories,
+    rates, check iterations and restored parameters."""
     data = trajectory_data("float64", 1)
     init = initial_params(48, 20, 5, 0.1, "float64", seed=2)
-    ours_model, theirs_model = numpy_impl.TwoLayerNet.from_params(init), torch_impl.TwoLayerNet(48, 20, 5)
+    ours_model, theirs_model = numpy_recipe.RecipeNet(init), torch_impl.TwoLayerNet(48, 20, 5)
     theirs_model.load_state_dict(torch_state(init))
     solvers = []
     options = {"update_rule": "adam", "optim_config": {"learning_rate": 1e-2}, "lr_decay": 0.9, "num_epochs": 4}
-    for impl, model in ((numpy_impl, ours_model), (torch_impl, theirs_model)):
-        solver = impl.Solver(model, data, **options, batch_size=25, verbose=False, seed=2)
+    for solver_class, model in ((numpy_recipe.Solver, ours_model), (torch_impl.Solver, theirs_model)):
+        solver = solver_class(model, data, **options, batch_size=25, verbose=False, seed=2)
         solver.train()
         solvers.append(solver)
     ours, theirs = solvers
@@ -251,52 +290,60 @@ def test_torch_solver_checkpoint_holds_the_state_and_histories(tmp_path):
 # ----------------------------------------------------------------------------- the cross-check covers the loops
 
 
-def mutant(module, original: str, replacement: str):
-    """The Solver class of module's source with one deliberate bug: ``original`` (found exactly once) replaced."""
-    source = inspect.getsource(module)
-    assert source.count(original) == 1, original
-    namespace = {"__name__": f"mutant_of_{module.__name__}"}
-    exec(compile(source.replace(original, replacement), module.__file__, "exec"), namespace)  # noqa: S102
-    return namespace["Solver"]
+def mutant(solver_class, method: str, original: str, replacement: str):
+    """solver_class with one deliberate bug in ``method``: ``original`` (found exactly once in its module) replaced."""
+    module = sys.modules[solver_class.__module__]
+    namespace = mutant_source(module, original, replacement)
+    return type(f"Broken{solver_class.__name__}", (solver_class,), {method: vars(namespace["Solver"])[method]})
 
 
 MUTANTS = {
-    "numpy: the per-epoch decay (and epoch end) one update early": (
-        numpy_impl.solver,
+    "lab: the per-epoch decay (and epoch end) one update early": (
+        numpy_impl.Solver,
+        "train",
         "epoch_end = (t + 1) % self.iterations_per_epoch == 0",
         "epoch_end = (t + 2) % self.iterations_per_epoch == 0",
     ),
-    "numpy: the cosine schedule one update early": (
-        numpy_impl.solver,
-        "warmup_cosine_factor(self.iteration + 1, self.num_iterations",
-        "warmup_cosine_factor(min(self.iteration + 2, self.num_iterations), self.num_iterations",
-    ),
-    "numpy: accuracy subsets from a generator of their own": (
-        numpy_impl.solver,
+    "lab: accuracy subsets from a generator of their own": (
+        numpy_impl.Solver,
+        "check_accuracy",
         "subset = self.stream.subsample(len(X), num_samples)",
         "subset = None if num_samples is None or len(X) <= num_samples else "
         "np.random.default_rng(0).choice(len(X), num_samples)",
     ),
-    "numpy: keeps the parameters of the last check that ties or beats the best": (
-        numpy_impl.solver,
+    "lab: keeps the parameters of the last check that ties or beats the best": (
+        numpy_impl.Solver,
+        "train",
         "if val_acc > self.best_val_acc or not self.best_params:",
         "if val_acc >= self.best_val_acc or not self.best_params:",
     ),
+    "engine: the cosine schedule one update early": (
+        numpy_recipe.Solver,
+        "_step",
+        "warmup_cosine_factor(self.iteration + 1, self.num_iterations",
+        "warmup_cosine_factor(min(self.iteration + 2, self.num_iterations), self.num_iterations",
+    ),
+    "engine: trains on the batch as drawn, not as flipped and cropped": (
+        numpy_recipe.Solver,
+        "_gather",
+        "return flip_and_shift(self._X_batch, batch.flips, batch.shifts, out=self._X_augmented), self._y_batch",
+        "return self._X_batch, self._y_batch",
+    ),
+    "engine: the labels gathered in sorted order, apart from their images": (
+        numpy_recipe.Solver,
+        "_gather",
+        "np.take(self.y_train, batch.indices, axis=0, out=self._y_batch)",
+        "np.take(self.y_train, np.sort(batch.indices), axis=0, out=self._y_batch)",
+    ),
     "torch: the scheduler stepped before the optimizer": (
-        torch_impl.solver,
-        """                self.optimizer.step()
-                if self.ema_model is not None:
-                    self.ema_model.update_parameters(self.model)  # the first call copies the weights
-                if self.scheduler_interval == "update":
-                    self.scheduler.step()""",
-        """                if self.scheduler_interval == "update":
-                    self.scheduler.step()
-                self.optimizer.step()
-                if self.ema_model is not None:
-                    self.ema_model.update_parameters(self.model)""",
+        torch_impl.Solver,
+        "train",
+        "            self.optimizer.step()\n            self.scheduler.step()\n",
+        "            self.scheduler.step()\n            self.optimizer.step()\n",
     ),
     "torch: restores the second-best parameters": (
-        torch_impl.solver,
+        torch_impl.Solver,
+        "_check_accuracies",
         """            self.best_val_acc = val_acc
             self.best_state = {""",
         """            self.best_val_acc = val_acc
@@ -304,43 +351,77 @@ MUTANTS = {
             self.best_state = {""",
     ),
     "torch: skips the last epoch's accuracy check": (
-        torch_impl.solver,
-        """                self.scheduler.step()
-            self._check_accuracies()""",
-        """                self.scheduler.step()
-            if self.epoch < self.num_epochs:
+        torch_impl.Solver,
+        "train",
+        """                self.epoch += 1
                 self._check_accuracies()""",
+        """                self.epoch += 1
+                if self.epoch < self.num_epochs:
+                    self._check_accuracies()""",
     ),
-    "numpy: checks the trained weights instead of their average": (
-        numpy_impl.solver,
-        "with self._evaluating():  # with ema_decay",
-        "with contextlib.nullcontext():  # with ema_decay",
-    ),
-    "torch: the average skips every other update": (
-        torch_impl.solver,
-        "                if self.ema_model is not None:",
-        "                if self.ema_model is not None and self.iteration % 2 == 0:",
-    ),
-    "torch: draws one batch too many per epoch": (
-        torch_impl.solver,
-        "for X, y, mix in itertools.islice(batches, self.iterations_per_epoch):",
-        "for (X, y, mix), _ in zip(batches, range(self.iterations_per_epoch)):",
+    "torch: one update too few": (
+        torch_impl.Solver,
+        "train",
+        "itertools.islice(self.loader, self.num_iterations - self.iteration)",
+        "itertools.islice(self.loader, self.num_iterations - self.iteration - 1)",
     ),
 }
 
 
-def test_the_real_loops_pass_the_trajectory_checks():
-    assert_all_pass(check_trajectories("float64", 0))
+def is_lab_run(options: dict) -> bool:
+    """Whether the lab's Solver can train this entry of TRAJECTORIES (the lab's rules and settings only)."""
+    return options["update_rule"] in LAB_UPDATE_RULES and set(options) <= {"update_rule", "batch_size", "lr_decay"}
+
+
+def first_failures(pair) -> list:
+    """The failing checks of the first of check_trajectories' runs that ``pair(options)``, the two Solver classes for
+    that run (None: skip it), fails; [] if none fails."""
+    for label, options in TRAJECTORIES.items():
+        if pair(options) is None:
+            continue
+        ours, theirs = train_twins(dtype="float64", seed=0, solvers=pair(options), **options)
+        failed = [c for c in compare_runs(label, ours, theirs, "float64") if not c.passed]
+        if failed:
+            return failed
+    return []
+
+
+def numpy_side(options: dict):
+    """The NumPy Solver check_trajectories trains for a run: the lab's on the lab's runs, else the engine's."""
+    return numpy_impl.Solver if is_lab_run(options) else numpy_recipe.Solver
 
 
 @pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before")  # one of the bugs
 @pytest.mark.parametrize("bug", MUTANTS)
-def test_a_bug_in_either_loop_alone_fails_the_cross_check(bug):
-    module, original, replacement = MUTANTS[bug]
-    broken = mutant(module, original, replacement)
-    solvers = (broken, torch_impl.Solver) if module is numpy_impl.solver else (numpy_impl.Solver, broken)
-    failed = [c for c in check_trajectories("float64", 0, solvers=solvers) if not c.passed]
-    assert failed, f"the cross-check missed: {bug}"
+def test_a_bug_in_any_one_loop_alone_fails_the_cross_check(bug):
+    """Each broken loop, trained next to a correct one of the other side, fails a trajectory check: a broken lab
+    Solver on the lab's runs, a broken engine on every run, a broken torch Solver against the NumPy side of each."""
+    solver_class, *change = MUTANTS[bug]
+    broken = mutant(solver_class, *change)
+    if solver_class is torch_impl.Solver:
+        pair = lambda options: (numpy_side(options), broken)  # noqa: E731
+    elif solver_class is numpy_impl.Solver:
+        pair = lambda options: (broken, torch_impl.Solver) if is_lab_run(options) else None  # noqa: E731
+    else:
+        pair = lambda options: (broken, torch_impl.Solver)  # noqa: E731
+    assert first_failures(pair), f"the cross-check missed: {bug}"
+
+
+def test_the_engine_passes_the_labs_runs_against_torch_as_the_lab_does():
+    """The engine as it is passes the pairing its mutants train in (the other runs: check_trajectories)."""
+    assert (
+        first_failures(lambda options: (numpy_recipe.Solver, torch_impl.Solver) if is_lab_run(options) else None) == []
+    )
+
+
+def test_a_bug_in_the_engines_loop_alone_fails_the_engine_vs_oracle_check():
+    """Labels gathered apart from their images in the engine's Solver: caught against the lab's Solver."""
+    broken = mutant(*MUTANTS["engine: the labels gathered in sorted order, apart from their images"])
+    for rule in LAB_UPDATE_RULES:
+        engine, oracle = train_twins(rule, "float64", 0, solvers=(broken, numpy_impl.Solver))
+        assert not all(c.passed for c in compare_runs(f"{ENGINE_VS_ORACLE}: {rule}", engine, oracle, "float64")), rule
+        engine, oracle = train_twins(rule, "float64", 0, solvers=(numpy_recipe.Solver, numpy_impl.Solver))
+        assert_all_pass(compare_runs(f"{ENGINE_VS_ORACLE}: {rule}", engine, oracle, "float64"))
 
 
 def test_torch_solver_rejects_missing_cuda():
@@ -350,11 +431,14 @@ def test_torch_solver_rejects_missing_cuda():
         torch_impl.TwoLayerNet(device="cuda")
 
 
+@pytest.mark.slow
 def test_python_m_compare_passes_and_prints_the_table(capsys):
     assert compare_main(["--dtype", "float64"]) == 0
     out = capsys.readouterr().out
     assert "Error measure: relative error = max|numpy - torch|" in out
     assert "| trajectory | adam (lab decay 0.95): best-validation W1 restored | float64 | 48x20 |" in out
+    assert f"| {ENGINE_VS_ORACLE} | update rule adam: 3 steps | float64 |" in out
+    assert f"| trajectory | {ENGINE_VS_ORACLE}: adam (lab decay 0.95): loss at every update (100) | float64 |" in out
     assert out.rstrip().endswith("passed, 0 failed")
 
 
