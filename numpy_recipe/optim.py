@@ -1,10 +1,10 @@
 """The recipes' update rules, in the lab's form ``next_w, config = rule(w, dw, config)``.
 
-sgd, sgd_momentum and rmsprop are the lab's own (numpy_impl.optim). The recipes' rules, ``adam``
-(v3) and ``sgd_nesterov`` (torch's form of Nesterov momentum, v1 and v2), update ``w`` and their
-state in place, block by block, with reused scratch arrays: every pass after a block's first reads
-from cache instead of memory, and no temporary is allocated per operation (3x faster for a 50 MB
-W1); compare/ checks them against the lab's adam and torch in float64. Any rule's config may hold
+sgd and rmsprop are the lab's own (numpy_impl.optim). The rules the runs use, ``sgd_momentum`` (the
+defaults), ``sgd_nesterov`` (torch's form of Nesterov momentum, v1 and v2) and ``adam`` (v3), update
+``w`` and their state in place, block by block, with reused scratch arrays: every pass after a
+block's first reads from cache instead of memory, and no temporary is allocated per operation (3x
+faster for a 50 MB W1); compare/ checks them against the lab's rules and torch in float64. Any rule's config may hold
 ``weight_decay``: decoupled weight decay, w *= 1 - learning_rate * weight_decay before the rule's
 step (as AdamW; the L2 penalty in the loss is the model's ``reg``).
 """
@@ -54,6 +54,19 @@ def _state(config: dict, key: str, w: np.ndarray) -> np.ndarray:
     if config.get(key) is None:
         config[key] = np.zeros_like(w)
     return config[key]
+
+
+def sgd_momentum(w: np.ndarray, dw: np.ndarray, config: dict | None = None) -> tuple[np.ndarray, dict]:
+    """v = momentum * v - learning_rate * dw; w += v."""
+    config = _with_defaults(config, "sgd_momentum", w)
+    v = _state(config, "velocity", w)
+    mu, lr = float(config["momentum"]), float(config["learning_rate"])
+    for rows, (step,) in blocks_with_scratch(w):
+        v_block = v[rows]
+        v_block *= mu
+        v_block -= np.multiply(dw[rows], lr, out=step)
+        w[rows] += v_block
+    return w, config
 
 
 def sgd_nesterov(w: np.ndarray, dw: np.ndarray, config: dict | None = None) -> tuple[np.ndarray, dict]:
@@ -114,7 +127,7 @@ def with_weight_decay(rule):
 
 RULES = {
     "sgd": with_weight_decay(lab.sgd),
-    "sgd_momentum": with_weight_decay(lab.sgd_momentum),
+    "sgd_momentum": sgd_momentum,
     "rmsprop": with_weight_decay(lab.rmsprop),
     "adam": adam,
     "sgd_nesterov": sgd_nesterov,

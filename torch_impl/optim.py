@@ -4,7 +4,7 @@
     sgd            torch.optim.SGD(lr)                          yes: w -= lr * dw
     sgd_momentum   torch.optim.SGD(lr, momentum)                only while lr is constant (see below)
                    LabMomentumSGD when lr changes               yes, by construction
-    sgd_nesterov   torch.optim.SGD(lr, momentum, nesterov=True) yes: numpy_impl's rule is torch's form
+    sgd_nesterov   torch.optim.SGD(lr, momentum, nesterov=True) yes: numpy_recipe's rule is torch's form
     rmsprop        torch.optim.RMSprop(lr, alpha, eps)          yes: epsilon is added after the sqrt in both
     adam           torch.optim.Adam(lr, betas, eps)             yes: sqrt(v / bc2) + eps == sqrt(v) / sqrt(bc2) + eps
 
@@ -17,7 +17,7 @@ make_optimizer runs the lab's rule on tensors.
 
 The hyperparameters are optim_config's keys (the lab's names), with the lab's defaults from
 common.choices.RULE_DEFAULTS. A ``weight_decay`` in optim_config is decoupled weight decay,
-w *= 1 - lr * weight_decay before each step, as numpy_impl.optim applies it: torch.optim.AdamW
+w *= 1 - lr * weight_decay before each step, as numpy_recipe.optim applies it: torch.optim.AdamW
 for adam (the same shrink, inside the fused kernel's one pass), a step pre-hook on the others.
 
 Both schedules are one LambdaLR, stepped after every update; update s (1-based) of T, with

@@ -7,7 +7,7 @@
 The loop is the usual one: DataLoader -> zero_grad -> loss.backward() -> optimizer.step() ->
 scheduler.step(), torch.optim optimizers and one LambdaLR schedule (torch_impl.optim), and the
 best-validation parameters kept and restored as a state_dict. Only the draws are shared with
-numpy_impl: which rows each step trains on, their flips and crops, and which rows each accuracy
+the NumPy Solvers: which rows each step trains on, their flips and crops, and which rows each accuracy
 estimate uses come from common.batches.BatchStream, so the same seed gives both Solvers the same
 data and compare/ can check that their independent loops agree.
 
@@ -47,9 +47,9 @@ def checkpoint_prefix(path: str | os.PathLike) -> str:
 
 
 class Solver:
-    """Minibatch training of ``model`` on data (X_train, y_train, X_val, y_val), as numpy_impl.Solver does it.
+    """Minibatch training of ``model`` on data (X_train, y_train, X_val, y_val), as the NumPy Solvers do it.
 
-    Arguments as numpy_impl.Solver's (update_rule, optim_config, lr_decay, lr_schedule,
+    Arguments as numpy_recipe.Solver's (update_rule, optim_config, lr_decay, lr_schedule,
     warmup_epochs, augment, batch_size, num_epochs, num_train_samples, num_val_samples,
     checkpoint_name, print_every, verbose, seed, on_iteration, on_epoch), plus ``device``.
     Histories: loss_history and lr_history (the rate each update used); train_acc_history,
