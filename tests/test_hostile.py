@@ -50,6 +50,14 @@ def one_line_error(proc, code=2) -> str:
     return proc.stderr
 
 
+def main_error(capsys, *args, code=2) -> str:
+    """train.py's main(args) in this process: assert a one-line error and exit code ``code``; -> the line."""
+    assert train.main(list(args)) == code
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    return err
+
+
 def start_train(out, *args) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-u", str(ROOT / "train.py"), *LONG, "--out", str(out), *args],
@@ -329,7 +337,7 @@ def test_an_existing_run_folder_is_refused_unless_overwrite(real_data_dir, tmp_p
 
 
 @pytest.mark.parametrize("where", ["file", "read-only"])
-def test_an_unusable_out_is_refused_before_the_data_is_loaded(tmp_path, where):
+def test_an_unusable_out_is_refused_before_the_data_is_loaded(tmp_path, capsys, where):
     if where == "file":
         out = tmp_path / "a-file"
         out.write_text("")
@@ -338,8 +346,7 @@ def test_an_unusable_out_is_refused_before_the_data_is_loaded(tmp_path, where):
         out = read_only_folder(tmp_path)
         expected = "cannot write there"
     # no data anywhere: had the data been loaded first, this would be the error
-    proc = run_train("--out", str(out), "--data-dir", str(tmp_path / "no-data"))
-    assert expected in one_line_error(proc)
+    assert expected in main_error(capsys, "--out", str(out), "--data-dir", str(tmp_path / "no-data"))
 
 
 def read_only_folder(tmp_path) -> Path:
@@ -460,8 +467,8 @@ def saved_model(path, inputs=3072, classes=10, dtype=np.float32, fill=0.01) -> P
     ],
     ids=["float16", "input-size", "seven-classes", "nan"],
 )
-def test_eval_refuses_a_model_that_is_not_a_cifar10_classifier(tmp_path, make, message):
-    assert message in one_line_error(run_train("--eval", str(make(tmp_path))))
+def test_eval_refuses_a_model_that_is_not_a_cifar10_classifier(tmp_path, capsys, make, message):
+    assert message in main_error(capsys, "--eval", str(make(tmp_path)))
 
 
 @pytest.mark.parametrize(
@@ -473,11 +480,11 @@ def test_eval_refuses_a_model_that_is_not_a_cifar10_classifier(tmp_path, make, m
         ("{broken", "not a valid JSON file"),
     ],
 )
-def test_eval_refuses_a_broken_config_json(tmp_path, config, message):
+def test_eval_refuses_a_broken_config_json(tmp_path, capsys, config, message):
     run = tmp_path / "run"
     saved_model(run / "model.npz")
     (run / "config.json").write_text(config)
-    assert message in one_line_error(run_train("--eval", str(run)))
+    assert message in main_error(capsys, "--eval", str(run))
 
 
 @pytest.mark.parametrize(
@@ -487,8 +494,8 @@ def test_eval_refuses_a_broken_config_json(tmp_path, config, message):
         (["--hidden-size", "1000000000"], "training with --hidden-size 1000000000 needs about"),
     ],
 )
-def test_settings_that_cannot_run_are_one_line(args, message):
-    assert message in one_line_error(run_train(*args))
+def test_settings_that_cannot_run_are_one_line(capsys, args, message):
+    assert message in main_error(capsys, *args)
 
 
 def test_ctrl_c_while_loading_the_data_is_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys):
