@@ -1,10 +1,10 @@
-"""Benchmark: numpy_impl against torch_impl on CPU, side by side in one run.
+"""Benchmark: the NumPy code train.py runs (numpy_recipe) against torch_impl on CPU, side by side in one run.
 
     python benchmarks/bench.py            # H in {100, 500, 1000, 4096} x {float32, float64}, 3 repeats
     python benchmarks/bench.py --quick    # a short run: H in {100, 1000}, float32, a 1/10 epoch scaled up
     python benchmarks/bench.py --out benchmarks/results.json
 
-    python benchmarks/bench.py --hidden 1000 4096 --dtype float32 --against HEAD~1   # vs an earlier numpy_impl
+    python benchmarks/bench.py --hidden 1000 4096 --dtype float32 --against HEAD~1   # vs an earlier commit's
 
 It measures, on the training shapes (49,000 x 3072 inputs, 10 classes, batch 200):
 training epoch time of each implementation's real Solver (forward, backward, update and
@@ -35,14 +35,20 @@ from threadpoolctl import threadpool_info
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-import numpy_impl  # noqa: E402
+import numpy_recipe  # noqa: E402
 import torch_impl  # noqa: E402
 from common.artifacts import save_json  # noqa: E402
+from common.init import initial_params  # noqa: E402
 from common.runtime import retain_freed_memory  # noqa: E402
-from experiment.models import predict  # noqa: E402
+from experiment.models import model_from_params, predict  # noqa: E402
 
 D, C, BATCH, NUM_TRAIN, NUM_EVAL = 3 * 32 * 32, 10, 200, 49_000, 50_000
-IMPLS = {"numpy": numpy_impl, "torch": torch_impl}
+IMPLS = {"numpy": numpy_recipe, "torch": torch_impl}
+
+
+def lab_model(impl: str, hidden: int, dtype: str):
+    """The lab's network (D inputs, H hidden, C classes, weight scale 1e-3, seed 0) as impl trains it."""
+    return model_from_params(impl, initial_params(D, hidden, C, 1e-3, dtype, 0))
 
 
 def synthetic_images(count: int, dtype: str) -> tuple[np.ndarray, np.ndarray]:
@@ -60,7 +66,7 @@ def split(X: np.ndarray, y: np.ndarray, num_train: int) -> dict[str, np.ndarray]
 def epoch_seconds(impl: str, hidden: int, data: dict) -> float:
     """Wall time of one Solver epoch (lab settings: sgd_momentum, accuracy checks on 1000 + 1000 images)."""
     dtype = data["X_train"].dtype.name
-    model = IMPLS[impl].TwoLayerNet(D, hidden, C, weight_scale=1e-3, dtype=dtype, seed=0)
+    model = lab_model(impl, hidden, dtype)
     solver = IMPLS[impl].Solver(
         model,
         data,
@@ -78,7 +84,7 @@ def epoch_seconds(impl: str, hidden: int, data: dict) -> float:
 
 def eval_images_per_second(impl: str, hidden: int, X: np.ndarray) -> float:
     """Images classified per second, 1000 at a time, over all of X."""
-    model = IMPLS[impl].TwoLayerNet(D, hidden, C, weight_scale=1e-3, dtype=X.dtype.name, seed=0)
+    model = lab_model(impl, hidden, X.dtype.name)
     start = time.perf_counter()
     predict(impl, model, X, batch_size=1000)
     return len(X) / (time.perf_counter() - start)
@@ -164,13 +170,18 @@ try:
 except ImportError:
     from numpy_impl.runtime import retain_freed_memory
 retain_freed_memory()
-import numpy_impl
 hidden, dtype, num_train = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 rng = np.random.default_rng(0)
 X, y = (50 * rng.standard_normal((num_train + 1000, 3, 32, 32))).astype(dtype), rng.integers(10, size=num_train + 1000)
 data = {"X_train": X[:num_train], "y_train": y[:num_train], "X_val": X[num_train:], "y_val": y[num_train:]}
-model = numpy_impl.TwoLayerNet(3072, hidden, 10, weight_scale=1e-3, dtype=dtype, seed=0)
-solver = numpy_impl.Solver(model, data, update_rule="sgd_momentum", optim_config={"learning_rate": 1e-6},
+try:  # the recipe engine, where the commit has one; before it, numpy_impl was what train.py ran
+    from common.init import initial_params
+    from numpy_recipe import RecipeNet, Solver
+    model = RecipeNet(initial_params(3072, hidden, 10, 1e-3, dtype, 0))
+except ImportError:
+    from numpy_impl import Solver, TwoLayerNet
+    model = TwoLayerNet(3072, hidden, 10, weight_scale=1e-3, dtype=dtype, seed=0)
+solver = Solver(model, data, update_rule="sgd_momentum", optim_config={"learning_rate": 1e-6},
                            batch_size=200, num_epochs=1, verbose=False, seed=0)
 start = time.perf_counter()
 solver.train()
@@ -179,7 +190,8 @@ print(time.perf_counter() - start)
 
 
 def baseline_epoch_seconds(tree: Path, hidden: int, dtype: str, num_train: int) -> float:
-    """epoch_seconds of numpy_impl as it was at another commit (checked out in tree), in a fresh process."""
+    """epoch_seconds of the NumPy training code as it was at another commit (checked out in tree), in a fresh
+    process."""
     proc = subprocess.run(
         [sys.executable, "-c", BASELINE_EPOCH, str(hidden), dtype, str(num_train)],
         cwd=tree,
@@ -237,7 +249,7 @@ def run(
     retained: bool,
     baseline: tuple[str, Path] | None = None,
 ) -> dict:
-    """Every row; baseline (ref, tree): also time numpy_impl as it was at ref, interleaved with the others."""
+    """Every row; baseline (ref, tree): also time the NumPy code as it was at ref, interleaved with the others."""
     num_train = int(NUM_TRAIN * fraction)
     iterations = NUM_TRAIN // BATCH
     peaks = {dtype: gemm_peak(dtype) for dtype in dtypes}
@@ -343,7 +355,7 @@ def main() -> None:
         "--against",
         metavar="GIT_REF",
         default=None,
-        help="also time numpy_impl as it was at this commit, interleaved, e.g. --against HEAD~1",
+        help="also time the NumPy code as it was at this commit, interleaved, e.g. --against HEAD~1",
     )
     args = parser.parse_args()
     retained = False if args.default_allocator else retain_freed_memory()
