@@ -24,6 +24,13 @@ def check_affine(x, w, b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return x, w, b
 
 
+def check_sizes(**sizes) -> None:
+    """Raise unless every size (name=value) is a positive integer."""
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"TwoLayerNet: {name} must be a positive integer; got {value!r}")
+
+
 def check_dout(dout, expected_shape: tuple, where: str) -> np.ndarray:
     """Return dout as an array, or raise if its shape differs from the forward output's shape."""
     dout = np.asarray(dout)

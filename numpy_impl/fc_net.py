@@ -6,6 +6,7 @@ import numpy as np
 
 from common.dtypes import check_float_dtype
 from common.rng import make_rng
+from numpy_impl.checks import check_sizes
 from numpy_impl.layer_utils import affine_relu_backward, affine_relu_forward
 from numpy_impl.layers import affine_backward, affine_forward, relu_backward, relu_forward, softmax_loss  # noqa: F401
 
@@ -31,6 +32,7 @@ class TwoLayerNet:
 
         seed=None draws from np.random, as the lab does after np.random.seed(231).
         """
+        check_sizes(input_dim=input_dim, hidden_dim=hidden_dim, num_classes=num_classes)
         self.reg = reg
         self.dtype = check_float_dtype(dtype)
         self.params = {}

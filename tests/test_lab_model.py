@@ -82,3 +82,5 @@ def test_bad_constructor_arguments_raise():
         TwoLayerNet(dtype=np.int32)
     with pytest.raises(ValueError, match="seed"):
         TwoLayerNet(seed=-1)
+    with pytest.raises(ValueError, match="hidden_dim must be a positive integer; got 0"):
+        TwoLayerNet(hidden_dim=0)
