@@ -19,8 +19,9 @@ import sys
 from pathlib import Path
 
 from common.artifacts import save_json, writable_folder
+from common.choices import IMPLS
 from common.cifar10 import CIFAR10NotFoundError
-from common.config import DEFAULTS, IMPLS, OneLineParser
+from common.config import DEFAULTS, OneLineParser
 from common.signals import exit_code, raising
 from tuning.space import TUNED, SpaceError, load_space
 from tuning.study import (

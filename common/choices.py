@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+IMPLS = ("numpy", "torch")
+DTYPES = ("float32", "float64")
 UPDATE_RULES = ("sgd", "sgd_momentum", "rmsprop", "adam", "sgd_nesterov")
 LAB_UPDATE_RULES = UPDATE_RULES[:4]  # the lab's four; sgd_nesterov is the recipes'
 LR_SCHEDULES = ("step", "cosine")

@@ -21,11 +21,8 @@ import re
 from dataclasses import dataclass, field, fields
 
 from common.batches import Augmentation
-from common.choices import LR_SCHEDULES, UPDATE_RULES
+from common.choices import DTYPES, IMPLS, LR_SCHEDULES, UPDATE_RULES
 from common.preprocess import PREPROCESSINGS
-
-IMPLS = ("numpy", "torch")
-DTYPES = ("float32", "float64")
 
 NUM_VALIDATION = 1000  # the lab's validation split: the 1,000 training images after the first num_train
 NUM_TEST = 10_000  # train.py scores the full test set ...
