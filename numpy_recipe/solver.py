@@ -30,19 +30,7 @@ from common.choices import LR_SCHEDULES, RULE_DEFAULTS
 from numpy_recipe import optim
 from numpy_recipe.augment import flip_and_shift
 
-# Settings a checkpoint must share with the Solver that loads it.
-RESUME_SETTINGS = (
-    "update_rule",
-    "lr_decay",
-    "lr_schedule",
-    "warmup_epochs",
-    "augment",
-    "batch_size",
-    "num_epochs",
-    "num_train_samples",
-    "num_val_samples",
-    "seed",
-)
+HISTORIES = ("loss_history", "lr_history", "train_acc_history", "val_acc_history", "accuracy_iterations")
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -77,6 +65,7 @@ class Solver(numpy_impl.Solver):
         self._check_recipe_arguments()
         self.stream = BatchStream(len(self.X_train), self.batch_size, self.seed, self.augmentation)
         self._X_batch = self._y_batch = self._X_augmented = None
+        self._checkpoint_written = None  # the prefix of this run's newest checkpoint, deleted when the next is written
 
     def _check_recipe_arguments(self) -> None:
         """Raise ValueError for a schedule or augmentation that cannot train."""
@@ -166,10 +155,23 @@ class Solver(numpy_impl.Solver):
             f"diverged. The learning rate {lr:g} is probably too large; try a smaller one, e.g. {lr / 10:g}."
         )
 
-    def _settings(self) -> dict:
-        """The settings a checkpoint records and a resuming Solver must share."""
-        values = {name: getattr(self, name) for name in RESUME_SETTINGS if name not in ("update_rule", "augment")}
-        return {**values, "update_rule": self.update_rule_name, "augment": self.augmentation.to_dict()}
+    def settings(self) -> dict:
+        """What fixes a run's numbers besides the model and data: a checkpoint resumes only under the same."""
+        return {
+            "update_rule": self.update_rule_name,
+            "optim_config": self.optim_config,
+            "lr_decay": self.lr_decay,
+            "lr_schedule": self.lr_schedule,
+            "warmup_epochs": self.warmup_epochs,
+            "augment": self.augmentation.to_dict(),
+            "batch_size": self.batch_size,
+            "num_epochs": self.num_epochs,
+            "num_train": len(self.X_train),
+            "num_train_samples": self.num_train_samples,
+            "num_val_samples": self.num_val_samples,
+            "seed": self.seed,
+            "dtype": self.model.params["W1"].dtype.name,
+        }
 
     def _save_checkpoint(self) -> None:
         """After each accuracy check: note its iteration; with checkpoint_name, write <checkpoint_name>_epoch_<epoch>
@@ -187,21 +189,16 @@ class Solver(numpy_impl.Solver):
             save_json(
                 f"{prefix}.json",
                 {
-                    **self._settings(),
-                    "optim_config": self.optim_config,
+                    **self.settings(),
                     "optim_state": optim_state,
                     "stream": self.stream.state_dict(),
                     "epoch": self.epoch,
                     "iteration": self.iteration,
                     "best_val_acc": self.best_val_acc,
-                    "loss_history": self.loss_history,
-                    "lr_history": self.lr_history,
-                    "train_acc_history": self.train_acc_history,
-                    "val_acc_history": self.val_acc_history,
-                    "accuracy_iterations": self.accuracy_iterations,
+                    **{name: getattr(self, name) for name in HISTORIES},
                 },
             )
-            previous = getattr(self, "_checkpoint_written", None)
+            previous = self._checkpoint_written
             if previous is not None and previous != prefix:
                 for suffix in (".npz", ".json"):
                     Path(f"{previous}{suffix}").unlink(missing_ok=True)
@@ -211,19 +208,22 @@ class Solver(numpy_impl.Solver):
 
     def load_checkpoint(self, path: str | os.PathLike) -> None:
         """Continue from a checkpoint this Solver's settings wrote (path: its .npz, its .json or their prefix):
-        the next ``train()`` resumes at its iteration. ValueError when the checkpoint's settings differ."""
+        the next ``train()`` resumes at its iteration. ValueError when it is no checkpoint or has other settings."""
         prefix = Path(path)
         if prefix.suffix in (".npz", ".json"):
             prefix = prefix.with_suffix("")
         saved = load_json(f"{prefix}.json")
+        needed = ("epoch", "iteration", "best_val_acc", "optim_state", "stream", *HISTORIES)
+        if not isinstance(saved, dict) or any(key not in saved for key in needed):
+            raise ValueError(f"{prefix}.json: not a numpy_recipe checkpoint; expected the keys {', '.join(needed)}")
+        differ = [
+            f"{name} {saved.get(name)!r} (this Solver: {value!r})"
+            for name, value in self.settings().items()
+            if saved.get(name) != value
+        ]
+        if differ:
+            raise ValueError(f"{prefix}: the checkpoint was written with other settings: {'; '.join(differ)}")
         arrays = load_npz(f"{prefix}.npz")
-        differing = [name for name, value in self._settings().items() if saved.get(name) != value]
-        if differing:
-            raise ValueError(
-                f"{prefix}: the checkpoint was written with other settings ("
-                + ", ".join(f"{name} {saved.get(name)!r}, not {getattr(self, name, None)!r}" for name in differing)
-                + ")"
-            )
         params = {key.split("/", 1)[1]: value for key, value in arrays.items() if key.startswith("params/")}
         if set(params) != set(self.model.params) or any(
             params[name].shape != value.shape for name, value in self.model.params.items()
@@ -238,6 +238,7 @@ class Solver(numpy_impl.Solver):
                 self.optim_configs[name][field] = value
         self.stream.load_state_dict(saved["stream"])
         self.epoch, self.iteration, self.best_val_acc = saved["epoch"], saved["iteration"], saved["best_val_acc"]
-        for name in ("loss_history", "lr_history", "train_acc_history", "val_acc_history", "accuracy_iterations"):
+        for name in HISTORIES:
             setattr(self, name, list(saved[name]))
-        self._checkpoint_written = str(prefix)
+        if str(prefix) == f"{self.checkpoint_name}_epoch_{self.epoch}":
+            self._checkpoint_written = str(prefix)  # this run's own: replaced by the next one it writes

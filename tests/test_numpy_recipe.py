@@ -114,7 +114,7 @@ def test_a_checkpoint_with_other_settings_is_refused(tmp_path):
     solver = small_run(tmp_path, num_epochs=1)
     solver.train()
     other = small_run(tmp_path, num_epochs=2, seed=4)
-    with pytest.raises(ValueError, match="num_epochs 1, not 2.*seed 3, not 4"):
+    with pytest.raises(ValueError, match=r"num_epochs 1 \(this Solver: 2\).*seed 3 \(this Solver: 4\)"):
         other.load_checkpoint(tmp_path / "run_epoch_1")
 
 
@@ -128,3 +128,31 @@ def test_the_labs_inline_defaults_are_the_shared_table(rule):
     assert {key for key, value in config.items() if not isinstance(value, (np.ndarray, int))} <= set(
         RULE_DEFAULTS[rule]
     )
+
+
+def test_a_checkpoint_of_another_learning_rate_or_dtype_is_refused_and_another_runs_checkpoint_is_kept(tmp_path):
+    small_run(tmp_path / "a", num_epochs=1).train()
+    checkpoint = tmp_path / "a" / "run_epoch_1"
+    with pytest.raises(ValueError, match="optim_config"):
+        small_run(tmp_path / "b", num_epochs=1, optim_config={"learning_rate": 5.0}).load_checkpoint(checkpoint)
+    other = small_run(tmp_path / "b", num_epochs=2)
+    with pytest.raises(ValueError, match="num_epochs"):
+        other.load_checkpoint(checkpoint)
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "run_epoch_0.json").write_text('{"epoch": 0}')
+    with pytest.raises(ValueError, match="not a numpy_recipe checkpoint"):
+        other.load_checkpoint(tmp_path / "c" / "run_epoch_0")
+
+
+def test_resuming_from_another_folders_checkpoint_leaves_that_checkpoint_in_place(tmp_path):
+    first = small_run(tmp_path / "a", num_epochs=2)
+    first.on_epoch = lambda solver: None
+    first.train()
+    source = tmp_path / "a" / "run_epoch_2"
+    copy = small_run(tmp_path / "b", num_epochs=2)
+    copy.load_checkpoint(source)
+    copy.iteration = copy.epoch = 0  # train again from the start, writing into folder b
+    copy.loss_history, copy.lr_history, copy.accuracy_iterations = [], [], []
+    copy.train_acc_history, copy.val_acc_history = [], []
+    copy.train()
+    assert source.with_suffix(".json").is_file() and source.with_suffix(".npz").is_file()
