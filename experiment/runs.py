@@ -256,7 +256,7 @@ class RunFolder:
     def resumed(self, solver) -> None:
         """The solver continues from a checkpoint: note where, so timings count only what this process trains."""
         self.first_iteration = len(solver.loss_history)
-        self.saved_check = int(np.argmax(solver.val_acc_history)) if solver.val_acc_history else None
+        self.saved_check = None  # a kill may have come between the checkpoint and model.npz: write it at the next check
         self.metrics["resumed_from_epoch"] = solver.epoch
         save_json(self.out / "metrics.json", self.metrics)
 
@@ -331,7 +331,9 @@ def train_run(
     """
     with raising():  # SIGTERM stops training as Ctrl-C does
         try:
-            run = RunFolder(out, record if resume is None else None)
+            run = (
+                RunFolder(out, record) if resume is None else None
+            )  # a resumed run's folder: once its checkpoint loads
         except OSError as err:  # nothing trained yet, nothing lost
             print(f"train.py: error: {err}", file=sys.stderr, flush=True)
             return 1
@@ -360,10 +362,10 @@ def train_run(
         if resume is not None:
             try:
                 solver.load_checkpoint(resume)
-            except (OSError, ValueError) as err:  # unreadable, or not this run's
-                run.finish("failed", error=f"--resume: cannot load {resume}: {err}")
+                run = RunFolder(out, None)
+            except (OSError, ValueError) as err:  # unreadable, not this run's, or the folder is not writable
                 print(f"train.py: error: --resume: cannot load {resume}: {err}", file=sys.stderr, flush=True)
-                return 1
+                return 1  # the run folder is left as the killed run left it
             run.resumed(solver)
         status, error, code = "completed", None, 0
         try:
