@@ -161,7 +161,7 @@ def step_parts_seconds(impl, X: np.ndarray, y: np.ndarray, projection: np.ndarra
         b1 = model.params["b1"]
 
         def passes() -> None:  # as numpy_recipe.RecipeNet.loss does them
-            hidden.__iadd__(b1)
+            np.add(hidden, b1, out=hidden)
             np.maximum(hidden, 0, out=hidden)
             np.multiply(upstream, hidden > 0, out=upstream)
             upstream.sum(axis=0)

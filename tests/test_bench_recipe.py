@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import bench_recipe  # noqa: E402
 
-import numpy_impl  # noqa: E402
+import numpy_recipe  # noqa: E402
 import torch_impl  # noqa: E402
 
 
@@ -79,7 +79,7 @@ def test_paired_seconds_alternates_the_function_and_the_products_and_reports_the
 
 
 def test_update_products_keeps_the_seconds_of_its_second_run():
-    for impl in (numpy_impl, torch_impl):
+    for impl in (numpy_recipe, torch_impl):
         products = bench_recipe.update_products(impl)
         products()
         assert 0 < products.seconds < 10
@@ -94,7 +94,7 @@ def test_step_parts_time_a_real_model_step_of_the_recipe_in_both_implementations
     X = rng.standard_normal((8, 3, 32, 32), dtype=np.float32)
     y = rng.integers(0, 10, 8)
     projection = np.linalg.qr(rng.standard_normal((3072, 4)))[0].astype(np.float32)
-    for impl in (numpy_impl, torch_impl):
+    for impl in (numpy_recipe, torch_impl):
         parts = bench_recipe.step_parts_seconds(impl, X, y, projection, 1)
         assert set(parts) == {"model_step", "update", "hidden_passes"}
         assert 0 < parts["update"]["seconds"] < parts["model_step"]["seconds"]
