@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import signal
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from types import SimpleNamespace
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from common import signals
 from compare.adapter import leaf
 from compare.metrics import relative_error
 from numpy_impl.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array
@@ -493,20 +493,6 @@ OPTIONAL_MODULES = ("solver",)
 # ----------------------------------------------------------------------------- running
 
 
-@contextlib.contextmanager
-def _time_limit(seconds: float):
-    def stop(signum, frame):
-        raise _TimedOut()
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def grade_part(target: SimpleNamespace, broken: dict, part, time_limit: float = TIME_LIMIT_SECONDS) -> PartResult:
     """Run one part's grader on the target, whatever it does -> its PartResult."""
     name, module_name, functions, grader, section = part
@@ -522,7 +508,7 @@ def grade_part(target: SimpleNamespace, broken: dict, part, time_limit: float = 
     state = np.random.get_state()
     printed = io.StringIO()
     try:
-        with _time_limit(time_limit), contextlib.redirect_stdout(printed), np.errstate(all="ignore"):
+        with signals.time_limit(time_limit, _TimedOut), contextlib.redirect_stdout(printed), np.errstate(all="ignore"):
             grader(target, result)
     except NotImplementedError as err:
         result.status, result.message = NOT_IMPLEMENTED, str(err)
