@@ -3,7 +3,7 @@
 For every training step it yields a ``Batch``: the minibatch's row indices into X_train and,
 when augmentation is on, the draws for each image (flip or not, crop offset), as plain
 arrays. Each implementation gathers the rows and applies the draws with its own operations
-(NumPy slicing in numpy_impl, torch indexing in torch_impl), so the same seed feeds both the
+(NumPy slicing in numpy_recipe, torch indexing in torch_impl), so the same seed feeds both the
 same augmented images while none of their training code is shared. It also draws the random
 subsets on which accuracy is estimated, from the same generator, in call order, as the lab's
 Solver does with ``np.random.choice``.

@@ -35,7 +35,8 @@ class RecipeNet:
     smoothed softmax cross-entropy + 0.5 * reg * (|W1|^2 + |W2|^2).
 
     ``params`` holds copies of the given W1, b1, W2, b2 in their dtype. ``loss`` keeps numpy_impl.TwoLayerNet's
-    interface; it computes no gradient for x, and the ReLU and its backward overwrite the hidden layer in place.
+    interface; it computes no gradient for x, the ReLU overwrites the hidden layer and its backward the hidden layer's
+    gradient, in place.
     ``folded_params()`` gives the same net for x itself, W1 = P W1 (D, H): what model.npz holds.
     """
 
