@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
@@ -78,6 +79,7 @@ def test_paired_seconds_alternates_the_function_and_the_products_and_reports_the
     assert result["products_seconds"] == 0.25 and result["seconds"] >= 0
 
 
+@pytest.mark.slow
 def test_update_products_keeps_the_seconds_of_its_second_run():
     for impl in (numpy_recipe, torch_impl):
         products = bench_recipe.update_products(impl)
@@ -85,6 +87,7 @@ def test_update_products_keeps_the_seconds_of_its_second_run():
         assert 0 < products.seconds < 10
 
 
+@pytest.mark.slow
 def test_step_parts_time_a_real_model_step_of_the_recipe_in_both_implementations(monkeypatch):
     # a small shape, so the test takes a moment: the parts of the step come back paired with products
     monkeypatch.setattr(bench_recipe, "BATCH", 8)

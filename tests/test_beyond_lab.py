@@ -254,6 +254,7 @@ SCHEDULED_SOLVERS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("warmup_epochs", [0, 0.1, 0.2, 2, 5])  # 0, 1, 2, 20 and all 50 updates of warm-up
 @pytest.mark.parametrize("impl", SCHEDULED_SOLVERS)
 def test_solvers_follow_the_schedule_at_every_step(impl, warmup_epochs):

@@ -234,6 +234,7 @@ def test_torch_model_draws_its_own_seeded_initialization():
     assert not torch.equal(a.fc1.weight, torch_impl.TwoLayerNet(50, 40, 10, weight_scale=0.01, seed=4).fc1.weight)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("update_rule", ["sgd", "sgd_momentum", "rmsprop", "adam"])
 def test_solvers_produce_the_same_loss_history(update_rule):
     ours, theirs = train_twins(update_rule, "float64", seed=3, num_epochs=5, lr_decay=0.9)
@@ -241,6 +242,7 @@ def test_solvers_produce_the_same_loss_history(update_rule):
     np.testing.assert_allclose(ours["loss"], theirs["loss"], rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_solvers_agree_on_histories_and_best_params():
     """The engine's Solver on a RecipeNet and torch_impl's on its net, from the same weights: the same histories,
     rates, check iterations and restored parameters."""
@@ -391,6 +393,7 @@ def numpy_side(options: dict):
     return numpy_impl.Solver if is_lab_run(options) else numpy_recipe.Solver
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before")  # one of the bugs
 @pytest.mark.parametrize("bug", MUTANTS)
 def test_a_bug_in_any_one_loop_alone_fails_the_cross_check(bug):
@@ -407,6 +410,7 @@ def test_a_bug_in_any_one_loop_alone_fails_the_cross_check(bug):
     assert first_failures(pair), f"the cross-check missed: {bug}"
 
 
+@pytest.mark.slow
 def test_the_engine_passes_the_labs_runs_against_torch_as_the_lab_does():
     """The engine as it is passes the pairing its mutants train in (the other runs: check_trajectories)."""
     assert (
@@ -414,6 +418,7 @@ def test_the_engine_passes_the_labs_runs_against_torch_as_the_lab_does():
     )
 
 
+@pytest.mark.slow
 def test_a_bug_in_the_engines_loop_alone_fails_the_engine_vs_oracle_check():
     """Labels gathered apart from their images in the engine's Solver: caught against the lab's Solver."""
     broken = mutant(*MUTANTS["engine: the labels gathered in sorted order, apart from their images"])

@@ -86,6 +86,7 @@ def test_the_copy_holds_the_labs_files_with_the_labs_signatures_only(exercise):
         assert all(f.args.vararg is None and f.args.kwarg is None for f in functions), name
 
 
+@pytest.mark.slow
 def test_pasting_the_solutions_back_makes_every_part_pass(exercise, tmp_path):
     import shutil
 

@@ -33,6 +33,7 @@ def by_part(results) -> dict:
     return {r.part: r for r in results}
 
 
+@pytest.mark.slow
 def test_the_oracle_and_a_copy_of_it_get_every_part_right(tmp_path):
     for target in ("numpy_impl", str(student_copy(tmp_path))):
         results = grade(target)
@@ -81,6 +82,7 @@ CLASSIC_MISTAKES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mistake", CLASSIC_MISTAKES)
 def test_each_classic_mistake_is_caught_and_named(tmp_path, mistake):
     changes, part, named = CLASSIC_MISTAKES[mistake]
@@ -117,6 +119,7 @@ def test_bad_code_is_graded_part_by_part(tmp_path):
     assert results["TwoLayerNet loss"].status == "not implemented"  # it calls relu_backward
 
 
+@pytest.mark.slow
 def test_a_loop_an_exception_an_upcast_and_an_in_place_change_are_each_reported(tmp_path):
     folder = student_copy(
         tmp_path,
@@ -156,6 +159,7 @@ def test_a_missing_solver_is_not_graded_and_a_broken_module_is_named(tmp_path):
     assert results["update rule sgd"].status == "error" and "SyntaxError" in results["update rule sgd"].message
 
 
+@pytest.mark.slow
 def test_command_line_scores_writes_json_explains_and_exits_by_the_result(tmp_path):
     folder = student_copy(tmp_path, CLASSIC_MISTAKES["missing 1/N"][0])
     proc = subprocess.run(

@@ -242,6 +242,7 @@ def test_a_signal_in_greedy_marks_the_trials_interrupted_and_resuming_reruns_the
     assert len(finished) == len(rows) - len(interrupted)  # the interrupted ones are trained again on resume
 
 
+@pytest.mark.slow
 def test_a_trial_whose_process_died_is_marked_interrupted(tmp_path):
     import optuna
 
@@ -596,6 +597,7 @@ def test_written_files_get_the_umask_like_any_other_file(tmp_path):
     assert {(tmp_path / name).stat().st_mode & 0o777 for name in ("a.json", "m.npz")} == {0o640}
 
 
+@pytest.mark.slow
 def test_a_storage_password_is_never_printed(tmp_path):
     url = "postgresql://tuner:s3cr3t-pw@127.0.0.1:9/studies"
     proc = subprocess.run(

@@ -71,6 +71,7 @@ def test_best_params_are_restored():
     assert solver.check_accuracy(solver.X_val, solver.y_val) == pytest.approx(solver.best_val_acc)
 
 
+@pytest.mark.slow
 def test_overfits_50_samples():
     data = small_data(n_train=50, d=3 * 8 * 8, c=10, seed=4)
     model = TwoLayerNet(input_dim=3 * 8 * 8, hidden_dim=100, num_classes=10, weight_scale=1e-2, seed=0)

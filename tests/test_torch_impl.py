@@ -220,6 +220,7 @@ RESUMED_RUNS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("resume_at", [("epoch_0", ".npz"), ("epoch_2", ".json"), ("epoch_2", "")])
 @pytest.mark.parametrize("run", sorted(RESUMED_RUNS))
 def test_a_float64_run_resumed_from_a_checkpoint_ends_with_the_numbers_of_an_uninterrupted_one(

@@ -165,11 +165,13 @@ def test_bad_input_is_one_line_and_exit_2(args, message, capsys):
     assert stderr.strip() == f"train.py: error: {message}" or (stderr.count("\n") == 1 and message in stderr), stderr
 
 
+@pytest.mark.slow
 def test_bad_input_from_the_command_line_is_one_line_and_exit_2():
     proc = run_train("--hidden-size", "0")
     assert proc.returncode == 2 and proc.stderr == "train.py: error: --hidden-size must be a positive integer, got 0\n"
 
 
+@pytest.mark.slow
 def test_unreadable_model_file_is_exit_2(tmp_path):
     bad = tmp_path / "model.npz"
     bad.write_bytes(b"not a zip file at all")
@@ -388,6 +390,7 @@ def test_config_refuses_bad_values_naming_them(values, message):
         Config.from_dict(values, "settings")
 
 
+@pytest.mark.slow
 def test_help_shows_defaults():
     proc = run_train("--help")
     assert proc.returncode == 0

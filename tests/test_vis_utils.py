@@ -46,11 +46,13 @@ def test_confusion_matrix_counts():
         lambda: plot_accuracy_against_minutes({"v1": [(4, 0.57, None), (22, 0.66, 0.67)]}, target=0.7),
     ],
 )
+@pytest.mark.slow
 def test_figures_render_to_png(tmp_path, make):
     path = save_figure(make(), tmp_path / "figure.png")
     assert path.read_bytes().startswith(b"\x89PNG") and path.stat().st_size > 3000
 
 
+@pytest.mark.slow
 def test_korean_labels_draw_in_a_korean_font_without_a_missing_glyph():
     import io
     import warnings
