@@ -5,7 +5,8 @@ decoupled weight decay and Nesterov momentum (optim), flips and crops (augment),
 schedule, hooks and resumable checkpoints. `python -m compare` checks each against the plain oracle and torch.
 """
 
+from common.training import TrainingDivergedError
 from numpy_recipe.model import RecipeNet, smoothed_softmax_loss
-from numpy_recipe.solver import Solver, TrainingDivergedError, warmup_cosine_factor
+from numpy_recipe.solver import Solver, warmup_cosine_factor
 
 __all__ = ["RecipeNet", "Solver", "TrainingDivergedError", "smoothed_softmax_loss", "warmup_cosine_factor"]

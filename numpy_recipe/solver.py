@@ -27,14 +27,9 @@ import numpy_impl
 from common.artifacts import load_json, load_npz, save_json, save_npz
 from common.batches import Augmentation, BatchStream
 from common.choices import LR_SCHEDULES, RULE_DEFAULTS
+from common.training import HISTORIES, check_checkpoint, check_finite, checkpoint_prefix
 from numpy_recipe import optim
 from numpy_recipe.augment import flip_and_shift
-
-HISTORIES = ("loss_history", "lr_history", "train_acc_history", "val_acc_history", "accuracy_iterations")
-
-
-class TrainingDivergedError(FloatingPointError):
-    """The loss became NaN or infinite: training stopped instead of continuing on garbage."""
 
 
 def warmup_cosine_factor(step: int, total_steps: int, warmup_steps: int = 0) -> float:
@@ -124,7 +119,7 @@ class Solver(numpy_impl.Solver):
                 config["learning_rate"] = self.initial_learning_rate * factor
         X, y = self._gather(self.stream.next_batch())
         loss, grads = self.model.loss(X, y)
-        self._check_finite(loss)
+        check_finite(float(loss), self.iteration, self.epoch, self.initial_learning_rate)
         for name, w in self.model.params.items():
             self.model.params[name], self.optim_configs[name] = self.update_rule(
                 w, grads[name], self.optim_configs[name]
@@ -139,21 +134,6 @@ class Solver(numpy_impl.Solver):
         """Put the best-validation params into the model (train() ends so; an interrupted run calls this)."""
         if self.best_params:
             self.model.params = {name: value.copy() for name, value in self.best_params.items()}
-
-    def _check_finite(self, loss) -> None:
-        """Stop with a clear message when the loss is NaN or infinite."""
-        if math.isfinite(float(loss)):
-            return
-        if self.iteration == 0:  # no update has happened yet: the learning rate cannot be the cause
-            raise TrainingDivergedError(
-                f"loss is {float(loss)} at the first iteration, before any update: the initial weights (their "
-                "scale) or the inputs overflow, not the learning rate; try a smaller weight scale."
-            )
-        lr = self.initial_learning_rate
-        raise TrainingDivergedError(
-            f"loss became {float(loss)} at iteration {self.iteration + 1} (epoch {self.epoch + 1}): training "
-            f"diverged. The learning rate {lr:g} is probably too large; try a smaller one, e.g. {lr / 10:g}."
-        )
 
     def settings(self) -> dict:
         """What fixes a run's numbers besides the model and data: a checkpoint resumes only under the same."""
@@ -209,20 +189,12 @@ class Solver(numpy_impl.Solver):
     def load_checkpoint(self, path: str | os.PathLike) -> None:
         """Continue from a checkpoint this Solver's settings wrote (path: its .npz, its .json or their prefix):
         the next ``train()`` resumes at its iteration. ValueError when it is no checkpoint or has other settings."""
-        prefix = Path(path)
-        if prefix.suffix in (".npz", ".json"):
-            prefix = prefix.with_suffix("")
-        saved = load_json(f"{prefix}.json")
-        needed = ("epoch", "iteration", "best_val_acc", "optim_state", "stream", *HISTORIES)
-        if not isinstance(saved, dict) or any(key not in saved for key in needed):
-            raise ValueError(f"{prefix}.json: not a numpy_recipe checkpoint; expected the keys {', '.join(needed)}")
-        differ = [
-            f"{name} {saved.get(name)!r} (this Solver: {value!r})"
-            for name, value in self.settings().items()
-            if saved.get(name) != value
-        ]
-        if differ:
-            raise ValueError(f"{prefix}: the checkpoint was written with other settings: {'; '.join(differ)}")
+        prefix = checkpoint_prefix(path)
+        if self.iteration:
+            raise ValueError(f"load_checkpoint: this Solver has trained {self.iteration} updates; load into a new one")
+        saved = check_checkpoint(
+            load_json(f"{prefix}.json"), prefix, ("optim_state", "stream"), self.settings(), "numpy_recipe"
+        )
         arrays = load_npz(f"{prefix}.npz")
         params = {key.split("/", 1)[1]: value for key, value in arrays.items() if key.startswith("params/")}
         if set(params) != set(self.model.params) or any(
@@ -240,5 +212,5 @@ class Solver(numpy_impl.Solver):
         self.epoch, self.iteration, self.best_val_acc = saved["epoch"], saved["iteration"], saved["best_val_acc"]
         for name in HISTORIES:
             setattr(self, name, list(saved[name]))
-        if str(prefix) == f"{self.checkpoint_name}_epoch_{self.epoch}":
-            self._checkpoint_written = str(prefix)  # this run's own: replaced by the next one it writes
+        if prefix == f"{self.checkpoint_name}_epoch_{self.epoch}":
+            self._checkpoint_written = prefix  # this run's own: replaced by the next one it writes

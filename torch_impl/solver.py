@@ -19,7 +19,6 @@ an uninterrupted run.
 from __future__ import annotations
 
 import itertools
-import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -29,21 +28,10 @@ import torch
 
 from common.artifacts import load_json, load_npz, save_json, save_npz
 from common.batches import Augmentation, BatchStream
+from common.training import HISTORIES, check_checkpoint, check_finite, checkpoint_prefix
 from torch_impl.data import batch_loader
 from torch_impl.model import resolve_device
 from torch_impl.optim import make_optimizer, make_scheduler
-
-HISTORIES = ("loss_history", "lr_history", "train_acc_history", "val_acc_history", "accuracy_iterations")
-
-
-class TrainingDivergedError(FloatingPointError):
-    """The loss became NaN or infinite: training stopped instead of continuing on garbage."""
-
-
-def checkpoint_prefix(path: str | os.PathLike) -> str:
-    """A checkpoint's .npz, its .json or their shared prefix -> the prefix."""
-    path = Path(path)
-    return str(path.with_suffix("") if path.suffix in (".npz", ".json") else path)
 
 
 class Solver:
@@ -129,7 +117,7 @@ class Solver:
             lr = self.optimizer.param_groups[0]["lr"]
             loss = self.model.objective(self.model(X), y)
             loss_value = loss.item()  # the step's one synchronisation: checked, then recorded
-            self._check_finite(loss_value)
+            check_finite(loss_value, self.iteration, self.epoch, self.initial_learning_rate)
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
@@ -150,20 +138,6 @@ class Solver:
             print(f"(Iteration {self.iteration} / {self.num_iterations}) loss: {loss:f}")
         if self.on_iteration is not None:
             self.on_iteration(self)
-
-    def _check_finite(self, loss: float) -> None:
-        """Stop with a clear message when the loss is NaN or infinite."""
-        if not math.isfinite(loss):
-            lr = self.initial_learning_rate
-            if self.iteration == 0:  # no update has happened yet: the learning rate cannot be the cause
-                raise TrainingDivergedError(
-                    f"loss is {loss} at the first iteration, before any update: the initial weights (their "
-                    "scale) or the inputs overflow, not the learning rate; try a smaller weight scale."
-                )
-            raise TrainingDivergedError(
-                f"loss became {loss} at iteration {self.iteration + 1} (epoch {self.epoch + 1}): training "
-                f"diverged. The learning rate {lr:g} is probably too large; try a smaller one, e.g. {lr / 10:g}."
-            )
 
     def _check_accuracies(self) -> None:
         """Record train and validation accuracy; keep the parameters if validation is the best so far."""
@@ -273,17 +247,8 @@ class Solver:
         prefix = checkpoint_prefix(path)
         if self.iteration:
             raise ValueError(f"load_checkpoint: this Solver has trained {self.iteration} updates; load into a new one")
-        saved = load_json(f"{prefix}.json")
-        needed = ("epoch", "iteration", "best_val_acc", *HISTORIES, "optimizer", "scheduler", "stream")
-        if not isinstance(saved, dict) or any(key not in saved for key in needed):
-            raise ValueError(f"{prefix}.json: not a torch_impl checkpoint; expected the keys {', '.join(needed)}")
-        differ = [
-            f"{name} {saved.get(name)!r} (this Solver: {value!r})"
-            for name, value in self.settings().items()
-            if saved.get(name) != value
-        ]
-        if differ:
-            raise ValueError(f"{prefix}: the checkpoint was written with other settings: {'; '.join(differ)}")
+        needed = ("optimizer", "scheduler", "stream")
+        saved = check_checkpoint(load_json(f"{prefix}.json"), prefix, needed, self.settings(), "torch_impl")
         arrays = load_npz(f"{prefix}.npz")
 
         def tensors(group: str) -> dict[str, torch.Tensor]:

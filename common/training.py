@@ -1,0 +1,51 @@
+"""What both Solvers share as data and rules, not as a loop: the histories they keep, when a loss means training
+diverged, and how a checkpoint is named and accepted."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+HISTORIES = ("loss_history", "lr_history", "train_acc_history", "val_acc_history", "accuracy_iterations")
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The loss became NaN or infinite: training stopped instead of continuing on garbage."""
+
+
+def check_finite(loss: float, iteration: int, epoch: int, learning_rate: float) -> None:
+    """Raise TrainingDivergedError, saying the likely cause, when the loss of update iteration + 1 is not finite."""
+    if math.isfinite(loss):
+        return
+    if iteration == 0:  # no update has happened yet: the learning rate cannot be the cause
+        raise TrainingDivergedError(
+            f"loss is {loss} at the first iteration, before any update: the initial weights (their "
+            "scale) or the inputs overflow, not the learning rate; try a smaller weight scale."
+        )
+    raise TrainingDivergedError(
+        f"loss became {loss} at iteration {iteration + 1} (epoch {epoch + 1}): training diverged. The learning "
+        f"rate {learning_rate:g} is probably too large; try a smaller one, e.g. {learning_rate / 10:g}."
+    )
+
+
+def checkpoint_prefix(path: str | os.PathLike) -> str:
+    """A checkpoint's .npz, its .json or their shared prefix -> the prefix."""
+    path = Path(path)
+    return str(path.with_suffix("") if path.suffix in (".npz", ".json") else path)
+
+
+def check_checkpoint(saved, prefix: str, needed: tuple[str, ...], settings: dict, kind: str) -> dict:
+    """saved (a checkpoint's JSON) if it holds the keys ``needed`` and was written with these settings; else
+    ValueError naming what is missing or which settings differ."""
+    needed = ("epoch", "iteration", "best_val_acc", *HISTORIES, *settings, *needed)
+    if not isinstance(saved, dict) or any(key not in saved for key in needed):
+        raise ValueError(f"{prefix}.json: not a {kind} checkpoint; expected the keys {', '.join(needed)}")
+    differ = [
+        f"{name} {saved.get(name)!r} (this Solver: {value!r})"
+        for name, value in settings.items()
+        if saved.get(name) != value
+    ]
+    if differ:
+        raise ValueError(f"{prefix}: the checkpoint was written with other settings: {'; '.join(differ)}")
+    return saved
