@@ -69,7 +69,9 @@ class Config:
     crop_padding: int = setting(0, "random crops from this many zero pixels of padding (0: no crops)", True)
     lr_schedule: str = setting("step", "step (x lr_decay per epoch) or cosine (warm-up, then cosine decay)", True)
     warmup_epochs: float = setting(0.0, "cosine schedule: epochs of linear warm-up", True)
-    weight_decay: float = setting(0.0, "decoupled weight decay: w -= lr * wd * w each step (reg is L2)", True)
+    weight_decay: float = setting(
+        0.0, "with adam: decoupled weight decay, w -= lr * wd * w each step (AdamW; reg is L2)", True
+    )
     label_smoothing: float = setting(0.0, "cross-entropy target (1 - e) onehot + e / C", True)
     tta: bool = setting(False, "also report accuracy averaged over each image and its mirror", True)
 
@@ -144,6 +146,8 @@ class Config:
         for name in ("reg", "weight_decay"):
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
                 raise ConfigError(f"{flag(name)} must be a finite number >= 0, got {getattr(self, name)}")
+        if self.weight_decay and self.update_rule != "adam":
+            raise ConfigError(f"--weight-decay goes with --update-rule adam (AdamW), not {self.update_rule}")
         if not 0 <= self.seed < 2**32:
             raise ConfigError(f"--seed must be an integer in [0, 2**32), got {self.seed}")
         if not 0 <= self.pca_components <= INPUT_DIM:

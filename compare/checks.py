@@ -240,7 +240,7 @@ def check_projection(dtype: str = "float64", seed: int = 0, n: int = 200, dims: 
 
 def check_update_rules(dtype: str = "float64", seed: int = 0, steps: int = 3) -> list[Check]:
     """A few steps of each update rule on the same w and dws: the lab's four (numpy_impl.optim) against the torch
-    optimizer and against the engine's (numpy_recipe.optim); every engine rule, without and with decoupled weight
+    optimizer and against the engine's (numpy_recipe.optim); every engine rule, and adam with decoupled weight
     decay, against the torch optimizer."""
     rng = np.random.default_rng(seed)
     w0 = rng.standard_normal((4, 5)).astype(dtype)
@@ -270,7 +270,7 @@ def check_update_rules(dtype: str = "float64", seed: int = 0, steps: int = 3) ->
         engine = run(numpy_recipe.optim.RULES[rule_name], config)
         checks.append(make_check(ENGINE_VS_ORACLE, f"update rule {rule_name}: {steps} steps", engine, lab, dtype))
     for rule_name in UPDATE_RULES:
-        for decay in (0.0, WEIGHT_DECAY):
+        for decay in (0.0, WEIGHT_DECAY) if rule_name == "adam" else (0.0,):
             config = {"learning_rate": UPDATE_RULE_LRS[rule_name], **({"weight_decay": decay} if decay else {})}
             engine = run(numpy_recipe.optim.RULES[rule_name], config)
             label = f"{rule_name} (engine){f', weight decay {decay:g}' if decay else ''}: {steps} steps"

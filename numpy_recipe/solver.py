@@ -73,6 +73,10 @@ class Solver(numpy_impl.Solver):
                 f"Solver: warmup_epochs must be a number in [0, num_epochs = {self.num_epochs}]; "
                 f"got {self.warmup_epochs!r}"
             )
+        if self.optim_config.get("weight_decay") and self.update_rule_name != "adam":
+            raise ValueError(
+                f"Solver: weight_decay goes with update_rule 'adam' (AdamW), not {self.update_rule_name!r}"
+            )
         lr = self.optim_config.get("learning_rate", 1.0)
         if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
             raise ValueError(f"Solver: optim_config['learning_rate'] must be a positive number; got {lr!r}")

@@ -28,8 +28,7 @@ def whole_array_step(rule: str, w, dw, state: dict, t: int, lr: float = 1e-2):
     return w - lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8), {"m": m, "v": v}
 
 
-@pytest.mark.parametrize("rule", sorted(RULES))
-@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
+@pytest.mark.parametrize("rule, weight_decay", [*((rule, 0.0) for rule in sorted(RULES)), ("adam", 0.05)])
 def test_block_by_block_updates_equal_the_formula_on_whole_arrays(rule, weight_decay):
     """W (700, 300) float64 spans several of the blocks the rules work in, the last one partial."""
     rng = np.random.default_rng(0)
@@ -46,7 +45,7 @@ def test_block_by_block_updates_equal_the_formula_on_whole_arrays(rule, weight_d
 def test_float32_stays_float32_even_with_numpy_float64_hyperparameters(rule):
     rng = np.random.default_rng(0)
     w, dw = rng.standard_normal((5, 4)).astype(np.float32), rng.standard_normal((5, 4)).astype(np.float32)
-    config = {"learning_rate": np.float64(1e-2), "weight_decay": np.float64(0.1)}
+    config = {"learning_rate": np.float64(1e-2), **({"weight_decay": np.float64(0.1)} if rule == "adam" else {})}
     for _ in range(3):
         w, config = RULES[rule](w, dw, config)
     assert w.dtype == np.float32

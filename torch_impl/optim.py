@@ -16,9 +16,9 @@ trajectories part. So when the lr changes (lr_decay < 1, or the cosine schedule)
 make_optimizer runs the lab's rule on tensors.
 
 The hyperparameters are optim_config's keys (the lab's names), with the lab's defaults from
-common.choices.RULE_DEFAULTS. A ``weight_decay`` in optim_config is decoupled weight decay,
+common.choices.RULE_DEFAULTS. Adam's config may hold ``weight_decay``: decoupled weight decay,
 w *= 1 - lr * weight_decay before each step, as numpy_recipe.optim applies it: torch.optim.AdamW
-for adam (the same shrink, inside the fused kernel's one pass), a step pre-hook on the others.
+(the same shrink, inside the fused kernel's one pass).
 
 Both schedules are one LambdaLR, stepped after every update; update s (1-based) of T, with
 E updates per epoch and w warm-up updates, uses lr * factor:
@@ -62,18 +62,6 @@ class LabMomentumSGD(torch.optim.Optimizer):
         return loss
 
 
-def decoupled_weight_decay(weight_decay: float):
-    """A step pre-hook for any optimizer: p *= 1 - lr * weight_decay for every parameter, before the step."""
-
-    @torch.no_grad()
-    def hook(optimizer: torch.optim.Optimizer, args, kwargs) -> None:
-        for group in optimizer.param_groups:
-            for p in group["params"]:
-                p.mul_(1.0 - group["lr"] * weight_decay)
-
-    return hook
-
-
 def check_lr_schedule(lr_schedule: str) -> str:
     """lr_schedule itself when it is one of common.choices.LR_SCHEDULES, else a ValueError."""
     if lr_schedule not in LR_SCHEDULES:
@@ -93,31 +81,28 @@ def make_optimizer(
     if update_rule not in UPDATE_RULES:
         raise ValueError(f"unknown update_rule {update_rule!r}; expected one of {', '.join(UPDATE_RULES)}")
     lr_changes = check_lr_schedule(lr_schedule) != "step" or lr_decay != 1.0
-    takes = [*RULE_DEFAULTS[update_rule], "weight_decay"]
+    takes = [*RULE_DEFAULTS[update_rule], *(["weight_decay"] if update_rule == "adam" else [])]
     unknown = sorted(set(optim_config or {}) - set(takes))
     if unknown:
         raise ValueError(
             f"optim_config keys {', '.join(unknown)} do not apply to {update_rule}; it takes {', '.join(takes)}"
         )
     config = {**RULE_DEFAULTS[update_rule], **(optim_config or {})}
-    lr, weight_decay = config["learning_rate"], float(config.get("weight_decay", 0.0))
+    lr = config["learning_rate"]
     # fused=True: torch's one-pass kernels, the same arithmetic as the default implementation
     if update_rule == "adam":  # with weight_decay, AdamW: p *= 1 - lr * weight_decay, then Adam's step
+        weight_decay = float(config.get("weight_decay", 0.0))
         adam = torch.optim.AdamW if weight_decay else torch.optim.Adam
         betas, eps = (config["beta1"], config["beta2"]), config["epsilon"]
         return adam(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, fused=True)
     if update_rule == "sgd":
-        optimizer = torch.optim.SGD(params, lr=lr, fused=True)
-    elif update_rule == "sgd_momentum" and lr_changes:
-        optimizer = LabMomentumSGD(params, lr=lr, momentum=config["momentum"])
-    elif update_rule in ("sgd_momentum", "sgd_nesterov"):
+        return torch.optim.SGD(params, lr=lr, fused=True)
+    if update_rule == "sgd_momentum" and lr_changes:
+        return LabMomentumSGD(params, lr=lr, momentum=config["momentum"])
+    if update_rule in ("sgd_momentum", "sgd_nesterov"):
         nesterov = update_rule == "sgd_nesterov"
-        optimizer = torch.optim.SGD(params, lr=lr, momentum=config["momentum"], nesterov=nesterov, fused=True)
-    else:
-        optimizer = torch.optim.RMSprop(params, lr=lr, alpha=config["decay_rate"], eps=config["epsilon"])
-    if weight_decay:
-        optimizer.register_step_pre_hook(decoupled_weight_decay(weight_decay))
-    return optimizer
+        return torch.optim.SGD(params, lr=lr, momentum=config["momentum"], nesterov=nesterov, fused=True)
+    return torch.optim.RMSprop(params, lr=lr, alpha=config["decay_rate"], eps=config["epsilon"])
 
 
 def lr_factor(
@@ -147,11 +132,6 @@ def make_scheduler(
 ) -> lr_scheduler.LambdaLR:
     """The schedule as one LambdaLR over ``lr_factor``, to be stepped after every update."""
     check_lr_schedule(lr_schedule)
-    for name, value in (("iterations_per_epoch", iterations_per_epoch), ("total_updates", total_updates)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"make_scheduler: {name} must be a positive integer; got {value!r}")
-    if not 0 <= warmup_updates <= total_updates:
-        raise ValueError(f"make_scheduler: warmup_updates must be in [0, {total_updates}]; got {warmup_updates!r}")
 
     def factor(updates_made: int) -> float:
         return lr_factor(updates_made, lr_schedule, lr_decay, iterations_per_epoch, total_updates, warmup_updates)
