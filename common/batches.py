@@ -97,9 +97,6 @@ class BatchStream:
         seed: int | None = None,
         augmentation: Augmentation | None = None,
     ):
-        for name, value in (("num_train", num_train), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"BatchStream: {name} must be a positive integer; got {value!r}")
         self.num_train, self.batch_size, self.seed = int(num_train), int(batch_size), seed
         self.augmentation = augmentation or Augmentation()
         self.sampling = make_rng(seed)

@@ -18,11 +18,6 @@ def initial_params(
     W1 is drawn first, then W2, from ``make_rng(seed)``: the draws numpy_impl.TwoLayerNet makes
     for the same seed, so either implementation loaded with these starts where the oracle does.
     """
-    for name, value in (("input_dim", input_dim), ("hidden_dim", hidden_dim), ("num_classes", num_classes)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    if not np.isfinite(weight_scale) or weight_scale < 0:
-        raise ValueError(f"weight_scale must be a finite number >= 0; got {weight_scale!r}")
     dtype = check_float_dtype(dtype)
     rng = make_rng(seed)
     return {

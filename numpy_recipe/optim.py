@@ -20,9 +20,7 @@ from numpy_impl import optim as lab
 
 
 def row_blocks(w: np.ndarray, block_bytes: int = 1 << 18) -> list[slice]:
-    """Slices of about block_bytes over w's first axis (the whole of a 0-d w)."""
-    if w.ndim == 0:
-        return [slice(None)]
+    """Slices of about block_bytes over w's first axis."""
     rows = max(1, block_bytes // max(1, w[:1].nbytes))
     return [slice(start, start + rows) for start in range(0, len(w), rows)]
 

@@ -160,19 +160,6 @@ class Solver:
         if self.best_state is not None:
             self.model.load_state_dict(self.best_state)
 
-    @torch.no_grad()
-    def predict(self, X: np.ndarray | torch.Tensor, batch_size: int = 100) -> np.ndarray:
-        """Predicted class for every row of X (N, ...) -> (N,), computed batch_size rows at a time."""
-        training = self.model.training
-        self.model.eval()
-        X = torch.as_tensor(X)
-        labels = [
-            self.model(X[start : start + batch_size].to(self.device, self.model.dtype)).argmax(dim=1)
-            for start in range(0, len(X), batch_size)
-        ]
-        self.model.train(training)
-        return torch.cat(labels).cpu().numpy()
-
     def check_accuracy(
         self, X: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, num_samples: int | None = None, batch_size=100
     ) -> float:
@@ -181,7 +168,14 @@ class Solver:
         subset = self.stream.subsample(len(X), num_samples)
         if subset is not None:
             X, y = X[torch.from_numpy(subset)], y[torch.from_numpy(subset)]
-        return float(np.mean(self.predict(X, batch_size) == y.numpy()))
+        self.model.eval()
+        with torch.no_grad():
+            labels = [
+                self.model(X[i : i + batch_size].to(self.device, self.model.dtype)).argmax(dim=1)
+                for i in range(0, len(X), batch_size)
+            ]
+        self.model.train()
+        return float((torch.cat(labels).cpu() == y).double().mean())
 
     def settings(self) -> dict:
         """What fixes a run's numbers besides the model and data: a checkpoint resumes only under the same."""
