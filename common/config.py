@@ -101,17 +101,6 @@ class Config:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    def to_argv(self, names=None) -> list[str]:
-        """train.py flags giving these settings (all, or only ``names``): e.g. --hidden-size 64 --flip."""
-        argv = []
-        for name in names or NAMES:
-            value, flag = getattr(self, name), "--" + name.replace("_", "-")
-            if isinstance(value, bool):
-                argv.append(flag if value else f"--no-{name.replace('_', '-')}")
-            else:
-                argv += [flag, repr(value) if isinstance(value, float) else str(value)]
-        return argv
-
     # ------------------------------------------------------------------------- validation
 
     def check(self) -> Config:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from common.config import Config, ConfigError
@@ -102,26 +100,19 @@ def make_solver(config: Config, model, data: dict, **options):
     return torch_impl.Solver(model, data, device=config.device, **config.solver_options(), **options)
 
 
-def score_function(impl: str, model) -> Callable[[np.ndarray], np.ndarray]:
-    """X (N, ...) NumPy -> scores (N, C) NumPy, in the model's implementation (no gradients)."""
-    if impl == "numpy":
-        return model.loss
-    import torch
-
-    def scores(X: np.ndarray) -> np.ndarray:
-        model.eval()
-        with torch.no_grad():
-            return model(torch.from_numpy(X).to(model.device, model.dtype)).cpu().numpy()
-
-    return scores
-
-
 def predict(impl: str, model, X: np.ndarray, tta: bool = False, batch_size: int = 1000) -> np.ndarray:
     """Class predictions (N,) for images X (N, 3, 32, 32), batch_size at a time.
 
     tta: average the scores of each image and its mirror image (flip test-time augmentation).
     """
-    scores = score_function(impl, model)
+    if impl == "numpy":
+        scores = model.loss
+    else:
+        import torch
+
+        def scores(batch: np.ndarray) -> np.ndarray:
+            with torch.no_grad():
+                return model.eval()(torch.from_numpy(batch).to(model.device, model.dtype)).cpu().numpy()
 
     def batch_scores(batch: np.ndarray) -> np.ndarray:
         if not tta:
