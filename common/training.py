@@ -8,6 +8,15 @@ import os
 from pathlib import Path
 
 HISTORIES = ("loss_history", "lr_history", "train_acc_history", "val_acc_history", "accuracy_iterations")
+SETTINGS = ("optim_config", "lr_decay", "lr_schedule", "warmup_epochs", "batch_size", "num_epochs", "seed")
+SETTINGS += ("num_train_samples", "num_val_samples")
+
+
+def run_settings(solver, update_rule: str, dtype: str) -> dict:
+    """What fixes a Solver's numbers besides the model and data: a checkpoint resumes only under the same."""
+    settings = {name: getattr(solver, name) for name in SETTINGS}
+    augment, num_train = solver.stream.augmentation.to_dict(), len(solver.X_train)
+    return {"update_rule": update_rule, **settings, "augment": augment, "num_train": num_train, "dtype": dtype}
 
 
 class TrainingDivergedError(FloatingPointError):

@@ -27,7 +27,7 @@ import numpy_impl
 from common.artifacts import load_json, load_npz, save_json, save_npz
 from common.batches import Augmentation, BatchStream
 from common.choices import LR_SCHEDULES, RULE_DEFAULTS
-from common.training import HISTORIES, check_checkpoint, check_finite, checkpoint_prefix
+from common.training import HISTORIES, check_checkpoint, check_finite, checkpoint_prefix, run_settings
 from numpy_recipe import optim
 from numpy_recipe.augment import flip_and_shift
 
@@ -140,22 +140,8 @@ class Solver(numpy_impl.Solver):
             self.model.params = {name: value.copy() for name, value in self.best_params.items()}
 
     def settings(self) -> dict:
-        """What fixes a run's numbers besides the model and data: a checkpoint resumes only under the same."""
-        return {
-            "update_rule": self.update_rule_name,
-            "optim_config": self.optim_config,
-            "lr_decay": self.lr_decay,
-            "lr_schedule": self.lr_schedule,
-            "warmup_epochs": self.warmup_epochs,
-            "augment": self.augmentation.to_dict(),
-            "batch_size": self.batch_size,
-            "num_epochs": self.num_epochs,
-            "num_train": len(self.X_train),
-            "num_train_samples": self.num_train_samples,
-            "num_val_samples": self.num_val_samples,
-            "seed": self.seed,
-            "dtype": self.model.params["W1"].dtype.name,
-        }
+        """What fixes this run's numbers besides the model and data (common.training.run_settings)."""
+        return run_settings(self, self.update_rule_name, self.model.params["W1"].dtype.name)
 
     def _save_checkpoint(self) -> None:
         """After each accuracy check: note its iteration; with checkpoint_name, write <checkpoint_name>_epoch_<epoch>

@@ -28,7 +28,7 @@ import torch
 
 from common.artifacts import load_json, load_npz, save_json, save_npz
 from common.batches import Augmentation, BatchStream
-from common.training import HISTORIES, check_checkpoint, check_finite, checkpoint_prefix
+from common.training import HISTORIES, check_checkpoint, check_finite, checkpoint_prefix, run_settings
 from torch_impl.data import batch_loader
 from torch_impl.model import resolve_device
 from torch_impl.optim import make_optimizer, make_scheduler
@@ -178,22 +178,8 @@ class Solver:
         return float((torch.cat(labels).cpu() == y).double().mean())
 
     def settings(self) -> dict:
-        """What fixes a run's numbers besides the model and data: a checkpoint resumes only under the same."""
-        return {
-            "update_rule": self.update_rule,
-            "optim_config": self.optim_config,
-            "lr_decay": self.lr_decay,
-            "lr_schedule": self.lr_schedule,
-            "warmup_epochs": self.warmup_epochs,
-            "augment": self.stream.augmentation.to_dict(),
-            "batch_size": self.batch_size,
-            "num_epochs": self.num_epochs,
-            "num_train": len(self.X_train),
-            "num_train_samples": self.num_train_samples,
-            "num_val_samples": self.num_val_samples,
-            "seed": self.seed,
-            "dtype": str(self.model.dtype).removeprefix("torch."),
-        }
+        """What fixes this run's numbers besides the model and data (common.training.run_settings)."""
+        return run_settings(self, self.update_rule, str(self.model.dtype).removeprefix("torch."))
 
     def _save_checkpoint(self) -> None:
         """Write <checkpoint_name>_epoch_<epoch>.npz (the tensors) and .json (the rest), then delete the previous
