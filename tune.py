@@ -22,6 +22,7 @@ from common.artifacts import save_json, writable_folder
 from common.choices import IMPLS
 from common.cifar10 import CIFAR10NotFoundError
 from common.config import DEFAULTS, OneLineParser
+from common.plots import LANGS
 from common.signals import exit_code, raising
 from tuning.space import TUNED, SpaceError, load_space
 from tuning.study import (
@@ -65,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         "optional ones the space tunes)",
     )
     parser.add_argument("--out", default=None, help="output folder (default: runs/tune-<impl>-<strategy>)")
-    parser.add_argument("--lang", choices=["en", "ko"], default="en", help="language of results.md")
+    parser.add_argument("--lang", choices=LANGS, default="en", help="language of results.md")
     parser.add_argument(
         "--no-analysis",
         action="store_true",

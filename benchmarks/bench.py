@@ -182,7 +182,7 @@ except ImportError:
     from numpy_impl import Solver, TwoLayerNet
     model = TwoLayerNet(3072, hidden, 10, weight_scale=1e-3, dtype=dtype, seed=0)
 solver = Solver(model, data, update_rule="sgd_momentum", optim_config={"learning_rate": 1e-6},
-                           batch_size=200, num_epochs=1, verbose=False, seed=0)
+                batch_size=200, num_epochs=1, verbose=False, seed=0)
 start = time.perf_counter()
 solver.train()
 print(time.perf_counter() - start)

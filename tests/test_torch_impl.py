@@ -144,14 +144,7 @@ def test_augment_rejects_the_mixing_keys(augment):
         tiny_solver(augment=augment)
 
 
-def test_dropout_and_weight_averaging_are_no_arguments_any_more():
-    with pytest.raises(TypeError, match="dropout_keep_ratio"):
-        torch_impl.TwoLayerNet(48, 7, 10, dropout_keep_ratio=0.5)
-    with pytest.raises(TypeError, match="ema_decay"):
-        tiny_solver(ema_decay=0.9)
-
-
-def test_flips_crops_and_minibatches_are_drawn_from_their_own_streams_as_before():
+def test_flips_crops_and_minibatches_are_drawn_from_their_own_streams():
     batch = BatchStream(500, 64, seed=4, augmentation=Augmentation(True, 2)).next_batch()
     sampling, augmenting = np.random.default_rng(4), np.random.default_rng([4, 2])
     np.testing.assert_array_equal(batch.indices, sampling.choice(500, 64))

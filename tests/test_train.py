@@ -141,7 +141,6 @@ def test_saved_model_classifies_raw_images_identically_in_both(runs, real_data_d
         (["--lr-schedule", "cosine", "--warmup-epochs", "20"], "--warmup-epochs must be in [0, --num-epochs = 10]"),
         (["--hidden", "10"], "unrecognized arguments: --hidden 10"),  # no abbreviations
         (["--label-smoothing", "1.5"], "--label-smoothing must be in [0, 1], got 1.5"),
-        (["--ema-decay", "0.999"], "unrecognized arguments: --ema-decay 0.999"),  # removed
         (
             ["--pca-components", "4000"],
             "--pca-components must be an integer in [0, 3072] (0: no projection; an image has 3072 values), got 4000",

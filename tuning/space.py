@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common.config import NAMES
+from common.config import DEFAULTS, NAMES
 
 TUNED = ("hidden_size", "learning_rate", "num_epochs", "reg")
 
@@ -58,7 +58,7 @@ OPTIONAL_PARAMS = {
     "warmup_epochs": Param("warmup_epochs", (0.0, 1.0, 2.0, 5.0), 0.0, 5.0, False, False),
 }
 # The lab's fixed settings; the update rule is train.py's default, momentum SGD.
-DEFAULT_FIXED = {"batch_size": 200, "lr_decay": 0.95, "update_rule": "sgd_momentum", "weight_scale": 1e-3}
+DEFAULT_FIXED = {name: getattr(DEFAULTS, name) for name in ("batch_size", "lr_decay", "update_rule", "weight_scale")}
 # The lab's first row of the experiment table: (hidden 50, lr 1e-4, decay 0.95, 5 epochs, reg 0).
 LAB_START = {"hidden_size": 50, "learning_rate": 1e-4, "num_epochs": 5, "reg": 0.0}
 
