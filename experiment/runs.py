@@ -180,14 +180,14 @@ def read_status(folder: str | Path) -> dict:
     return metrics if alive else {**metrics, "status": "died"}
 
 
-def checkpoint_prefix(out: Path) -> Path:
+def solver_checkpoint_name(out: Path) -> Path:
     """The Solvers' ``checkpoint_name`` for a run folder: they write <prefix>_epoch_<e>.npz and .json."""
     return out / CHECKPOINTS / "solver"
 
 
 def newest_checkpoint(out: Path) -> Path | None:
     """The run folder's newest complete checkpoint (its .json, beside its .npz), or None."""
-    prefix = checkpoint_prefix(out)
+    prefix = solver_checkpoint_name(out)
     epochs = []
     for path in prefix.parent.glob(f"{prefix.name}_epoch_*.json"):
         epoch = path.stem.rsplit("_", 1)[1]
@@ -355,7 +355,7 @@ def train_run(
             model,
             data,
             verbose=False,
-            checkpoint_name=str(checkpoint_prefix(out)),
+            checkpoint_name=str(solver_checkpoint_name(out)),
             on_iteration=lambda s: [hook.on_iteration(s) for hook in hooks],
             on_epoch=on_epoch,
         )
