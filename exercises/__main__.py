@@ -73,7 +73,8 @@ def student_readme(todo: dict[str, list[str]]) -> str:
 
 `{PACKAGE}/` 폴더의 함수들은 아직 비어 있습니다: 각 함수는 `NotImplementedError`를 냅니다.
 아래 순서대로 구현하세요. 함수마다 docstring이 입력과 출력의 shape를, `docs/derivations.md`가
-역전파 유도 과정을 설명합니다.
+역전파 유도 과정을 설명합니다. 나머지 파일(`solver.py`, `gradient_check.py`, `checks.py`(입력 검사),
+`data_utils.py`, `vis_utils.py`)은 완성되어 있으니 읽기만 하면 됩니다.
 
 {steps}
 
@@ -87,7 +88,9 @@ def student_readme(todo: dict[str, list[str]]) -> str:
 ## English
 
 The functions in `{PACKAGE}/` are empty: each raises `NotImplementedError`. Implement them in this
-order. Each docstring gives the shapes; `docs/derivations.md` derives each backward pass.
+order. Each docstring gives the shapes; `docs/derivations.md` derives each backward pass. The other
+files (`solver.py`, `gradient_check.py`, `checks.py` (argument checks), `data_utils.py`, `vis_utils.py`)
+come finished: read them, nothing to write.
 
 {steps}
 
