@@ -84,10 +84,12 @@ def outcome(solver: numpy_recipe.Solver) -> dict:
     }
 
 
-@pytest.mark.parametrize("stop_after_epoch", [0, 2, 5])
+@pytest.mark.parametrize("stop_after_update, last_checkpoint", [(2, 0), (10, 2), (13, 2), (29, 5)])
 def test_a_run_resumed_from_its_checkpoint_ends_with_exactly_the_numbers_of_an_uninterrupted_one(
-    tmp_path, stop_after_epoch
+    tmp_path, stop_after_update, last_checkpoint
 ):
+    """Killed right after epoch 2's checkpoint (update 10), or mid-epoch (updates 2, 13, 29, 5 updates an epoch):
+    the updates after the last checkpoint are lost and redone."""
     uninterrupted = small_run(tmp_path / "whole")
     uninterrupted.train()
 
@@ -95,14 +97,14 @@ def test_a_run_resumed_from_its_checkpoint_ends_with_exactly_the_numbers_of_an_u
         pass
 
     def kill(solver):
-        if solver.epoch == stop_after_epoch:
+        if len(solver.loss_history) == stop_after_update and solver.epoch == last_checkpoint:
             raise Killed
 
-    first = small_run(tmp_path / "killed", on_epoch=kill)
+    first = small_run(tmp_path / "killed", on_epoch=kill, on_iteration=kill)
     with pytest.raises(Killed):
         first.train()
     checkpoints = sorted((tmp_path / "killed").glob("*.json"))
-    assert [path.name for path in checkpoints] == [f"run_epoch_{stop_after_epoch}.json"]  # only the newest is kept
+    assert [path.name for path in checkpoints] == [f"run_epoch_{last_checkpoint}.json"]  # only the newest is kept
     resumed = small_run(tmp_path / "killed")
     resumed.load_checkpoint(checkpoints[0])
     resumed.train()
