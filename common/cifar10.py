@@ -16,6 +16,8 @@ import math
 import os
 import pickle
 import shutil
+import stat
+import sys
 import tarfile
 import tempfile
 import zlib
@@ -57,6 +59,10 @@ PYTHON_MD5 = {
     "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
     "test_batch": "40351d587109b95175f43aff81a1287e",
 }
+
+
+# What an official archive holds besides the six batches: not read, and not a reason to warn.
+METADATA_MEMBERS = ("batches.meta.txt", "batches.meta", "readme.html")
 
 
 class CIFAR10NotFoundError(FileNotFoundError):
@@ -109,6 +115,7 @@ def cache_dir() -> Path:
 def find_source(folder: str | os.PathLike) -> Source | None:
     """The CIFAR-10 copy in ``folder`` (or ``folder`` itself, if it is an archive or a batches folder), or None."""
     folder = Path(folder).expanduser()
+    _refuse_special(folder)
     if folder.is_file():  # an archive named directly, perhaps renamed
         if not folder.name.endswith((".tar.gz", ".tgz")):
             return None
@@ -120,12 +127,57 @@ def find_source(folder: str | os.PathLike) -> Source | None:
         (folder, "python", "data_batch_1"),
     ]
     for path, kind, first in candidates:
+        _refuse_special(path / first)
         if (path / first).is_file():
             return Source(kind, path)
     for name, kind in ((BINARY_ARCHIVE, "binary"), (PYTHON_ARCHIVE, "python")):
+        _refuse_special(folder / name)
         if (folder / name).is_file():
             return Source(kind, folder / name)
     return None
+
+
+def _refuse_special(path: Path) -> None:
+    """ValueError when path exists but is neither a folder nor a regular file (a FIFO, a device such as
+    /dev/zero, a socket, or a link to one): checked with stat, so it is never opened."""
+    try:
+        mode = path.stat().st_mode
+    except (OSError, ValueError):  # absent, a dangling link, unreadable: the callers say what is missing
+        return
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        raise ValueError(
+            f"{path}: not a regular file ({_file_type(mode)}); refused without opening it: "
+            "CIFAR-10 is read only from regular files and folders"
+        )
+
+
+def _file_type(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _open_regular(path: Path):
+    """path opened for reading in binary mode, refused (ValueError, one line) unless it is a regular file.
+
+    Checked with stat before opening, and again on the open descriptor (opened non-blocking, so a FIFO
+    swapped in meanwhile cannot hang it), so a file replaced between the two checks is refused too."""
+    _refuse_special(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as err:
+        raise ValueError(f"{path}: cannot be read ({err.strerror or err})") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise ValueError(f"{path}: not a regular file ({_file_type(mode)}); refused without reading it")
+    return os.fdopen(fd, "rb")
 
 
 def locate_cifar10(root: str | os.PathLike | None = None, download: bool = True) -> Source:
@@ -238,18 +290,20 @@ def _iter_members(source: Source) -> Iterator[tuple[str, bytes]]:
     if not source.is_archive:
         for name in source.member_names():
             path = source.path / name
+            _refuse_special(path)
             if not path.is_file():
                 raise ValueError(f"{path}: missing; a CIFAR-10 {source.kind} folder holds {', '.join(wanted)}")
             _check_size(str(path), path.stat().st_size, source.kind)
-            with open(path, "rb") as f:
+            with _open_regular(path) as f:
                 data = f.read(member_size_limit(source.kind) + 1)  # a file growing meanwhile is still bounded
             _check_size(str(path), len(data), source.kind)
             yield name, data
         return
     folder = BINARY_FOLDER if source.kind == "binary" else PYTHON_FOLDER
-    found = set()
+    found, extra = set(), []
+    raw = _open_regular(source.path)
     try:
-        with tarfile.open(source.path, "r:gz") as archive:
+        with raw, tarfile.open(fileobj=raw, mode="r:gz") as archive:
             for member in archive:
                 parts = PurePosixPath(member.name).parts
                 if member.name.startswith(("/", "\\")) or ".." in parts:
@@ -257,12 +311,26 @@ def _iter_members(source: Source) -> Iterator[tuple[str, bytes]]:
                         f"{source.path}: refused, archive member {member.name!r} points outside the archive's folder"
                     )
                 if len(parts) != 2 or parts[0] != folder or parts[1] not in wanted:
+                    known = parts == (folder,) or (
+                        len(parts) == 2 and parts[0] == folder and parts[1] in METADATA_MEMBERS
+                    )
+                    if not known:
+                        extra.append(member.name)
                     continue
                 if not member.isfile():
                     raise ValueError(f"{source.path}: refused, member {member.name!r} is not a regular file")
+                if parts[1] in found:  # tarfile would let the second copy silently replace the first
+                    raise ValueError(
+                        f"{source.path}: refused, {parts[1]} appears twice in the archive; an official archive "
+                        "holds each batch once, so this one was altered or built wrongly"
+                    )
                 _check_size(f"{source.path}:{parts[1]}", member.size, source.kind)
                 found.add(parts[1])
                 yield parts[1], archive.extractfile(member).read()
+            # tarfile stops at the end-of-archive block; reading the gzip stream to its end checks its CRC
+            # and length, so a flipped bit anywhere in the file is caught, not only in the batches' bytes.
+            while archive.fileobj.read(1 << 20):
+                pass
     except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
         raise ValueError(
             f"{source.path}: truncated or corrupt archive ({type(err).__name__}: {err}); download it again"
@@ -270,6 +338,19 @@ def _iter_members(source: Source) -> Iterator[tuple[str, bytes]]:
     missing = wanted - found
     if missing:
         raise ValueError(f"{source.path}: archive lacks {', '.join(sorted(missing))} under {folder}/")
+    if extra:
+        shown = ", ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
+        _warn(f"{source.path}: not the official archive: it also holds {shown} (ignored)")
+
+
+_warned: set[str] = set()
+
+
+def _warn(message: str) -> None:
+    """One line on stderr, once per process for the same message: the data is not what the lab expects."""
+    if message not in _warned:
+        _warned.add(message)
+        print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 def _md5(data: bytes) -> str:
@@ -430,7 +511,33 @@ def load_raw_cifar10(root: str | os.PathLike | None = None, verify: bool = False
             start = (int(name.split("_")[2].split(".")[0]) - 1) * IMAGES_PER_BATCH
             x_train[start : start + IMAGES_PER_BATCH] = images
             y_train[start : start + IMAGES_PER_BATCH] = labels
+    _check_official(source, md5, md5s)
     return RawCIFAR10(x_train, y_train, x_test, y_test, str(source.path.resolve()), dict(sorted(md5.items())))
+
+
+def _check_official(source: Source, md5: dict[str, str], official: dict[str, str]) -> None:
+    """Compare every batch with its official md5, once the whole archive has been read and checked.
+
+    Some batches official and others not is a corrupt or altered copy of CIFAR-10 (a flipped bit in an
+    extracted file, a replaced batch): refused, since it would train and grade on wrong data unnoticed.
+    None official is a data set of the user's own in CIFAR-10's format (a subset, a synthetic copy), which
+    the loader supports: used, with a warning on stderr so that it is never only in config.json.
+    """
+    differ = [name for name in source.member_names() if md5[name] != official[name]]
+    if not differ:
+        return
+    if len(differ) < len(md5):
+        name = differ[0]
+        where = f"{source.path}:{name}" if source.is_archive else str(source.path / name)
+        others = f" (and {', '.join(differ[1:])})" if len(differ) > 1 else ""
+        raise ValueError(
+            f"{where}{others}: md5 is {md5[name]}, not the official {official[name]}, while the other batches "
+            "are official: a corrupt or altered copy of CIFAR-10; refused, download it again"
+        )
+    _warn(
+        f"{source.path}: not the official CIFAR-10 (no batch has its official md5): a subset, a synthetic or an "
+        "altered copy; accuracies will not compare with the lab's"
+    )
 
 
 # ----------------------------------------------------------------------------- the lab's API
