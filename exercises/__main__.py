@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import time
 from pathlib import Path
 
 from common.artifacts import atomic_open, writable_folder
@@ -33,30 +35,96 @@ def student_source(source: str) -> tuple[str, list[str], list[str]]:
     return blanked.replace("numpy_impl", PACKAGE), names, solutions
 
 
-def make_exercise(out: Path, overwrite: bool = False) -> dict[str, list[str]]:
-    """Write the student's copy into out -> {file: the functions to implement in it}."""
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise ValueError(f"{out}: already holds files; give a new folder, or pass --overwrite")
-    writable_folder(out, "OUT")
-    todo = {}
+def kit_files() -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The student's copy in memory -> ({path inside OUT: text}, {file: the functions to implement in it})."""
+    files, todo = {}, {}
     for path in sorted(ORACLE.glob("*.py")):
         text, names, _ = student_source(path.read_text(encoding="utf-8"))
-        with atomic_open(out / PACKAGE / path.name) as f:
-            f.write(text)
+        files[f"{PACKAGE}/{path.name}"] = text
         if names:
             todo[path.name] = names
-    with atomic_open(out / "docs" / "derivations.md") as f:
-        f.write((ROOT / "docs" / "derivations.md").read_text(encoding="utf-8"))
+    files["docs/derivations.md"] = (ROOT / "docs" / "derivations.md").read_text(encoding="utf-8")
     notebook = json.loads((ROOT / "notebooks" / "two_layer_net.ipynb").read_text(encoding="utf-8"))
     for cell in notebook["cells"]:
         cell["source"] = [line.replace("numpy_impl", PACKAGE).replace("../docs/", "docs/") for line in cell["source"]]
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
-    with atomic_open(out / "two_layer_net.ipynb") as f:
-        json.dump(notebook, f, indent=1, ensure_ascii=False)
-        f.write("\n")
-    with atomic_open(out / "README.md") as f:
-        f.write(student_readme(todo))
+    files["two_layer_net.ipynb"] = json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+    files["README.md"] = student_readme(todo)
+    return files, todo
+
+
+def is_kit(out: Path) -> bool:
+    """Whether out looks like a copy written by `python -m exercises make`: a lab/ package and the kit's README."""
+    readme = out / "README.md"
+    if not ((out / PACKAGE).is_dir() and readme.is_file() and not readme.is_symlink()):
+        return False
+    try:
+        with open(readme, encoding="utf-8") as f:
+            first = f.readline()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return first == student_readme({}).split("\n", 1)[0] + "\n"
+
+
+def changed_files(out: Path, files: dict[str, str]) -> list[str]:
+    """The kit's files in out whose contents differ from a fresh kit's (a student's work, or an older kit)."""
+    changed = []
+    for name, text in files.items():
+        path = out / name
+        if not path.exists() and not path.is_symlink():
+            continue
+        try:
+            same = path.is_file() and not path.is_symlink() and path.read_text(encoding="utf-8") == text
+        except (OSError, UnicodeDecodeError):
+            same = False
+        if not same:
+            changed.append(name)
+    return changed
+
+
+def backup_folder(out: Path) -> Path:
+    """Copy out to a new sibling named after it and the time (never an existing one) -> the copy."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(1000):
+        target = out.with_name(f"{out.name}.backup-{stamp}" + (f"-{n}" if n else ""))
+        if not target.exists() and not target.is_symlink():
+            break
+    else:
+        raise ValueError(f"{out}: no free name for a backup beside it")
+    shutil.copytree(out, target, symlinks=True)
+    return target
+
+
+def make_exercise(out: Path, overwrite: bool = False, backup: bool = False) -> dict[str, list[str]]:
+    """Write the student's copy into out -> {file: the functions to implement in it}.
+
+    A folder that already holds files is written into only with ``overwrite``, only when it is a kit,
+    and only when none of its kit files differs from a fresh kit's, unless ``backup``: then the folder
+    is first copied to a sibling (named on stdout). Files of the student's own are left as they are.
+    """
+    files, todo = kit_files()
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise ValueError(f"{out}: already holds files; give a new folder, or pass --overwrite")
+        if not is_kit(out):
+            raise ValueError(
+                f"{out}: not a lab kit (no {PACKAGE}/ folder and kit README.md); --overwrite replaces only a "
+                "folder written by `python -m exercises make`; give a new folder"
+            )
+        changed = changed_files(out, files)
+        if changed and not backup:
+            shown = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
+            raise ValueError(
+                f"{out}: --overwrite would replace work: {shown} differ from a fresh kit; "
+                "pass --backup to copy the folder aside first, or give a new folder"
+            )
+        if changed:
+            print(f"backed up {out} to {backup_folder(out)}")
+    writable_folder(out, "OUT")
+    for name, text in files.items():
+        with atomic_open(out / name) as f:
+            f.write(text)
     return todo
 
 
@@ -110,10 +178,17 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     make = commands.add_parser("make", help="write the student's copy into OUT")
     make.add_argument("out", metavar="OUT")
-    make.add_argument("--overwrite", action="store_true", help="write into an OUT that already holds files")
+    make.add_argument(
+        "--overwrite", action="store_true", help="rewrite a kit in OUT; refused if any of its files were changed"
+    )
+    make.add_argument(
+        "--backup", action="store_true", help="with --overwrite: copy OUT to a sibling folder first (named)"
+    )
     args = parser.parse_args(argv)
+    if args.backup and not args.overwrite:
+        parser.error("--backup goes with --overwrite")
     try:
-        todo = make_exercise(Path(args.out), args.overwrite)
+        todo = make_exercise(Path(args.out), args.overwrite, args.backup)
     except (ValueError, OSError) as err:
         print(f"python -m exercises: error: {err}", file=sys.stderr)
         return 2

@@ -176,3 +176,63 @@ def test_a_fifo_batch_in_an_extracted_folder_is_refused(tiny, tmp_path):
     os.mkfifo(folder / "test_batch.bin")
     message = one_line_refusal(tmp_path / "data")
     assert "test_batch.bin: not a regular file (a FIFO)" in message
+
+
+# ----------------------------------------------------------------------------- 8. exercises make --overwrite
+
+
+@pytest.fixture
+def kit(tmp_path) -> Path:
+    from exercises.__main__ import make_exercise
+
+    out = tmp_path / "kit"
+    make_exercise(out)
+    return out
+
+
+def test_overwrite_refuses_a_kit_whose_lab_files_were_changed_and_names_them(kit, capsys):
+    from exercises.__main__ import main
+
+    finished = "def affine_forward(x, w, b):\n    return x @ w + b, None  # the student's work\n"
+    (kit / "lab" / "layers.py").write_text(finished)
+    (kit / "README.md").write_text((kit / "README.md").read_text() + "\nmy notes\n")
+    assert main(["make", str(kit), "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "lab/layers.py" in err and "README.md" in err and "--backup" in err, err
+    assert (kit / "lab" / "layers.py").read_text() == finished
+
+
+def test_overwrite_with_backup_copies_the_work_to_a_named_sibling_first(kit, capsys):
+    from exercises.__main__ import main
+
+    finished = "# finished\n"
+    (kit / "lab" / "optim.py").write_text(finished)
+    (kit / "mine.txt").write_text("my own file")
+    assert main(["make", str(kit), "--overwrite", "--backup"]) == 0
+    out = capsys.readouterr().out
+    backups = list(kit.parent.glob("kit.backup-*"))
+    assert len(backups) == 1 and f"backed up {kit} to {backups[0]}" in out
+    assert (backups[0] / "lab" / "optim.py").read_text() == finished
+    assert (kit / "lab" / "optim.py").read_text() != finished and (kit / "mine.txt").read_text() == "my own file"
+
+
+def test_overwrite_of_an_untouched_kit_needs_no_backup(kit):
+    from exercises.__main__ import make_exercise
+
+    make_exercise(kit, overwrite=True)
+    assert not list(kit.parent.glob("kit.backup-*"))
+
+
+def test_overwrite_refuses_a_folder_that_is_not_a_kit_such_as_the_project_root(tmp_path, capsys):
+    from exercises.__main__ import main
+
+    root = tmp_path / "project"
+    (root / "lab").mkdir(parents=True)  # even with a lab/ folder, the README is not the kit's
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (root / "README.md").write_text(readme, encoding="utf-8")
+    for flags in (["--overwrite"], ["--overwrite", "--backup"]):
+        assert main(["make", str(root), *flags]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "not a lab kit" in err, err
+    assert (root / "README.md").read_text(encoding="utf-8") == readme
+    assert sorted(p.name for p in root.iterdir()) == ["README.md", "lab"]
