@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -120,14 +121,57 @@ def save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
     return Path(path)
 
 
-def npz_headers(path: str | os.PathLike) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def open_regular_file(path: str | os.PathLike) -> IO[bytes]:
+    """Open ``path`` for reading in binary only if it is (or links to) a regular file; ValueError naming it if not.
+
+    The kind is checked before the file is opened (a FIFO would block, /dev/zero never ends), and again on
+    the open file, so a file swapped in meanwhile is refused too.
+    """
+    try:
+        before = os.stat(path)  # follows symlinks: what would be read
+    except FileNotFoundError:
+        raise ValueError(f"{path}: file not found") from None
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read it ({err.strerror or err})") from None
+    if not stat.S_ISREG(before.st_mode):
+        kind = next((name for test, name in KINDS if test(before.st_mode)), "not a regular file")
+        resolved = os.path.realpath(path)
+        target = f" (it leads to {resolved})" if resolved != os.path.abspath(path) else ""
+        raise ValueError(f"{path}: is {kind}{target}; only a regular file is read") from None
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read it ({err.strerror or err})") from None
+    after = os.fstat(fd)
+    if not stat.S_ISREG(after.st_mode) or (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
+        os.close(fd)
+        raise ValueError(f"{path}: changed while it was opened; only a regular file is read")
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def npz_headers(path: str | os.PathLike, file: IO[bytes] | None = None) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     """{name: (shape, dtype)} of every array in an .npz, from the zip directory and .npy headers: no data read.
 
+    Reads ``file`` (opened from ``path``) if given, else opens ``path``, which must be a regular file.
     Raises ValueError naming the file for anything that is not a zip of .npy arrays.
     """
+    if file is None:
+        with open_regular_file(path) as opened:
+            return npz_headers(path, opened)
     headers = {}
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(file) as archive:
             for info in archive.infolist():
                 if not info.filename.endswith(".npy"):
                     raise ValueError(f"member {info.filename!r} is not an .npy array")
@@ -157,17 +201,19 @@ def load_npz(path: str | os.PathLike, check=None) -> dict[str, np.ndarray]:
     The headers are read first: ``check(headers)`` (see npz_headers) may refuse the file before any
     data is, and arrays that would not fit in the available memory are refused.
     """
-    headers = npz_headers(path)
-    if any(dtype.hasobject for _, dtype in headers.values()):
-        raise ValueError(f"{path}: refused, it holds Python objects (a pickle), not plain arrays")
-    if check is not None:
-        check(headers)
-    try:
-        check_memory(sum(math.prod(shape) * dtype.itemsize for shape, dtype in headers.values()), str(path))
-        with np.load(path, allow_pickle=False) as archive:
-            return {name: archive[name] for name in archive.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(f"{path}: not a readable .npz of plain arrays ({err})") from None
+    with open_regular_file(path) as file:  # only a regular file, opened once: what is checked is what is read
+        headers = npz_headers(path, file)
+        if any(dtype.hasobject for _, dtype in headers.values()):
+            raise ValueError(f"{path}: refused, it holds Python objects (a pickle), not plain arrays")
+        if check is not None:
+            check(headers)
+        try:
+            check_memory(sum(math.prod(shape) * dtype.itemsize for shape, dtype in headers.values()), str(path))
+            file.seek(0)
+            with np.load(file, allow_pickle=False) as archive:
+                return {name: archive[name] for name in archive.files}
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+            raise ValueError(f"{path}: not a readable .npz of plain arrays ({err})") from None
 
 
 MODEL_KEYS = ("W1", "b1", "W2", "b2", "mean_image")
