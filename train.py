@@ -31,11 +31,13 @@ from common.runtime import check_memory, retain_freed_memory
 from common.signals import exit_code, raising
 from experiment.models import check_device, training_memory
 from experiment.runs import (
+    claim_folder,
+    claim_out,
     default_out,
     evaluate,
     library_versions,
     load_splits,
-    prepare_out,
+    release_claim,
     resume_point,
     train_run,
 )
@@ -100,59 +102,68 @@ def main(argv: list[str] | None = None) -> int:
             f"--resume continues a run with the settings in its config.json and writes to its folder; "
             f"it takes no {', '.join(resume_conflicts(args))}"
         )
-    resume = record = None
+    resume = record = claim = None
     try:
-        with raising():  # SIGTERM while loading stops as Ctrl-C does
-            if args.resume is not None:
-                out = Path(args.resume)
-                config, record, resume = resume_point(out)  # before the data: a bad folder fails in a second
-                created = False
-            else:
-                config = config_from_args(args)
-            check_device(config)
-            if args.eval is not None:
-                print(evaluate(args.eval, config.impl, config.device, args.data_dir, config.tta))
-                return 0
-            check_memory(training_memory(config), f"training with --hidden-size {config.hidden_size}")
-            if resume is None:
-                out = Path(args.out) if args.out else default_out(config.impl)
-                created = prepare_out(out, args.overwrite)  # before the data: a bad --out fails in a second
-            try:
-                started = time.perf_counter()
-                data = load_splits(config, args.data_dir)
-                data_seconds = time.perf_counter() - started
-            except BaseException:
-                if created and not any(out.iterdir()):
-                    out.rmdir()
-                raise
-            recorded_md5 = (record or {}).get("data", {}).get("md5")
-            if resume is not None and recorded_md5 and recorded_md5 != data["source"].get("md5"):
-                raise ValueError(
-                    f"--resume {out}: the CIFAR-10 read from {data['source'].get('path')} is not the copy the run "
-                    "trained on (their md5s differ); give the run's with --data-dir"
-                )
-    except (CIFAR10NotFoundError, ValueError) as err:  # ConfigError, unreadable files and data, --out, memory
-        eval_error = args.eval is not None and "CIFAR-10" not in str(err)
-        return error(f"--eval: {err}" if eval_error else str(err))
-    except KeyboardInterrupt as interrupt:
-        doing = "evaluating" if args.eval is not None else "loading CIFAR-10; nothing was written"
-        return error(f"interrupted while {doing}", exit_code(interrupt))
-    say(
-        f"loaded CIFAR-10 in {data_seconds:.1f}s: {config.num_train} train, {NUM_VALIDATION} val, {NUM_TEST} test "
-        f"images ({config.dtype}, preprocessing {config.preprocessing})"
-    )
-    if resume is None:
-        record = {
-            **config.to_dict(),
-            "recipe": args.recipe,
-            "data": data["source"],
-            "num_validation": NUM_VALIDATION,
-            "num_test": NUM_TEST,
-            "command": sys.argv,
-            "versions": library_versions(),
-        }
-    say(f"run folder: {out}" + (f" (resuming from {resume.name})" if resume else ""))
-    return train_run(config, data, out, record, args.quiet, args.tensorboard, data_seconds, args.lang, resume)
+        try:
+            with raising():  # SIGTERM while loading stops as Ctrl-C does
+                if args.resume is not None:
+                    out = Path(args.resume)
+                    if out.is_dir():  # claimed first: two --resume of one run never both continue it
+                        claim = claim_folder(out, "--resume")
+                    config, record, resume = resume_point(out)  # before the data: a bad folder fails in a second
+                    created = False
+                else:
+                    config = config_from_args(args)
+                check_device(config)
+                if args.eval is not None:
+                    print(evaluate(args.eval, config.impl, config.device, args.data_dir, config.tta))
+                    return 0
+                check_memory(training_memory(config), f"training with --hidden-size {config.hidden_size}")
+                if resume is None:
+                    out = Path(args.out) if args.out else default_out(config.impl)
+                    created, claim = claim_out(out, args.overwrite)  # before the data: a bad --out fails in a second
+                try:
+                    started = time.perf_counter()
+                    data = load_splits(config, args.data_dir)
+                    data_seconds = time.perf_counter() - started
+                except BaseException:
+                    release_claim(claim)
+                    claim = None
+                    if created and not any(out.iterdir()):
+                        out.rmdir()
+                    raise
+                recorded_md5 = (record or {}).get("data", {}).get("md5")
+                if resume is not None and recorded_md5 and recorded_md5 != data["source"].get("md5"):
+                    raise ValueError(
+                        f"--resume {out}: the CIFAR-10 read from {data['source'].get('path')} is not the copy the "
+                        "run trained on (their md5s differ); give the run's with --data-dir"
+                    )
+        except (CIFAR10NotFoundError, ValueError) as err:  # ConfigError, unreadable files and data, --out, memory
+            eval_error = args.eval is not None and "CIFAR-10" not in str(err)
+            return error(f"--eval: {err}" if eval_error else str(err))
+        except KeyboardInterrupt as interrupt:
+            doing = "evaluating" if args.eval is not None else "loading CIFAR-10; nothing was written"
+            return error(f"interrupted while {doing}", exit_code(interrupt))
+        say(
+            f"loaded CIFAR-10 in {data_seconds:.1f}s: {config.num_train} train, {NUM_VALIDATION} val, "
+            f"{NUM_TEST} test images ({config.dtype}, preprocessing {config.preprocessing})"
+        )
+        if resume is None:
+            record = {
+                **config.to_dict(),
+                "recipe": args.recipe,
+                "data": data["source"],
+                "num_validation": NUM_VALIDATION,
+                "num_test": NUM_TEST,
+                "command": sys.argv,
+                "versions": library_versions(),
+            }
+        say(f"run folder: {out}" + (f" (resuming from {resume.name})" if resume else ""))
+        return train_run(config, data, out, record, args.quiet, args.tensorboard, data_seconds, args.lang, resume)
+    except KeyboardInterrupt as interrupt:  # Ctrl-C between loading and training: nothing was trained
+        return error("interrupted before training began; nothing was written", exit_code(interrupt))
+    finally:
+        release_claim(claim)  # the folder is free again, however the run ended (not after a kill -9: taken over)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import importlib.metadata
 import io
+import json
 import math
 import os
 import platform
@@ -126,6 +127,145 @@ RUN_FILES = (
     "checkpoint",
 )
 CHECKPOINTS = "checkpoint"  # the run folder's subfolder for the Solver's checkpoints: solver_epoch_<e>.npz/.json
+CLAIM = ".claim.json"  # who is writing the run folder now (claim_folder): created with O_EXCL, removed at the end
+CLAIM_BEING_WRITTEN_SECONDS = 10  # an empty claim younger than this is another run's, being written
+
+
+def read_claim(path: Path) -> dict | None:
+    """A claim file's record: None when it does not exist, {} when it is empty or unreadable (being written)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            record = json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def claim_alive(path: Path, holder: dict) -> bool:
+    """Whether the run that claimed a folder (its claim file at ``path`` holds ``holder``) still runs.
+
+    Same host: its process is checked. Another host: the claim's or metrics.json's last change must be
+    younger than STALE_AFTER_SECONDS. An empty claim is alive for its first seconds (being written)."""
+    try:
+        times = [path.stat().st_mtime]
+    except OSError:
+        return False  # released meanwhile
+    if not holder:
+        return time.time() - times[0] < CLAIM_BEING_WRITTEN_SECONDS
+    pid = holder.get("pid")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    try:
+        times.append((path.parent / "metrics.json").stat().st_mtime)  # rewritten at every accuracy check
+    except OSError:
+        pass
+    identity = holder.get("process_start")
+    return recorded_process_alive(holder.get("host"), pid, identity if isinstance(identity, str) else None, max(times))
+
+
+def claim_folder(out: Path, flag: str = "--out", overwrite: bool = False) -> Path:
+    """Claim run folder ``out`` for this process before anything is written to it; -> the claim file.
+
+    The claim (CLAIM: pid, host, process identity, when, the command) is created with O_EXCL, so of
+    two runs on one folder exactly one gets it; the other is refused (ValueError naming ``flag`` and
+    the live run). A claim whose process has ended (killed outright) is taken over. ``release_claim``
+    removes it when the run ends.
+    """
+    path = out / CLAIM
+    pid = os.getpid()
+    record = {
+        "pid": pid,
+        "host": socket.gethostname(),
+        "process_start": process_identity(pid),
+        "claimed_at": now(),
+        "command": sys.argv,
+    }
+    for _ in range(10):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            holder = read_claim(path)
+            if holder is None:  # released meanwhile: try again
+                continue
+            if claim_alive(path, holder):
+                who = (
+                    f"process {holder.get('pid')} on {holder.get('host')}, since {holder.get('claimed_at')}"
+                    if holder
+                    else "a run starting now"
+                )
+                raise ValueError(
+                    f"{flag} {out}: in use by a run that is still running ({who}); "
+                    + ("--overwrite does not replace a live run: " if overwrite else "")
+                    + "wait for it to end or stop it, or give another folder"
+                ) from None
+            take_over_stale_claim(path, holder)
+            continue
+        except OSError as err:
+            raise ValueError(f"{flag} {out}: cannot claim the folder for this run ({err.strerror or err})") from None
+        try:
+            os.write(fd, (json.dumps(record) + "\n").encode())
+        except OSError as err:
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            raise ValueError(f"{flag} {out}: cannot claim the folder for this run ({err.strerror or err})") from None
+        os.close(fd)
+        return path
+    raise ValueError(f"{flag} {out}: cannot claim the folder: other processes keep claiming it")
+
+
+def take_over_stale_claim(path: Path, holder: dict) -> None:
+    """Remove the claim ``holder`` of a run that has ended, and only it (another process may be doing the same)."""
+    aside = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:
+        return  # another process removed it first
+    if read_claim(aside) != holder:  # another process had taken it over meanwhile: give its claim back
+        try:
+            os.link(aside, path)
+        except OSError:
+            pass
+    aside.unlink(missing_ok=True)
+
+
+def release_claim(path: Path | None) -> None:
+    """Remove a claim made by claim_folder, if it is still this process's."""
+    if path is None:
+        return
+    holder = read_claim(path)
+    if holder and holder.get("pid") == os.getpid() and holder.get("process_start") == process_identity(os.getpid()):
+        path.unlink(missing_ok=True)
+
+
+def claim_out(out: Path, overwrite: bool = False) -> tuple[bool, Path]:
+    """Claim ``out`` (claim_folder), then check it can receive a new run (prepare_out); -> (created, the claim).
+
+    Refuses (ValueError) a folder another live run has claimed, or, with ``overwrite``, one whose
+    metrics.json says its run still runs. Nothing is left behind when refused.
+    """
+    created = writable_folder(out)  # refuses a file, or a place nothing can be written
+    claim = None
+    try:
+        claim = claim_folder(out, "--out", overwrite)
+        if (out / "metrics.json").is_file():
+            try:
+                status = read_status(out)
+            except ValueError:
+                status = {}
+            if isinstance(status, dict) and status.get("status") == "running":
+                raise ValueError(
+                    f"--out {out}: its run is still running (process {status.get('pid')} on {status.get('host')}); "
+                    "--overwrite does not replace a live run: stop it first, or give another folder"
+                )
+        prepare_out(out, overwrite)
+    except BaseException:
+        release_claim(claim)
+        if created and not any(out.iterdir()):
+            out.rmdir()
+        raise
+    return created, claim
 
 
 def prepare_out(out: Path, overwrite: bool = False) -> bool:
@@ -136,7 +276,7 @@ def prepare_out(out: Path, overwrite: bool = False) -> bool:
     other files are refused), so the folder never mixes two runs.
     """
     created = writable_folder(out)  # refuses a file, or a place nothing can be written
-    existing = sorted(path.name for path in out.iterdir())
+    existing = sorted(path.name for path in out.iterdir() if path.name != CLAIM)  # the claim is this run's own
     if existing and not overwrite:
         raise ValueError(
             f"--out {out}: already holds {', '.join(existing[:4])}{', ...' if len(existing) > 4 else ''}; "
@@ -166,16 +306,21 @@ def read_status(folder: str | Path) -> dict:
     metrics = load_json(Path(folder) / "metrics.json")
     if not isinstance(metrics, dict) or metrics.get("status") != "running" or "pid" not in metrics:
         return metrics
+    pid, identity, seconds_per_epoch = metrics["pid"], metrics.get("process_start"), metrics.get("seconds_per_epoch")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:  # no process can be checked: none runs
+        return {**metrics, "status": "died"}
+    if not isinstance(seconds_per_epoch, (int, float)) or not math.isfinite(seconds_per_epoch):
+        seconds_per_epoch = 0
     try:
         heartbeat = datetime.fromisoformat(metrics.get("heartbeat_at") or metrics.get("started_at")).timestamp()
-    except (TypeError, ValueError):  # no heartbeat recorded, or not a time
+    except (TypeError, ValueError, OverflowError):  # no heartbeat recorded, or not a time
         heartbeat = None
     alive = recorded_process_alive(
-        metrics.get("host"),
-        metrics["pid"],
-        metrics.get("process_start"),
+        metrics.get("host") if isinstance(metrics.get("host"), str) else None,
+        pid,
+        identity if isinstance(identity, str) else None,
         heartbeat,
-        stale_after=max(STALE_AFTER_SECONDS, 3 * (metrics.get("seconds_per_epoch") or 0)),
+        stale_after=max(STALE_AFTER_SECONDS, 3 * seconds_per_epoch),
     )
     return metrics if alive else {**metrics, "status": "died"}
 
@@ -338,35 +483,38 @@ def train_run(
             print(f"train.py: error: {err}", file=sys.stderr, flush=True)
             return 1
         train_started = time.perf_counter()  # the projection (pca_components), if any, counts as training
-        model = make_model(config, data["X_train"])
-        hooks = [Progress(quiet)]
-        if tensorboard:
-            from experiment.tensorboard import TensorBoardLogger
+        try:
+            model = make_model(config, data["X_train"])
+            hooks = [Progress(quiet)]
+            if tensorboard:
+                from experiment.tensorboard import TensorBoardLogger
 
-            hooks.append(TensorBoardLogger(out / "tensorboard", lambda m: model_params(config.impl, m)))
+                hooks.append(TensorBoardLogger(out / "tensorboard", lambda m: model_params(config.impl, m)))
 
-        def on_epoch(solver) -> None:
-            run.checkpoint(solver, config.impl, data["preprocessing"], train_started)  # saved before it is shown
-            for hook in hooks:
-                hook.on_epoch(solver)
+            def on_epoch(solver) -> None:
+                run.checkpoint(solver, config.impl, data["preprocessing"], train_started)  # saved before it is shown
+                for hook in hooks:
+                    hook.on_epoch(solver)
 
-        solver = make_solver(
-            config,
-            model,
-            data,
-            verbose=False,
-            checkpoint_name=str(solver_checkpoint_name(out)),
-            on_iteration=lambda s: [hook.on_iteration(s) for hook in hooks],
-            on_epoch=on_epoch,
-        )
-        if resume is not None:
-            try:
-                solver.load_checkpoint(resume)
-                run = RunFolder(out, None)
-            except (OSError, ValueError) as err:  # unreadable, not this run's, or the folder is not writable
-                print(f"train.py: error: --resume: cannot load {resume}: {err}", file=sys.stderr, flush=True)
-                return 1  # the run folder is left as the killed run left it
-            run.resumed(solver)
+            solver = make_solver(
+                config,
+                model,
+                data,
+                verbose=False,
+                checkpoint_name=str(solver_checkpoint_name(out)),
+                on_iteration=lambda s: [hook.on_iteration(s) for hook in hooks],
+                on_epoch=on_epoch,
+            )
+            if resume is not None:
+                try:
+                    solver.load_checkpoint(resume)
+                    run = RunFolder(out, None)
+                except (OSError, ValueError) as err:  # unreadable, not this run's, or the folder is not writable
+                    print(f"train.py: error: --resume: cannot load {resume}: {err}", file=sys.stderr, flush=True)
+                    return 1  # the run folder is left as the killed run left it
+                run.resumed(solver)
+        except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM during the projection: nothing trained yet
+            return stopped_before_training(run, config, out, interrupt)
         status, error, code = "completed", None, 0
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is reported below
@@ -394,6 +542,29 @@ def train_run(
                     code = save_elsewhere(run, config, solver, data, err)
         except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM during the final writes, now done
             code = code or exit_code(interrupt)
+    return code
+
+
+def stopped_before_training(run: RunFolder | None, config: Config, out: Path, interrupt: BaseException) -> int:
+    """Ctrl-C or SIGTERM before the first update (while projecting onto the principal directions): the run is
+    marked interrupted, saying where it stopped, in one line; -> the signal's exit code (130 / 143)."""
+    where = (
+        f"before training, while projecting onto the top {config.pca_components} principal directions"
+        if config.pca_components
+        else "before training, while building the model"
+    )
+    code = exit_code(interrupt)
+    try:
+        with held():  # the status is written whole; a second signal meanwhile is delivered after it
+            if run is not None:
+                run.finish("interrupted", error=f"stopped {where}")
+    except KeyboardInterrupt:
+        pass
+    except OSError as err:
+        print(f"train.py: error: interrupted {where}; {err}", file=sys.stderr, flush=True)
+        return code
+    kept = f"no update was made; {out} says interrupted" if run is not None else f"{out} is left as it was"
+    print(f"train.py: interrupted {where}: {kept}", file=sys.stderr, flush=True)
     return code
 
 
