@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from compare.checks import run_all
 from compare.explain import explain
@@ -41,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default=None, metavar="FILE", help="with --impl: also write the grades as JSON")
     args = parser.parse_args(argv)
     if args.impl is not None:
+        if args.json is not None and (problem := json_target_problem(args.json)):
+            print(f"python -m compare: error: --json {args.json}: {problem}", file=sys.stderr)
+            return 2
         return grade_main(args.impl, args.explain, args.json)
     if args.json is not None:
         parser.error("--json goes with --impl")
@@ -55,6 +59,19 @@ def main(argv: list[str] | None = None) -> int:
     failed = [c for c in checks if not c.passed]
     print(f"\n{len(checks) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0
+
+
+def json_target_problem(path: str) -> str | None:
+    """Why the grades cannot be written to path (checked before grading, so no work is lost), or None."""
+    target = Path(path)
+    if target.is_dir():
+        return "is a folder; give a file name for the grades, e.g. grades.json"
+    if target.exists() and not target.is_file():
+        return "is not a regular file; give a file name for the grades, e.g. grades.json"
+    parent = target.parent
+    if parent.exists() and not parent.is_dir():
+        return f"{parent} is not a folder"
+    return None
 
 
 def grade_main(target: str, explain: bool, json_path: str | None) -> int:

@@ -236,3 +236,37 @@ def test_overwrite_refuses_a_folder_that_is_not_a_kit_such_as_the_project_root(t
         assert err.count("\n") == 1 and "not a lab kit" in err, err
     assert (root / "README.md").read_text(encoding="utf-8") == readme
     assert sorted(p.name for p in root.iterdir()) == ["README.md", "lab"]
+
+
+# ----------------------------------------------------------------------------- 9. one line, and honest advice
+
+
+@pytest.mark.slow  # imports torch
+def test_compare_json_pointed_at_a_folder_is_refused_in_one_line_before_grading(tmp_path, monkeypatch, capsys):
+    import compare.grade
+    from compare.__main__ import main
+
+    def never(*args, **kwargs):
+        raise AssertionError("graded before checking --json")
+
+    monkeypatch.setattr(compare.grade, "grade", never)
+    assert main(["--impl", "numpy_impl", "--json", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    expected = f"--json {tmp_path}: is a folder; give a file name for the grades, e.g. grades.json"
+    assert err == f"python -m compare: error: {expected}\n"
+
+
+def test_a_loss_not_finite_before_any_update_names_the_preprocessing_not_only_the_weight_scale():
+    from common.training import TrainingDivergedError, check_finite
+
+    with pytest.raises(TrainingDivergedError) as caught:
+        check_finite(float("nan"), 0, 0, 1e-3)
+    message = str(caught.value)
+    assert "before any update" in message and "inputs" in message and "--zca-epsilon" in message
+    assert "learning rate" not in message.replace("not the learning rate", "")
+    with pytest.raises(TrainingDivergedError) as caught:  # whitening with a tiny epsilon: the inputs overflowed
+        check_finite(float("inf"), 0, 0, 1e-3, inputs=np.array([[1.0, 3e160], [np.inf, 0.0]]))
+    message = str(caught.value)
+    assert "the inputs are not finite" in message and "--zca-epsilon" in message and "weight scale" not in message
+    with pytest.raises(TrainingDivergedError, match="inputs are finite .* try a smaller weight scale"):
+        check_finite(float("inf"), 0, 0, 1e-3, inputs=np.ones((2, 3)))
