@@ -23,18 +23,44 @@ class TrainingDivergedError(FloatingPointError):
     """The loss became NaN or infinite: training stopped instead of continuing on garbage."""
 
 
-def check_finite(loss: float, iteration: int, epoch: int, learning_rate: float) -> None:
-    """Raise TrainingDivergedError, saying the likely cause, when the loss of update iteration + 1 is not finite."""
+def check_finite(loss: float, iteration: int, epoch: int, learning_rate: float, inputs=None) -> None:
+    """Raise TrainingDivergedError, saying the likely cause, when the loss of update iteration + 1 is not finite.
+
+    Before any update the learning rate cannot be the cause: the inputs or the initial weights overflowed.
+    ``inputs`` (the minibatch, optional) tells which: non-finite or huge inputs blame the preprocessing.
+    """
     if math.isfinite(loss):
         return
     if iteration == 0:  # no update has happened yet: the learning rate cannot be the cause
-        raise TrainingDivergedError(
-            f"loss is {loss} at the first iteration, before any update: the initial weights (their "
-            "scale) or the inputs overflow, not the learning rate; try a smaller weight scale."
-        )
+        raise TrainingDivergedError(f"loss is {loss} at the first iteration, before any update: {_first_cause(inputs)}")
     raise TrainingDivergedError(
         f"loss became {loss} at iteration {iteration + 1} (epoch {epoch + 1}): training diverged. The learning "
         f"rate {learning_rate:g} is probably too large; try a smaller one, e.g. {learning_rate / 10:g}."
+    )
+
+
+HUGE_INPUT = 1e6  # preprocessed pixels are of order 1 to 255; far beyond that, the preprocessing blew up
+
+
+def _first_cause(inputs) -> str:
+    """The honest diagnosis of a loss that is not finite before any update, from the inputs when given."""
+    preprocessing = "the preprocessing (e.g. a tiny --zca-epsilon, which divides by almost zero)"
+    if inputs is not None:
+        import numpy as np
+
+        values = np.asarray(inputs)
+        finite = bool(np.isfinite(values).all())
+        largest = float(np.abs(values[np.isfinite(values)]).max(initial=0.0))
+        if not finite or largest > HUGE_INPUT:
+            what = "not finite" if not finite else f"as large as {largest:.3g}"
+            return f"the inputs are {what}, not the learning rate or the weights: check {preprocessing}."
+        return (
+            f"the inputs are finite (at most {largest:.3g}), so the initial weights overflow, not the learning "
+            "rate; try a smaller weight scale."
+        )
+    return (
+        f"the inputs or the initial weights overflow, not the learning rate: check {preprocessing}, "
+        "then the weight scale (try a smaller one)."
     )
 
 
