@@ -10,7 +10,8 @@
     python train.py --eval runs/numpy-20261130-120000 [--impl torch] [--tta]
     python train.py --resume runs/numpy-20261130-120000   # continue a killed or interrupted run
 
-A run folder (--out, default runs/<impl>-<timestamp>; an existing one only with --overwrite)
+A run folder (--out, default runs/<impl>-<timestamp>; an existing one only with --overwrite, and
+never one that another live run has claimed)
 receives config.json, history.csv, metrics.json (status: running, completed, interrupted or
 failed), model.npz and the plots loss.png, accuracy.png, weights.png and confusion.png
 (experiment/runs.py). Ctrl-C and SIGTERM keep the best model so far; so does a kill -9. Until

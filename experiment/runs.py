@@ -8,7 +8,11 @@ plots loss.png, accuracy.png, weights.png and confusion.png. Every file is writt
 
 While training, every accuracy check rewrites history.csv, model.npz (when validation improved)
 and metrics.json (with the process id and a heartbeat), so a run killed outright keeps its best
-model; ``read_status`` then reports it as "died". SIGTERM is handled as Ctrl-C is.
+model; ``read_status`` then reports it as "died". SIGTERM is handled as Ctrl-C is, from the projection on.
+
+Before anything is written, train.py claims the folder (``claim_folder``: .claim.json, created with
+O_EXCL), and removes the claim when the run ends, so two runs never write one folder; a killed run's
+claim is taken over.
 
 The Solver also writes its newest checkpoint to checkpoint/ after every accuracy check, so a run
 that was killed or interrupted continues with ``train.py --resume RUN_DIR`` (``resume_point``) and
@@ -41,7 +45,7 @@ from common.config import LAB_TEST_SIZE, NUM_TEST, NUM_VALIDATION, Config
 from common.plots import confusion_matrix, plot_accuracy, plot_confusion, plot_loss, plot_weights, save_figure
 from common.preprocess import preprocess
 from common.runtime import STALE_AFTER_SECONDS, process_identity, recorded_process_alive
-from common.signals import exit_code, held, raising
+from common.signals import Interrupted, exit_code, held, raising
 from experiment.models import (
     NUM_CLASSES,
     best_params,
@@ -474,16 +478,27 @@ def train_run(
 
     Ctrl-C and SIGTERM stop training and keep everything so far (exit 130 / 143).
     """
-    with raising():  # SIGTERM stops training as Ctrl-C does
-        try:
-            run = (
-                RunFolder(out, record) if resume is None else None
-            )  # a resumed run's folder: once its checkpoint loads
-        except OSError as err:  # nothing trained yet, nothing lost
-            print(f"train.py: error: {err}", file=sys.stderr, flush=True)
-            return 1
+    noted: list[int] = []  # every SIGTERM raised: one raised inside a library's import can be swallowed there
+
+    def stop(signum: int) -> Interrupted:
+        noted.append(signum)
+        return Interrupted(signum)
+
+    def stop_if_noted(*_) -> None:  # a safe point: a signal that was swallowed where it was raised stops the run
+        if noted:
+            raise Interrupted(noted[0])
+
+    run = None
+    with raising(error=stop):  # SIGTERM stops training as Ctrl-C does
         train_started = time.perf_counter()  # the projection (pca_components), if any, counts as training
         try:
+            try:
+                run = (
+                    RunFolder(out, record) if resume is None else None
+                )  # a resumed run's folder: once its checkpoint loads
+            except OSError as err:  # nothing trained yet, nothing lost
+                print(f"train.py: error: {err}", file=sys.stderr, flush=True)
+                return 1
             model = make_model(config, data["X_train"])
             hooks = [Progress(quiet)]
             if tensorboard:
@@ -502,7 +517,7 @@ def train_run(
                 data,
                 verbose=False,
                 checkpoint_name=str(solver_checkpoint_name(out)),
-                on_iteration=lambda s: [hook.on_iteration(s) for hook in hooks],
+                on_iteration=lambda s: [stop_if_noted(), *(hook.on_iteration(s) for hook in hooks)],
                 on_epoch=on_epoch,
             )
             if resume is not None:
@@ -513,8 +528,9 @@ def train_run(
                     print(f"train.py: error: --resume: cannot load {resume}: {err}", file=sys.stderr, flush=True)
                     return 1  # the run folder is left as the killed run left it
                 run.resumed(solver)
+            stop_if_noted()
         except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM during the projection: nothing trained yet
-            return stopped_before_training(run, config, out, interrupt)
+            return stopped_before_training(run, config, out, interrupt, resume is not None)
         status, error, code = "completed", None, 0
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is reported below
@@ -545,7 +561,9 @@ def train_run(
     return code
 
 
-def stopped_before_training(run: RunFolder | None, config: Config, out: Path, interrupt: BaseException) -> int:
+def stopped_before_training(
+    run: RunFolder | None, config: Config, out: Path, interrupt: BaseException, resumed: bool = False
+) -> int:
     """Ctrl-C or SIGTERM before the first update (while projecting onto the principal directions): the run is
     marked interrupted, saying where it stopped, in one line; -> the signal's exit code (130 / 143)."""
     where = (
@@ -563,7 +581,13 @@ def stopped_before_training(run: RunFolder | None, config: Config, out: Path, in
     except OSError as err:
         print(f"train.py: error: interrupted {where}; {err}", file=sys.stderr, flush=True)
         return code
-    kept = f"no update was made; {out} says interrupted" if run is not None else f"{out} is left as it was"
+    kept = (
+        f"no update was made; {out} says interrupted"
+        if run is not None
+        else f"{out} is left as it was"
+        if resumed
+        else f"no update was made, no model saved in {out}"
+    )
     print(f"train.py: interrupted {where}: {kept}", file=sys.stderr, flush=True)
     return code
 
