@@ -145,23 +145,24 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt as interrupt:
             doing = "evaluating" if args.eval is not None else "loading CIFAR-10; nothing was written"
             return error(f"interrupted while {doing}", exit_code(interrupt))
-        say(
-            f"loaded CIFAR-10 in {data_seconds:.1f}s: {config.num_train} train, {NUM_VALIDATION} val, "
-            f"{NUM_TEST} test images ({config.dtype}, preprocessing {config.preprocessing})"
-        )
-        if resume is None:
-            record = {
-                **config.to_dict(),
-                "recipe": args.recipe,
-                "data": data["source"],
-                "num_validation": NUM_VALIDATION,
-                "num_test": NUM_TEST,
-                "command": sys.argv,
-                "versions": library_versions(),
-            }
-        say(f"run folder: {out}" + (f" (resuming from {resume.name})" if resume else ""))
-        return train_run(config, data, out, record, args.quiet, args.tensorboard, data_seconds, args.lang, resume)
-    except KeyboardInterrupt as interrupt:  # Ctrl-C between loading and training: nothing was trained
+        with raising():  # from the data to the training, SIGTERM stops as Ctrl-C does: one line, the claim freed
+            say(
+                f"loaded CIFAR-10 in {data_seconds:.1f}s: {config.num_train} train, {NUM_VALIDATION} val, "
+                f"{NUM_TEST} test images ({config.dtype}, preprocessing {config.preprocessing})"
+            )
+            if resume is None:
+                record = {
+                    **config.to_dict(),
+                    "recipe": args.recipe,
+                    "data": data["source"],
+                    "num_validation": NUM_VALIDATION,
+                    "num_test": NUM_TEST,
+                    "command": sys.argv,
+                    "versions": library_versions(),
+                }
+            say(f"run folder: {out}" + (f" (resuming from {resume.name})" if resume else ""))
+            return train_run(config, data, out, record, args.quiet, args.tensorboard, data_seconds, args.lang, resume)
+    except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM between loading and training: nothing was trained
         return error("interrupted before training began; nothing was written", exit_code(interrupt))
     finally:
         release_claim(claim)  # the folder is free again, however the run ended (not after a kill -9: taken over)
