@@ -28,8 +28,10 @@ from tuning.space import TUNED, SpaceError, load_space
 from tuning.study import (
     UsageError,
     Workers,
+    check_out_files,
     check_space,
     fail_dead_trials,
+    greedy_order,
     make_study,
     mask_password,
     retrain_best,
@@ -106,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
             writable_folder(out)
         except ValueError as err:
             raise UsageError(str(err)) from None
+        if args.strategy == "greedy":
+            greedy_order(args, space)  # refused before the study's database is created
+        check_out_files(out, retrain=not args.no_retrain)
         args.storage = args.storage or f"sqlite:///{out.resolve() / 'study.db'}"
         args.study = args.study or f"{args.impl}-{args.strategy}"
         study = make_study(args, space)
@@ -167,12 +172,40 @@ def search(args: argparse.Namespace, space, study, out: Path) -> int:
     finally:
         workers.close(interrupted=interrupted is not None)
 
-    fail_dead_trials(study)
-    records = trial_records(study, space)
-    write_report(out, records, space, args.lang, args.strategy, analysis=not args.no_analysis)
-    print(f"{len(records)} trials; table in {out / 'results.md'}", flush=True)
-    if interrupted is not None:
-        return exit_code(interrupted)
+    step = "writing the report"
+    try:
+        with raising():  # from here SIGTERM stops tune.py as Ctrl-C does, with its own exit code
+            fail_dead_trials(study)
+            records = trial_records(study, space)
+            write_report(out, records, space, args.lang, args.strategy, analysis=not args.no_analysis)
+            print(f"{len(records)} trials; table in {out / 'results.md'}", flush=True)
+            if interrupted is not None:
+                return exit_code(interrupted)
+            step = "retraining the best configuration"
+            return finish(args, records, out)
+    except KeyboardInterrupt as interrupt:
+        print(
+            f"tune.py: error: interrupted ({str(interrupt) or 'SIGINT'}) while {step}; the finished trials are "
+            f"kept in the study's database{'' if step.startswith('writing') else f', the report in {out}'}; "
+            "best.json was not written",
+            file=sys.stderr,
+            flush=True,
+        )
+        return exit_code(interrupt)
+    except OSError:
+        raise  # one line naming the file, from main
+    except Exception as err:  # e.g. a plot that cannot be drawn: one line naming the step, not a traceback
+        print(
+            f"tune.py: error: {step} failed ({type(err).__name__}: {err}); the finished trials are kept in the "
+            "study's database",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
+
+
+def finish(args: argparse.Namespace, records: list[dict], out: Path) -> int:
+    """After the report: exit 1 if every trial failed, else retrain the best and write best.json; -> the exit code."""
     if records and not any(record["state"] in ("complete", "pruned") for record in records):
         first = next((record for record in records if record.get("error")), records[0])
         print(
@@ -181,15 +214,35 @@ def search(args: argparse.Namespace, space, study, out: Path) -> int:
             file=sys.stderr,
         )
         return 1
-    if not args.no_retrain:
-        metrics = retrain_best(args, records, out)
-        if metrics:
-            print(
-                f"best configuration retrained in {out / 'best-run'}: val acc {metrics['val_acc']:.4f}  "
-                f"test-1k {metrics['test_acc_1k']:.4f}  test-10k {metrics['test_acc_10k']:.4f}",
-                flush=True,
-            )
-            save_json(out / "best.json", metrics)
+    if args.no_retrain:
+        return 0
+    (out / "best.json").unlink(missing_ok=True)  # it describes best-run/, which the retrain replaces
+    try:
+        code, metrics = retrain_best(args, records, out)
+    except (OSError, ValueError) as err:  # best-run/ cannot be replaced, its data cannot be read, ...
+        print(
+            f"tune.py: error: retraining the best configuration failed ({err}); the trials and the report are "
+            f"kept in {out}; best.json was not written",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
+    if code != 0:
+        what = "was interrupted" if code in (130, 143) else "failed (see the error above)"
+        print(
+            f"tune.py: error: retraining the best configuration in {out / 'best-run'} {what}; the trials and "
+            f"the report are kept in {out}; best.json was not written",
+            file=sys.stderr,
+            flush=True,
+        )
+        return code
+    if metrics:
+        print(
+            f"best configuration retrained in {out / 'best-run'}: val acc {metrics['val_acc']:.4f}  "
+            f"test-1k {metrics['test_acc_1k']:.4f}  test-10k {metrics['test_acc_10k']:.4f}",
+            flush=True,
+        )
+        save_json(out / "best.json", metrics)
     return 0
 
 

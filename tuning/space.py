@@ -132,6 +132,9 @@ def _read_section(path: Path, name: str, section) -> dict:
     for key in ("low", "high"):
         if key in section and not _number(section[key]):
             raise SpaceError(f"--space {path}: [{name}] {key} must be a number, got {section[key]!r}")
+    given = [*values, *(section[key] for key in ("low", "high") if key in section)]
+    if not all(math.isfinite(v) for v in given):  # inf or nan (TOML's inf/nan, JSON's Infinity/NaN, 1e999)
+        raise SpaceError(f"--space {path}: [{name}] values, low and high must be finite numbers, got {section!r}")
     if "log" in section and not isinstance(section["log"], bool):
         raise SpaceError(f"--space {path}: [{name}] log must be true or false, got {section['log']!r}")
     return section

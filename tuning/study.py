@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import fcntl
 import itertools
+import math
 import multiprocessing
 import os
 import re
 import signal
 import socket
+import stat
 import sys
 import time
 import warnings
@@ -36,7 +38,7 @@ from common.runtime import (
 )
 from common.signals import STOP_SIGNALS, DeferredSignals, exit_code
 from experiment.models import training_memory
-from experiment.runs import fit, library_versions, load_splits, prepare_out, train_run
+from experiment.runs import RUN_FILES, fit, library_versions, load_splits, prepare_out, train_run
 from tuning.greedy import config_key, greedy_search
 from tuning.report import best_record, lab_table, results_csv, summary
 from tuning.space import LAB_START, SearchSpace
@@ -191,6 +193,29 @@ def mask_password(text: str, url: str) -> str:
     return re.sub(r"(://[^/:@]*:)[^/@]*@", r"\1***@", text)
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite storage URL (sqlite:///relative or sqlite:////absolute), or None for any other."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url.removeprefix("sqlite:///").split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def check_storage_file(url: str) -> None:
+    """Refuse an SQLite study database that exists but is not a regular file (a FIFO would block, a link to
+    /dev/zero read forever, a folder fail deep in SQLAlchemy), without opening it: UsageError."""
+    path = sqlite_path(url)
+    if path is None or not os.path.lexists(path):
+        return
+    try:
+        mode = path.stat().st_mode  # follows links: what SQLite would open
+    except OSError as err:  # a dangling or looping link
+        raise UsageError(f"--storage {path}: cannot use it as the study's database ({err.strerror or err})") from None
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise UsageError(f"--storage {path}: is {kind}; the study's database must be a regular file")
+
+
 def make_storage(url: str):
     """The study's database; SQLite waits up to a minute for a lock held by another worker process."""
     import optuna
@@ -204,6 +229,8 @@ def make_study(args: argparse.Namespace, space: SearchSpace):
     import optuna
 
     from tuning.samplers import PerTrialRandomSampler, PerTrialTPESampler
+
+    check_storage_file(args.storage)
 
     samplers = {  # greedy and grid enqueue every configuration themselves (run_configs)
         "greedy": lambda: PerTrialRandomSampler(args.seed),
@@ -476,10 +503,16 @@ def finished_configs(study, names) -> dict[tuple, float | None]:
     return cache
 
 
-def run_greedy(args, space: SearchSpace, study, workers: Workers) -> None:
+def greedy_order(args, space: SearchSpace) -> list[str]:
+    """The order greedy sweeps the tuned hyperparameters in (--order, or the space's); UsageError if invalid."""
     order = list(space.params) if args.order is None else [name.strip() for name in args.order.split(",")]
     if sorted(order) != sorted(space.params):
         raise UsageError(f"--order must name each of {', '.join(space.params)} once, got {args.order!r}")
+    return order
+
+
+def run_greedy(args, space: SearchSpace, study, workers: Workers) -> None:
+    order = greedy_order(args, space)
     start = {
         name: LAB_START[name] if LAB_START.get(name) in p.values else p.values[0] for name, p in space.params.items()
     }
@@ -501,10 +534,10 @@ def run_greedy(args, space: SearchSpace, study, workers: Workers) -> None:
 def run_grid(args, space: SearchSpace, study, workers: Workers) -> None:
     """Every configuration of the grid, in order, each once (up to --trials in the study)."""
     names = list(space.params)
-    grid = [dict(zip(names, values)) for values in itertools.product(*space.grid().values())]
-    done = finished_configs(study, names)
-    total = args.trials if args.trials is not None else len(grid)
-    todo = [config for config in grid if config_key(config) not in done][: max(0, total - len(done))]
+    grid = (dict(zip(names, values)) for values in itertools.product(*space.grid().values()))  # lazily: it may be
+    done = finished_configs(study, names)  # far larger than memory (1000 values each of four: 10^12)
+    total = args.trials if args.trials is not None else math.prod(len(p.values) for p in space.params.values())
+    todo = list(itertools.islice((c for c in grid if config_key(c) not in done), max(0, total - len(done))))
     if not todo:
         print(f"the study already has {len(done)} finished trials (of {total}); nothing to run", flush=True)
         return
@@ -585,10 +618,13 @@ def plot_against_params(records: list[dict], space: SearchSpace, path: Path, lan
         use_korean_font()  # before any text is made: each text keeps the font of its creation
     from matplotlib.ticker import NullFormatter
 
-    fig = Figure(figsize=(10, 7.5))
+    count = max(1, len(space.params))
+    columns = 2 if count <= 4 else 3  # the lab's four in 2 x 2; more in rows of three
+    rows = math.ceil(count / columns)
+    fig = Figure(figsize=(5 * columns, 3.75 * rows))
     finished = [r for r in records if r["val_acc"] is not None and not r["diverged"]]
     for i, (name, param) in enumerate(space.params.items()):
-        ax = fig.add_subplot(2, 2, i + 1)
+        ax = fig.add_subplot(rows, columns, i + 1)
         xs = [r["params"][name] for r in finished]
         ax.scatter(xs, [100 * r["val_acc"] for r in finished], alpha=0.7)
         positive = [x for x in xs if x > 0]
@@ -604,11 +640,50 @@ def plot_against_params(records: list[dict], space: SearchSpace, path: Path, lan
     save_figure(fig, path)
 
 
-def retrain_best(args, records: list[dict], out: Path) -> dict | None:
-    """Retrain the best configuration with its seed as a train.py run in out/best-run; -> its metrics."""
+REPORT_TITLES = ("# Hyperparameter search (", "# 하이퍼파라미터 탐색 (")  # write_report's first line
+
+
+def check_out_files(out: Path, retrain: bool) -> None:
+    """Refuse, before the study is opened, an --out whose files tune.py would replace but did not write.
+
+    A results.md that does not start with the report's title is the user's: tune.py will not overwrite
+    it (the report's name is fixed, so writing beside it would hide the table where nobody looks).
+    Files in best-run/ that are not a run's: the retrain replaces that folder, so they would be deleted
+    (or, left there, mixed into the new run). UsageError naming them.
+    """
+    report = out / "results.md"
+    if os.path.lexists(report):
+        own = False
+        if report.is_file():  # never open a FIFO or a device
+            with open(report, "rb") as f:
+                own = f.read(200).decode("utf-8", "replace").startswith(REPORT_TITLES)
+        if not own:
+            raise UsageError(
+                f"--out {out}: holds a results.md that tune.py did not write; move it, or give another --out "
+                "(tune.py writes its report there)"
+            )
+    best_run = out / "best-run"
+    if retrain and os.path.lexists(best_run):
+        if not best_run.is_dir():
+            raise UsageError(f"--out {out}: best-run is not a folder; move it (the best run is retrained there)")
+        foreign = sorted(p.name for p in best_run.iterdir() if p.name not in RUN_FILES and not p.name.endswith(".tmp"))
+        if foreign:
+            raise UsageError(
+                f"--out {out}: best-run/ holds {', '.join(foreign[:4])}{', ...' if len(foreign) > 4 else ''}, "
+                "which tune.py did not write; move them out (best-run/ is replaced by each retrain) or pass "
+                "--no-retrain"
+            )
+
+
+def retrain_best(args, records: list[dict], out: Path) -> tuple[int, dict | None]:
+    """Retrain the best configuration with its seed as a train.py run in out/best-run; -> (exit code, metrics).
+
+    The code is train.py's: 0, 1 for a failure (named on stderr by the run), 130/143 for Ctrl-C/SIGTERM.
+    Metrics are None unless the run completed. No finished trial: (0, None).
+    """
     best = best_record(records)
     if best is None:
-        return None
+        return 0, None
     config = trial_config({key: value for key, value in best["params"].items() if key in NAMES}, args)
     data = load_splits(config, args.data_dir)
     record = {
@@ -619,6 +694,7 @@ def retrain_best(args, records: list[dict], out: Path) -> dict | None:
         "versions": library_versions(),
     }
     prepare_out(out / "best-run", overwrite=True)  # a resumed study retrains its (new) best
-    if train_run(config, data, out / "best-run", record, quiet=True, lang=args.lang) != 0:
-        return None
-    return load_json(out / "best-run" / "metrics.json")
+    code = train_run(config, data, out / "best-run", record, quiet=True, lang=args.lang)
+    if code != 0:
+        return code, None
+    return 0, load_json(out / "best-run" / "metrics.json")
