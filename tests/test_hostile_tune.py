@@ -274,3 +274,28 @@ def test_tunes_own_results_md_is_rewritten_when_the_study_resumes(fake_cifar, tm
     assert run_tune(tmp_path, "--strategy", "grid", "--no-retrain") == 0
     assert run_tune(tmp_path, "--strategy", "grid", "--no-retrain", "--lang", "ko") == 0
     assert (tmp_path / "o" / "results.md").read_text().startswith("# 하이퍼파라미터 탐색 (")
+
+
+@pytest.mark.slow
+def test_the_retrain_claims_best_run_and_a_live_claim_there_refuses_it(fake_cifar, tmp_path, monkeypatch, capsys):
+    from experiment import runs
+
+    claims = []
+    real_claim_out = runs.claim_out
+
+    def noting_claim_out(out, overwrite=False):
+        created, claim = real_claim_out(out, overwrite)
+        claims.append(claim)
+        return created, claim
+
+    monkeypatch.setattr(study, "claim_out", noting_claim_out)
+    assert run_tune(tmp_path, "--strategy", "grid") == 0
+    assert claims == [tmp_path / "o" / "best-run" / runs.CLAIM] and not claims[0].exists()  # taken, then released
+
+    runs.claim_folder(tmp_path / "o" / "best-run")  # this live process now holds best-run/
+    (tmp_path / "o" / "best.json").unlink()
+    monkeypatch.setattr(study, "claim_out", real_claim_out)
+    assert run_tune(tmp_path, "--strategy", "grid") == 1
+    err = capsys.readouterr().err
+    assert "in use by a run that is still running" in err and "Traceback" not in err
+    assert not (tmp_path / "o" / "best.json").exists()

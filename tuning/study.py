@@ -38,7 +38,7 @@ from common.runtime import (
 )
 from common.signals import STOP_SIGNALS, DeferredSignals, exit_code
 from experiment.models import training_memory
-from experiment.runs import RUN_FILES, fit, library_versions, load_splits, prepare_out, train_run
+from experiment.runs import CLAIM, RUN_FILES, claim_out, fit, library_versions, load_splits, release_claim, train_run
 from tuning.greedy import config_key, greedy_search
 from tuning.report import best_record, lab_table, results_csv, summary
 from tuning.space import LAB_START, SearchSpace
@@ -666,7 +666,9 @@ def check_out_files(out: Path, retrain: bool) -> None:
     if retrain and os.path.lexists(best_run):
         if not best_run.is_dir():
             raise UsageError(f"--out {out}: best-run is not a folder; move it (the best run is retrained there)")
-        foreign = sorted(p.name for p in best_run.iterdir() if p.name not in RUN_FILES and not p.name.endswith(".tmp"))
+        foreign = sorted(
+            p.name for p in best_run.iterdir() if p.name not in (*RUN_FILES, CLAIM) and not p.name.endswith(".tmp")
+        )
         if foreign:
             raise UsageError(
                 f"--out {out}: best-run/ holds {', '.join(foreign[:4])}{', ...' if len(foreign) > 4 else ''}, "
@@ -693,8 +695,11 @@ def retrain_best(args, records: list[dict], out: Path) -> tuple[int, dict | None
         "command": ["tune.py", "retrain best"],
         "versions": library_versions(),
     }
-    prepare_out(out / "best-run", overwrite=True)  # a resumed study retrains its (new) best
-    code = train_run(config, data, out / "best-run", record, quiet=True, lang=args.lang)
+    _, claim = claim_out(out / "best-run", overwrite=True)  # a resumed study retrains its (new) best
+    try:
+        code = train_run(config, data, out / "best-run", record, quiet=True, lang=args.lang)
+    finally:
+        release_claim(claim)  # however the retrain ended: the folder is free again
     if code != 0:
         return code, None
     return 0, load_json(out / "best-run" / "metrics.json")
