@@ -84,3 +84,13 @@ def check_checkpoint(saved, prefix: str, needed: tuple[str, ...], settings: dict
     if differ:
         raise ValueError(f"{prefix}: the checkpoint was written with other settings: {'; '.join(differ)}")
     return saved
+
+
+def restore_progress(solver, saved: dict, prefix: str) -> bool:
+    """Put a checkpoint's batch-stream state, counters and histories into solver; -> whether the checkpoint is the
+    solver's own (its next checkpoint replaces it)."""
+    solver.stream.load_state_dict(saved["stream"])
+    solver.epoch, solver.iteration, solver.best_val_acc = saved["epoch"], saved["iteration"], saved["best_val_acc"]
+    for name in HISTORIES:
+        setattr(solver, name, list(saved[name]))
+    return prefix == f"{solver.checkpoint_name}_epoch_{solver.epoch}"

@@ -27,7 +27,14 @@ import numpy_impl
 from common.artifacts import load_json, load_npz, save_json, save_npz
 from common.batches import Augmentation, BatchStream
 from common.choices import LR_SCHEDULES, RULE_DEFAULTS
-from common.training import HISTORIES, check_checkpoint, check_finite, checkpoint_prefix, run_settings
+from common.training import (
+    HISTORIES,
+    check_checkpoint,
+    check_finite,
+    checkpoint_prefix,
+    restore_progress,
+    run_settings,
+)
 from numpy_recipe import optim
 from numpy_recipe.augment import flip_and_shift
 
@@ -198,9 +205,5 @@ class Solver(numpy_impl.Solver):
             if key.startswith("optim/"):
                 _, name, field = key.split("/", 2)
                 self.optim_configs[name][field] = value
-        self.stream.load_state_dict(saved["stream"])
-        self.epoch, self.iteration, self.best_val_acc = saved["epoch"], saved["iteration"], saved["best_val_acc"]
-        for name in HISTORIES:
-            setattr(self, name, list(saved[name]))
-        if prefix == f"{self.checkpoint_name}_epoch_{self.epoch}":
+        if restore_progress(self, saved, prefix):
             self._checkpoint_written = prefix  # this run's own: replaced by the next one it writes

@@ -28,7 +28,14 @@ import torch
 
 from common.artifacts import load_json, load_npz, save_json, save_npz
 from common.batches import Augmentation, BatchStream
-from common.training import HISTORIES, check_checkpoint, check_finite, checkpoint_prefix, run_settings
+from common.training import (
+    HISTORIES,
+    check_checkpoint,
+    check_finite,
+    checkpoint_prefix,
+    restore_progress,
+    run_settings,
+)
 from torch_impl.data import batch_loader
 from torch_impl.model import resolve_device
 from torch_impl.optim import make_optimizer, make_scheduler
@@ -252,9 +259,5 @@ class Solver:
         ]
         self.optimizer.load_state_dict({"state": state, "param_groups": saved_groups})
         self.scheduler.load_state_dict(saved["scheduler"])
-        self.stream.load_state_dict(saved["stream"])
-        self.epoch, self.iteration, self.best_val_acc = saved["epoch"], saved["iteration"], saved["best_val_acc"]
-        for name in HISTORIES:
-            setattr(self, name, list(saved[name]))
-        if prefix == f"{self.checkpoint_name}_epoch_{self.epoch}":
+        if restore_progress(self, saved, prefix):
             self._checkpoint = prefix  # this run's own: replaced by the next one it writes
