@@ -492,10 +492,8 @@ def train_run(
     with raising(error=stop):  # SIGTERM stops training as Ctrl-C does
         train_started = time.perf_counter()  # the projection (pca_components), if any, counts as training
         try:
-            try:
-                run = (
-                    RunFolder(out, record) if resume is None else None
-                )  # a resumed run's folder: once its checkpoint loads
+            try:  # a resumed run's folder is rewritten only once its checkpoint loads
+                run = RunFolder(out, record) if resume is None else None
             except OSError as err:  # nothing trained yet, nothing lost
                 print(f"train.py: error: {err}", file=sys.stderr, flush=True)
                 return 1
