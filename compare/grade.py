@@ -1,33 +1,37 @@
 """Grade an implementation of the lab, part by part: against torch autograd (the truth), the numerical
 gradient of its own forward pass, and the lab's expected figures.
 
-Each part runs alone: with its printing captured, the global NumPy generator saved and restored,
-copies of every input (an input changed in place is noted), and a time limit. A part that is
-missing or raises NotImplementedError is "not implemented"; one that raises, returns the wrong
-shape, the wrong dtype, NaN, or runs too long is reported as such, and the next part runs anyway.
+The submission's code never runs in this process. Each part starts a child (compare.sandbox) in a
+scratch copy of the submission; the child only calls the student's functions on the inputs chosen
+here and sends back plain arrays. Everything else happens here: the inputs (the lab's fixtures, and
+inputs drawn from a secret seed per run, so answers written in by hand fail), the truth, the
+numerical gradient (from forward values the child computes at the points chosen here), every
+error, status and verdict. A part whose child raises, exits, hangs, sends garbage or NaN scores zero;
+the next part starts a fresh child.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
+import re
+import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from types import SimpleNamespace
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from common import signals
 from compare.adapter import leaf
 from compare.metrics import relative_error
-from numpy_impl.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array
+from compare.sandbox import ChildFailed, Child, Scratch, SubmissionError
 
 AUTOGRAD_TOLERANCE = 1e-8  # float64: a correct part sums in its own order (~1e-15); a bug is off by far more
 NUMERICAL_TOLERANCE = 1e-6  # the lab's loosest figure for a centered difference with h = 1e-5
+STEP = 1e-5  # h of the centered differences
 TIME_LIMIT_SECONDS = 20.0
+MESSAGE_CHARACTERS = 300  # what a child's message may take of a table cell
 
 CORRECT, WRONG, NOT_IMPLEMENTED = "correct", "wrong", "not implemented"
 
@@ -60,20 +64,19 @@ class PartFailed(Exception):
         self.status = status
 
 
-class _TimedOut(BaseException):
-    """Raised inside a part that ran past the time limit (BaseException: student code's `except Exception`
-    must not swallow it)."""
+def clean(text: str) -> str:
+    """Text from a submission made safe for one table cell: no control characters or escapes, bounded."""
+    text = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+", " ", str(text)).strip()
+    return text if len(text) <= MESSAGE_CHARACTERS else text[: MESSAGE_CHARACTERS - 1] + "…"
 
 
 # ----------------------------------------------------------------------------- comparing
 
 
 def _as_array(name: str, value) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        value = value.detach().numpy()
-    if not isinstance(value, (np.ndarray, float, int, np.floating)):
-        raise PartFailed("wrong", f"{name} is a {type(value).__name__}, expected a NumPy array or a number")
-    return np.asarray(value)
+    if not isinstance(value, np.ndarray):
+        raise PartFailed("wrong", f"{name} is not a NumPy array or a number")
+    return value
 
 
 def compare(name: str, got, truth, dtype=np.float64) -> float:
@@ -115,46 +118,90 @@ def diagnose(name: str, got, truth, extra: dict | None = None) -> str:
     )
 
 
-# ----------------------------------------------------------------------------- the parts
+# ----------------------------------------------------------------------------- asking the child
 
 
-def _rng() -> np.random.Generator:
-    return np.random.default_rng(231)
+def call(child: Child, fn: str, *args) -> tuple[list, list]:
+    """The submission's fn(*args) -> (its outputs, its arguments afterwards), as plain values."""
+    answer = child.probe("call", fn=fn, args=list(args))
+    return _list(answer.get("outputs"), "outputs"), _list(answer.get("args_after"), "arguments")
 
 
-def _unchanged(name: str, before: np.ndarray, after: np.ndarray, notes: list[str]) -> None:
-    if not np.array_equal(before, after):
+def _list(value, what: str) -> list:
+    if not isinstance(value, list):
+        raise PartFailed("wrong", f"the child sent no {what}")
+    return value
+
+
+def _output(values: list, index: int, name: str):
+    if index >= len(values):
+        raise PartFailed("wrong", f"{name} is missing: the function returned {len(values)} value(s)")
+    return values[index]
+
+
+def numerical(child: Child, fn: str, args: list, wrt: int, dout=None) -> np.ndarray:
+    """Centered-difference gradient of the submission's fn (output 0) in args[wrt], contracted with dout."""
+    answer = child.probe("numerical", fn=fn, args=list(args), wrt=wrt, h=STEP)
+    return _difference(answer, args[wrt], dout)
+
+
+def _difference(answer: dict, x: np.ndarray, dout=None) -> np.ndarray:
+    """(f(x + h) - f(x - h)) / 2h from the child's values at each moved entry; PartFailed for unusable ones."""
+    plus, minus = answer.get("plus"), answer.get("minus")
+    out_shape = () if dout is None else np.shape(dout)
+    for values in (plus, minus):
+        if not isinstance(values, np.ndarray) or values.shape != (x.size, *out_shape):
+            raise PartFailed("wrong", "the forward pass gives outputs of another shape when its input moves")
+    with np.errstate(all="ignore"):
+        change = (plus.astype(np.float64) - minus.astype(np.float64)) / (2 * STEP)
+        if dout is not None:
+            change = (change * np.asarray(dout)[None]).reshape(x.size, -1).sum(axis=1)
+    return change.reshape(x.shape)
+
+
+def _unchanged(name: str, before: np.ndarray, after, notes: list[str]) -> None:
+    if not (isinstance(after, np.ndarray) and after.shape == before.shape and np.array_equal(before, after)):
         notes.append(f"changes its input {name} in place")
 
 
-def grade_affine_forward(t, r: PartResult) -> None:
-    x = np.linspace(-0.1, 0.5, num=240).reshape(2, 4, 5, 6)
-    w = np.linspace(-0.2, 0.3, num=360).reshape(120, 3)
-    b = np.linspace(-0.3, 0.1, num=3)
-    xc = x.copy()
-    out, _ = t.layers.affine_forward(xc, w.copy(), b.copy())
-    _unchanged("x", x, xc, r.notes)
-    lab = [[1.49834967, 1.70660132, 1.91485297], [3.25553199, 3.5141327, 3.77273342]]
-    r.vs_autograd = compare(
-        "out", out, (torch.from_numpy(x).reshape(2, -1) @ torch.from_numpy(w) + torch.from_numpy(b)).numpy()
-    )
-    r.vs_lab = relative_error(np.asarray(out, np.float64), np.asarray(lab))[1]
-    r.message = diagnose("out", out, x.reshape(2, -1) @ w + b, {"alternatives": {"ignores b": x.reshape(2, -1) @ w}})
-    _float32_note(lambda *a: t.layers.affine_forward(*a)[0], (x, w, b), r.notes)
+def _max(*errors: float) -> float:
+    """The largest error; NaN when any is NaN (so a NaN never hides behind a smaller figure)."""
+    return float("nan") if any(math.isnan(e) for e in errors) else max(errors)
 
 
-def _float32_note(forward: Callable, arrays: tuple, notes: list[str]) -> None:
-    out = forward(*(a.astype(np.float32) for a in arrays))
-    if getattr(out, "dtype", None) == np.float64:
-        notes.append("turns float32 inputs into a float64 output (silent upcast: twice the memory, slower)")
+# ----------------------------------------------------------------------------- the parts
 
 
-def _affine_problem(x_shape: tuple, m: int) -> tuple[np.ndarray, ...]:
-    """Seeded x (x_shape), w (D, m), b (m,), dout (N, m) for an affine layer's checks."""
-    rng = _rng()
+def _affine_problem(rng: np.random.Generator, x_shape: tuple, m: int) -> tuple[np.ndarray, ...]:
+    """x (x_shape), w (D, m), b (m,), dout (N, m) for an affine layer's checks, from rng."""
     d = math.prod(x_shape[1:])
     x, w, b = rng.standard_normal(x_shape), rng.standard_normal((d, m)), rng.standard_normal(m)
     return x, w, b, rng.standard_normal((x_shape[0], m))
+
+
+def _affine_truth(x, w, b) -> np.ndarray:
+    return (torch.from_numpy(x).reshape(len(x), -1) @ torch.from_numpy(w) + torch.from_numpy(b)).numpy()
+
+
+def grade_affine_forward(child: Child, r: PartResult, rng: np.random.Generator) -> None:
+    x = np.linspace(-0.1, 0.5, num=240).reshape(2, 4, 5, 6)
+    w = np.linspace(-0.2, 0.3, num=360).reshape(120, 3)
+    b = np.linspace(-0.3, 0.1, num=3)
+    outputs, after = call(child, "layers.affine_forward", x, w, b)
+    out = _output(outputs, 0, "out")
+    _unchanged("x", x, after[0], r.notes)
+    lab = [[1.49834967, 1.70660132, 1.91485297], [3.25553199, 3.5141327, 3.77273342]]
+    errors = [compare("out", out, _affine_truth(x, w, b))]
+    r.vs_lab = relative_error(out.astype(np.float64), np.asarray(lab))[1]
+    x2, w2, b2, _ = _affine_problem(rng, (4, 3, 5), 6)
+    out2 = _output(call(child, "layers.affine_forward", x2, w2, b2)[0], 0, "out")
+    errors.append(compare("out", out2, _affine_truth(x2, w2, b2)))
+    r.vs_autograd = _max(*errors)
+    flat = x2.reshape(4, -1)
+    r.message = diagnose("out", out2, flat @ w2 + b2, {"alternatives": {"ignores b": flat @ w2}})
+    single = call(child, "layers.affine_forward", *(a.astype(np.float32) for a in (x2, w2, b2)))[0]
+    if isinstance(single[0], np.ndarray) and single[0].dtype == np.float64:
+        r.notes.append("turns float32 inputs into a float64 output (silent upcast: twice the memory, slower)")
 
 
 def _autograd_affine(x, w, b, dout, relu: bool = False) -> dict[str, np.ndarray]:
@@ -166,86 +213,109 @@ def _autograd_affine(x, w, b, dout, relu: bool = False) -> dict[str, np.ndarray]
     return {"out": out.detach().numpy(), "dx": tx.grad.numpy(), "dw": tw.grad.numpy(), "db": tb.grad.numpy()}
 
 
-def grade_affine_backward(t, r: PartResult) -> None:
-    x, w, b, dout = _affine_problem((10, 2, 3), 5)
-    _, cache = t.layers.affine_forward(x.copy(), w.copy(), b.copy())
-    dx, dw, db = t.layers.affine_backward(dout.copy(), cache)
+def _backward(child: Child, forward: str, args: list, backward: str, dout: np.ndarray) -> tuple[list, list]:
+    """(forward's outputs, backward's outputs) of the submission: backward(dout, cache of forward(*args))."""
+    answer = child.probe("backward", forward=forward, args=list(args), backward=backward, dout=dout)
+    return _list(answer.get("forward"), "forward outputs"), _list(answer.get("outputs"), "outputs")
+
+
+def grade_affine_backward(child: Child, r: PartResult, rng: np.random.Generator) -> None:
+    x, w, b, dout = _affine_problem(rng, (10, 2, 3), 5)
+    _, (dx, dw, db) = _padded(_backward(child, "layers.affine_forward", [x, w, b], "layers.affine_backward", dout), 3)
     truth = {k: v for k, v in _autograd_affine(x, w, b, dout).items() if k != "out"}
     got = {"dx": dx, "dw": dw, "db": db}
-    r.vs_autograd = max(compare(k, got[k], truth[k]) for k in truth)
-    numeric = {
-        "dx": eval_numerical_gradient_array(lambda v: t.layers.affine_forward(v, w, b)[0], x.copy(), dout),
-        "dw": eval_numerical_gradient_array(lambda v: t.layers.affine_forward(x, v, b)[0], w.copy(), dout),
-        "db": eval_numerical_gradient_array(lambda v: t.layers.affine_forward(x, w, v)[0], b.copy(), dout),
-    }
-    r.vs_numerical = max(relative_error(np.asarray(got[k], np.float64), numeric[k])[1] for k in truth)
+    r.vs_autograd = _max(*(compare(k, got[k], truth[k]) for k in truth))
+    numeric = {k: numerical(child, "layers.affine_forward", [x, w, b], i, dout) for i, k in enumerate(truth)}
+    r.vs_numerical = _max(*(relative_error(got[k].astype(np.float64), numeric[k])[1] for k in truth))
     factors = {1 / 10: "divided by N = 10: this layer has no 1/N, the loss does", 10: "multiplied by N = 10"}
     r.message = "; ".join(filter(None, (diagnose(k, got[k], truth[k], {"factors": factors}) for k in truth)))
 
 
-def grade_relu_forward(t, r: PartResult) -> None:
+def _padded(answer: tuple[list, list], count: int) -> tuple[list, list]:
+    forward, outputs = answer
+    if len(outputs) != count:
+        raise PartFailed("wrong", f"the backward pass returned {len(outputs)} value(s), expected {count}")
+    return forward, outputs
+
+
+def grade_relu_forward(child: Child, r: PartResult, rng: np.random.Generator) -> None:
     x = np.linspace(-0.5, 0.5, num=12).reshape(3, 4)
-    xc = x.copy()
-    out, _ = t.layers.relu_forward(xc)
-    _unchanged("x", x, xc, r.notes)
-    r.vs_autograd = compare("out", out, torch.relu(torch.from_numpy(x)).numpy())
+    outputs, after = call(child, "layers.relu_forward", x)
+    out = _output(outputs, 0, "out")
+    _unchanged("x", x, after[0], r.notes)
+    errors = [compare("out", out, np.maximum(x, 0))]
     lab = [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.04545455, 0.13636364], [0.22727273, 0.31818182, 0.40909091, 0.5]]
-    r.vs_lab = relative_error(np.asarray(out, np.float64), np.asarray(lab))[1]
-    r.message = diagnose("out", out, np.maximum(x, 0))
+    r.vs_lab = relative_error(out.astype(np.float64), np.asarray(lab))[1]
+    x2 = rng.standard_normal((6, 7))
+    out2 = _output(call(child, "layers.relu_forward", x2)[0], 0, "out")
+    errors.append(compare("out", out2, torch.relu(torch.from_numpy(x2)).numpy()))
+    r.vs_autograd = _max(*errors)
+    r.message = diagnose("out", out2, np.maximum(x2, 0))
 
 
-def grade_relu_backward(t, r: PartResult) -> None:
-    rng = _rng()
+def grade_relu_backward(child: Child, r: PartResult, rng: np.random.Generator) -> None:
     x, dout = rng.standard_normal((10, 10)), rng.standard_normal((10, 10))
-    _, cache = t.layers.relu_forward(x.copy())
-    dx = t.layers.relu_backward(dout.copy(), cache)
+    answer = child.probe("backward", forward="layers.relu_forward", args=[x], backward="layers.relu_backward", dout=dout)
+    dx = _output(_list(answer.get("outputs"), "outputs"), 0, "dx")
+    if not (isinstance(answer.get("dout_after"), np.ndarray) and np.array_equal(answer["dout_after"], dout)):
+        r.notes.append("changes its input dout in place")
     tx = leaf(x)
     torch.relu(tx).backward(torch.from_numpy(dout))
     truth = tx.grad.numpy()
     r.vs_autograd = compare("dx", dx, truth)
-    numeric = eval_numerical_gradient_array(lambda v: t.layers.relu_forward(v)[0], x.copy(), dout)
-    r.vs_numerical = relative_error(np.asarray(dx, np.float64), numeric)[1]
+    r.vs_numerical = relative_error(dx.astype(np.float64), numerical(child, "layers.relu_forward", [x], 0, dout))[1]
     alternatives = {"is dout itself: the ReLU mask (x > 0) is missing": dout, "uses the mask x < 0": dout * (x < 0)}
     r.message = diagnose("dx", dx, truth, {"alternatives": alternatives})
 
 
-def grade_affine_relu(t, r: PartResult) -> None:
-    x, w, b, dout = _affine_problem((2, 3, 4), 10)
-    out, cache = t.layer_utils.affine_relu_forward(x.copy(), w.copy(), b.copy())
-    dx, dw, db = t.layer_utils.affine_relu_backward(dout.copy(), cache)
+def grade_affine_relu(child: Child, r: PartResult, rng: np.random.Generator) -> None:
+    x, w, b, dout = _affine_problem(rng, (2, 3, 4), 10)
+    forward, (dx, dw, db) = _padded(
+        _backward(child, "layer_utils.affine_relu_forward", [x, w, b], "layer_utils.affine_relu_backward", dout), 3
+    )
     truth = _autograd_affine(x, w, b, dout, relu=True)
-    got = {"out": out, "dx": dx, "dw": dw, "db": db}
-    r.vs_autograd = max(compare(k, got[k], truth[k]) for k in truth)
-    numeric = eval_numerical_gradient_array(lambda v: t.layer_utils.affine_relu_forward(v, w, b)[0], x.copy(), dout)
-    r.vs_numerical = relative_error(np.asarray(dx, np.float64), numeric)[1]
+    got = {"out": _output(forward, 0, "out"), "dx": dx, "dw": dw, "db": db}
+    r.vs_autograd = _max(*(compare(k, got[k], truth[k]) for k in truth))
+    numeric = numerical(child, "layer_utils.affine_relu_forward", [x, w, b], 0, dout)
+    r.vs_numerical = relative_error(dx.astype(np.float64), numeric)[1]
     r.message = "; ".join(filter(None, (diagnose(k, got[k], truth[k]) for k in truth)))
 
 
 def _loss_part(
-    loss_fn: Callable, truth_fn: Callable, lab_loss: float, lab_tolerance: float, r: PartResult, big: bool
+    child: Child, fn: str, truth_fn: Callable, lab_loss: float, lab_tolerance: float, r, rng, big: bool
 ) -> None:
-    rng = _rng()
     x = 0.001 * rng.standard_normal((50, 10))
     y = rng.integers(10, size=50)
-    loss, dx = loss_fn(x.copy(), y.copy())
+    outputs, _ = call(child, fn, x, y)
+    loss, dx = _output(outputs, 0, "loss"), _output(outputs, 1, "dx")
     tx = leaf(x)
     t_loss = truth_fn(tx, torch.from_numpy(y))
     t_loss.backward()
-    r.vs_autograd = max(compare("loss", loss, t_loss.item()), compare("dx", dx, tx.grad.numpy()))
-    numeric = eval_numerical_gradient(lambda v: loss_fn(v, y)[0], x.copy(), verbose=False)
-    r.vs_numerical = relative_error(np.asarray(dx, np.float64), numeric)[1]
+    errors = [compare("loss", loss, t_loss.item()), compare("dx", dx, tx.grad.numpy())]
+    numeric = _difference(child.probe("numerical", fn=fn, args=[x, y], wrt=0, h=STEP), x)
+    r.vs_numerical = relative_error(dx.astype(np.float64), numeric)[1]
     r.vs_lab, r.lab_tolerance = abs(float(loss) - lab_loss), lab_tolerance  # the lab checks |loss - figure|
     factors = {50: "N = 50 times too large: divide by N (the loss is a mean over the batch)"}
     r.message = diagnose("dx", dx, tx.grad.numpy(), {"factors": factors})
-    if not r.message and abs(float(loss) - t_loss.item()) > AUTOGRAD_TOLERANCE * abs(t_loss.item()):
+    if not r.message and not abs(float(loss) - t_loss.item()) <= AUTOGRAD_TOLERANCE * abs(t_loss.item()):
         ratio = float(loss) / t_loss.item()
         r.message = f"loss is {float(loss):.6g}, expected {t_loss.item():.6g}" + (
             " (N = 50 times too large: divide by N)" if math.isclose(ratio, 50, rel_tol=1e-6) else ""
         )
+    x2 = 3 * rng.standard_normal((20, 7))  # scores of a trained net: the margins and the softmax both matter
+    y2 = rng.integers(7, size=20)
+    outputs2, _ = call(child, fn, x2, y2)
+    tx2 = leaf(x2)
+    t_loss2 = truth_fn(tx2, torch.from_numpy(y2))
+    t_loss2.backward()
+    errors += [compare("loss", _output(outputs2, 0, "loss"), t_loss2.item())]
+    errors += [compare("dx", _output(outputs2, 1, "dx"), tx2.grad.numpy())]
+    r.vs_autograd = _max(*errors)
     if big:  # large scores: a softmax without the max shift overflows
-        with np.errstate(all="ignore"):
-            big_loss, big_dx = loss_fn(1000 * rng.standard_normal((5, 10)) + 800, y[:5].copy())
-        if not (np.isfinite(big_loss) and np.all(np.isfinite(big_dx))):
+        big_x = 1000 * rng.standard_normal((5, 10)) + 800
+        big_loss, big_dx = (_output(call(child, fn, big_x, y[:5])[0], i, "loss") for i in (0, 1))
+        finite = all(isinstance(v, np.ndarray) and np.all(np.isfinite(v)) for v in (big_loss, big_dx))
+        if not finite:
             raise PartFailed(
                 "nan",
                 "scores near 1000 give a NaN or infinite loss: subtract each row's max before exp "
@@ -253,20 +323,22 @@ def _loss_part(
             )
 
 
-def grade_svm_loss(t, r: PartResult) -> None:
-    def truth(scores, y):
-        correct = scores.gather(1, y[:, None])
-        margins = torch.clamp(scores - correct + 1, min=0)
-        return (margins.sum() - len(y)) / len(y)  # the correct class's margin is exactly 1: not counted
-
-    _loss_part(t.layers.svm_loss, truth, 9.0, 1e-2, r, big=False)
+def _svm_truth(scores, y):
+    correct = scores.gather(1, y[:, None])
+    margins = torch.clamp(scores - correct + 1, min=0)
+    return (margins.sum() - len(y)) / len(y)  # the correct class's margin is exactly 1: not counted
 
 
-def grade_softmax_loss(t, r: PartResult) -> None:
-    _loss_part(t.layers.softmax_loss, lambda s, y: F.cross_entropy(s, y), 2.3026, 1e-3, r, big=True)
+def grade_svm_loss(child: Child, r: PartResult, rng: np.random.Generator) -> None:
+    _loss_part(child, "layers.svm_loss", _svm_truth, 9.0, 1e-2, r, rng, big=False)
+
+
+def grade_softmax_loss(child: Child, r: PartResult, rng: np.random.Generator) -> None:
+    _loss_part(child, "layers.softmax_loss", lambda s, y: F.cross_entropy(s, y), 2.3026, 1e-3, r, rng, big=True)
 
 
 N, D, H, C = 3, 5, 50, 7
+LAB_INIT = {"input_dim": D, "hidden_dim": H, "num_classes": C, "weight_scale": 1e-3}
 LAB_SCORES = np.asarray(
     [
         [11.53165108, 12.2917344, 13.05181771, 13.81190102, 14.57198434, 15.33206765, 16.09215096],
@@ -276,13 +348,6 @@ LAB_SCORES = np.asarray(
 )
 
 
-def _lab_model(t, reg: float = 0.0):
-    np.random.seed(231)  # the lab's cells seed the global generator; restored after the part
-    model = t.fc_net.TwoLayerNet(input_dim=D, hidden_dim=H, num_classes=C, weight_scale=1e-3)
-    model.reg = reg
-    return model
-
-
 def _lab_params() -> dict[str, np.ndarray]:
     return {
         "W1": np.linspace(-0.7, 0.3, num=D * H).reshape(D, H),
@@ -290,6 +355,12 @@ def _lab_params() -> dict[str, np.ndarray]:
         "W2": np.linspace(-0.3, 0.4, num=H * C).reshape(H, C),
         "b2": np.linspace(-0.9, 0.1, num=C),
     }
+
+
+def _random_params(rng: np.random.Generator, scale: float = 0.5, sizes=(D, H, C)) -> dict[str, np.ndarray]:
+    d, h, c = sizes
+    shapes = {"W1": (d, h), "b1": (h,), "W2": (h, c), "b2": (c,)}
+    return {k: scale * rng.standard_normal(shape) for k, shape in shapes.items()}
 
 
 def _lab_inputs() -> tuple[np.ndarray, np.ndarray]:
@@ -309,68 +380,93 @@ def torch_net(params: dict, X: np.ndarray, y: np.ndarray | None, reg: float):
     return scores, loss, leaves
 
 
-def grade_twolayer_init(t, r: PartResult) -> None:
-    model = _lab_model(t)
+def _model(child: Child, init: dict, params=None, X=None, y=None, reg=None) -> dict:
+    """The submission's TwoLayerNet(**init) after np.random.seed(231): {"params"} and, given X, {"loss": outputs}."""
+    answer = child.probe("model", init=init, params=params, X=X, y=y, reg=reg)
+    if not isinstance(answer.get("params"), dict):
+        raise PartFailed("wrong", "model.params is not a dict of arrays")
+    return answer
+
+
+def grade_twolayer_init(child: Child, r: PartResult, rng: np.random.Generator) -> None:
     shapes = {"W1": (D, H), "b1": (H,), "W2": (H, C), "b2": (C,)}
+    params = _model(child, LAB_INIT)["params"]
     for name, shape in shapes.items():
-        compare(name, model.params[name], np.zeros(shape))  # shape and dtype only
-    problems = [f"{n} is not all zeros" for n in ("b1", "b2") if np.any(model.params[n] != 0)]
-    problems += [
-        f"{n} has std {model.params[n].std():.2e}, expected weight_scale = 1e-3"
-        for n in ("W1", "W2")
-        if abs(model.params[n].std() - 1e-3) > 1e-4
-    ]
+        compare(name, params.get(name), np.zeros(shape))  # shape and dtype only
+    problems = [f"{n} is not all zeros" for n in ("b1", "b2") if np.any(params[n] != 0)]
+    # a second, larger net with a weight_scale drawn per run: enough entries to judge the spread
+    scale, sizes = float(10 ** rng.uniform(-3, -1)), (300, 200, 10)
+    big = _model(child, {**dict(zip(("input_dim", "hidden_dim", "num_classes"), sizes)), "weight_scale": scale})
+    big = big["params"]
+    for name, shape in {"W1": sizes[:2], "W2": sizes[1:]}.items():
+        compare(f"{name} of TwoLayerNet(input_dim=300, hidden_dim=200)", big.get(name), np.zeros(shape))
+        w = big[name].astype(np.float64)
+        if not (abs(w.std() / scale - 1) <= 0.08 and abs(w.mean()) <= 6 * scale / math.sqrt(w.size)):
+            problems.append(
+                f"with weight_scale = {scale:.3g}, {name} has mean {w.mean():.2e} and std {w.std():.2e}; "
+                f"expected N(0, weight_scale^2) entries"
+            )
+    if np.array_equal(big["W1"][:, 0], big["W1"][:, 1]):
+        problems.append("W1's columns are all alike: draw each weight on its own")
     if problems:
         raise PartFailed(WRONG, "; ".join(problems))
     r.vs_autograd = None
 
 
-def grade_twolayer_scores(t, r: PartResult) -> None:
-    model = _lab_model(t)
-    model.params.update(_lab_params())
+def _scores(child: Child, params: dict, X: np.ndarray) -> np.ndarray:
+    return _output(_model(child, LAB_INIT, params, X)["loss"], 0, "scores")
+
+
+def grade_twolayer_scores(child: Child, r: PartResult, rng: np.random.Generator) -> None:
     X, _ = _lab_inputs()
-    scores = model.loss(X.copy())
-    truth = torch_net(_lab_params(), X, None, 0.0)[0].detach().numpy()
-    r.vs_autograd = compare("scores", scores, truth)
-    r.vs_lab = float(np.abs(np.asarray(scores, np.float64) - LAB_SCORES).sum())  # the lab's measure: sum |diff|
-    no_relu = X @ _lab_params()["W1"] + _lab_params()["b1"]
-    no_relu = no_relu @ _lab_params()["W2"] + _lab_params()["b2"]
-    r.message = diagnose("scores", scores, truth, {"alternatives": {"skip the ReLU": no_relu}})
+    scores = _scores(child, _lab_params(), X)
+    errors = [compare("scores", scores, torch_net(_lab_params(), X, None, 0.0)[0].detach().numpy())]
+    r.vs_lab = float(np.abs(scores.astype(np.float64) - LAB_SCORES).sum())  # the lab's measure: sum |diff|
+    params, X2 = _random_params(rng), rng.standard_normal((4, D))
+    scores2 = _scores(child, params, X2)
+    truth = torch_net(params, X2, None, 0.0)[0].detach().numpy()
+    errors.append(compare("scores", scores2, truth))
+    r.vs_autograd = _max(*errors)
+    no_relu = (X2 @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"]
+    r.message = diagnose("scores", scores2, truth, {"alternatives": {"skip the ReLU": no_relu}})
 
 
-def grade_twolayer_loss(t, r: PartResult) -> None:
+def grade_twolayer_loss(child: Child, r: PartResult, rng: np.random.Generator) -> None:
     errors, lab_errors, messages = [], [], []
-    for reg, lab in ((0.0, 3.4702243556), (1.0, 26.5948426952)):
-        model = _lab_model(t, reg)
-        model.params.update(_lab_params())
-        X, y = _lab_inputs()
-        loss, _ = model.loss(X.copy(), y.copy())
-        truth = torch_net(_lab_params(), X, y, reg)[1].item()
+    X, y = _lab_inputs()
+    cases = [(_lab_params(), X, y, 0.0, 3.4702243556), (_lab_params(), X, y, 1.0, 26.5948426952)]
+    cases.append((_random_params(rng), rng.standard_normal((4, D)), rng.integers(C, size=4), rng.uniform(0.1, 2), None))
+    for params, X, y, reg, lab in cases:
+        loss = _output(_model(child, LAB_INIT, params, X, y, reg)["loss"], 0, "loss")
+        truth = torch_net(params, X, y, reg)[1].item()
         errors.append(compare(f"loss (reg {reg:g})", loss, truth))
-        lab_errors.append(abs(float(loss) - lab) / lab)
-        if errors[-1] > AUTOGRAD_TOLERANCE:
-            messages.append(f"with reg = {reg:g} the loss is {float(loss):.10g}, expected {truth:.10g}")
-    r.vs_autograd, r.vs_lab = max(errors), max(lab_errors)
+        if lab is not None:
+            lab_errors.append(abs(float(loss) - lab) / lab)
+        if not errors[-1] <= AUTOGRAD_TOLERANCE:
+            messages.append(f"with reg = {reg:.3g} the loss is {float(loss):.10g}, expected {truth:.10g}")
+    r.vs_autograd, r.vs_lab = _max(*errors), _max(*lab_errors)
     if messages and errors[0] <= AUTOGRAD_TOLERANCE:
         messages.append("only the regularization differs: it is 0.5 * reg * (sum W1^2 + sum W2^2), no biases")
     r.message = "; ".join(messages)
 
 
-def grade_twolayer_grads(t, r: PartResult) -> None:
-    rng = _rng()
+def grade_twolayer_grads(child: Child, r: PartResult, rng: np.random.Generator) -> None:
     X, y, reg = rng.standard_normal((N, D)), rng.integers(C, size=N), 0.7
-    model = t.fc_net.TwoLayerNet(input_dim=D, hidden_dim=H, num_classes=C, weight_scale=5e-2, reg=reg)
-    params = {k: rng.standard_normal(v.shape) * 5e-2 for k, v in _lab_params().items()}
-    model.params.update({k: v.copy() for k, v in params.items()})
-    _, grads = model.loss(X.copy(), y.copy())
+    init = {**LAB_INIT, "weight_scale": 5e-2}
+    params = _random_params(rng, 5e-2)
+    outputs = _model(child, init, params, X, y, reg)["loss"]
+    grads = _output(outputs, 1, "grads")
+    if not isinstance(grads, dict):
+        raise PartFailed("wrong", "grads is not a dict of arrays")
     _, loss, leaves = torch_net(params, X, y, reg)
     loss.backward()
     truth = {k: leaves[k].grad.numpy() for k in params}
-    r.vs_autograd = max(compare(f"grads[{k!r}]", grads[k], truth[k]) for k in truth)
-    numeric = {
-        k: eval_numerical_gradient(lambda _: model.loss(X, y)[0], model.params[k], verbose=False) for k in params
-    }
-    r.vs_numerical = max(relative_error(np.asarray(grads[k], np.float64), numeric[k])[1] for k in params)
+    r.vs_autograd = _max(*(compare(f"grads[{k!r}]", grads.get(k), truth[k]) for k in truth))
+    numeric = {}
+    for k in params:
+        answer = child.probe("model_numerical", init=init, params=params, X=X, y=y, reg=reg, name=k, h=STEP)
+        numeric[k] = _difference(answer, params[k])
+    r.vs_numerical = _max(*(relative_error(grads[k].astype(np.float64), numeric[k])[1] for k in params))
     messages = []
     for k in truth:
         alternatives = {}
@@ -432,43 +528,138 @@ def lab_update_in_torch(rule: str, w: np.ndarray, dw: np.ndarray, config: dict) 
 
 
 def grade_update(rule: str) -> Callable:
-    def grade(t, r: PartResult) -> None:
+    def grade(child: Child, r: PartResult, rng: np.random.Generator) -> None:
         w, dw = lab_w_dw()
         config, lab = LAB_UPDATES[rule]
-        copies = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in config.items()}
-        next_w, _ = getattr(t.optim, rule)(w.copy(), dw.copy(), copies)
-        truth = lab_update_in_torch(rule, w, dw, config)
-        r.vs_autograd = compare("next_w", next_w, truth)
+        next_w = _update(child, rule, w, dw, config)
+        errors = [compare("next_w", next_w, lab_update_in_torch(rule, w, dw, config))]
         if lab:
             first_row, last = lab["next_w"]
-            got = np.concatenate([np.asarray(next_w, np.float64)[0], [np.asarray(next_w, np.float64)[-1, -1]]])
+            got = np.concatenate([next_w.astype(np.float64)[0], [next_w.astype(np.float64)[-1, -1]]])
             r.vs_lab = relative_error(got, np.asarray([*first_row, last]))[1]
+        w2, dw2 = rng.standard_normal((6, 3)), rng.standard_normal((6, 3))
+        config2 = {k: _like(v, rng) for k, v in config.items()}
+        config2["learning_rate"] = float(10 ** rng.uniform(-3, -1))
+        next_w2 = _update(child, rule, w2, dw2, config2)
+        truth = lab_update_in_torch(rule, w2, dw2, config2)
+        errors.append(compare("next_w", next_w2, truth))
+        r.vs_autograd = _max(*errors)
         alternatives = {}
         if rule == "sgd_momentum":
-            flipped = w + (0.9 * config["velocity"] + 1e-3 * dw)
+            flipped = w2 + (0.9 * config2["velocity"] + config2["learning_rate"] * dw2)
             alternatives["adds the gradient: v = mu * v - lr * dw, then w + v"] = flipped
-        r.message = diagnose("next_w", next_w, truth, {"alternatives": alternatives})
+        r.message = diagnose("next_w", next_w2, truth, {"alternatives": alternatives})
 
     return grade
 
 
-def grade_solver(t, r: PartResult) -> None:
-    """The Solver overfits 50 separable examples with a known-good model (this project's)."""
-    from numpy_impl.fc_net import TwoLayerNet
+def _like(value, rng: np.random.Generator):
+    """A fresh value for an optimizer's state entry: positive arrays of its shape, a step count in 1..100."""
+    if isinstance(value, np.ndarray):
+        return rng.uniform(0.1, 1.0, size=(6, 3))
+    return int(rng.integers(1, 100)) if isinstance(value, int) else value
 
-    rng = _rng()
-    centers = rng.standard_normal((5, 20)) * 3
-    y = rng.integers(5, size=60)
-    X = centers[y] + 0.3 * rng.standard_normal((60, 20))
-    data = {"X_train": X[:50], "y_train": y[:50], "X_val": X[50:], "y_val": y[50:]}
-    model = TwoLayerNet(input_dim=20, hidden_dim=30, num_classes=5, weight_scale=1e-1, seed=0)
-    solver = t.solver.Solver(
-        model, data, update_rule="sgd", optim_config={"learning_rate": 0.1}, num_epochs=20, batch_size=10, verbose=False
+
+def _update(child: Child, rule: str, w, dw, config: dict) -> np.ndarray:
+    answer = child.probe("update", rule=rule, w=w, dw=dw, config=config)
+    return answer.get("next_w")
+
+
+SOLVER_DATA = {"classes": 5, "features": 20, "hidden": 30, "train": 50, "val": 10}
+SOLVER_SETTINGS = {
+    "update_rule": "sgd",
+    "optim_config": {"learning_rate": 0.1},
+    "lr_decay": 0.9,
+    "num_epochs": 10,
+    "batch_size": 10,
+    "verbose": False,
+}
+
+
+class ParentModel:
+    """The model the Solver trains, computed here: it answers the child's loss calls and keeps every one."""
+
+    def __init__(self, shapes: dict[str, tuple]):
+        self.shapes, self.calls = shapes, []
+
+    def answer(self, question) -> dict:
+        """loss(X, y) for the child: {"scores"} or {"loss", "grads"}; {"status": "refused"} for unusable input."""
+        try:
+            X, y, params = self._check(question)
+        except ValueError as err:
+            return {"status": "refused", "message": str(err)}
+        scores, loss, leaves = torch_net(params, X, y, 0.0)
+        if y is None:
+            self.calls.append((params, X, None, None))
+            return {"scores": scores.detach().numpy()}
+        loss.backward()
+        grads = {k: leaves[k].grad.numpy() for k in params}
+        self.calls.append((params, X, y, grads))
+        return {"loss": loss.item(), "grads": grads}
+
+    def _check(self, question) -> tuple:
+        X, y, params = (question.get(k) for k in ("X", "y", "params")) if isinstance(question, dict) else (None,) * 3
+        if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == SOLVER_DATA["features"]):
+            raise ValueError(f"model.loss: X must be an (N, {SOLVER_DATA['features']}) array")
+        if y is not None and not (isinstance(y, np.ndarray) and y.shape == (len(X),) and y.dtype.kind in "iu"):
+            raise ValueError("model.loss: y must be an (N,) integer array")
+        if not isinstance(params, dict) or set(params) != set(self.shapes):
+            raise ValueError("model.params must hold W1, b1, W2, b2")
+        for k, shape in self.shapes.items():
+            v = params[k]
+            if not (isinstance(v, np.ndarray) and v.shape == shape and v.dtype == np.float64 and np.all(np.isfinite(v))):
+                raise ValueError(f"model.params[{k!r}] must be a finite float64 array of shape {shape}")
+        return X.astype(np.float64), y, params
+
+
+def grade_solver(child: Child, r: PartResult, rng: np.random.Generator) -> None:
+    """The Solver trains a model computed here on separable data: every step checked, the result scored here."""
+    k, d, h, n, v = (SOLVER_DATA[key] for key in ("classes", "features", "hidden", "train", "val"))
+    centers = rng.standard_normal((k, d)) * 3
+    y = rng.integers(k, size=n + v)
+    X = centers[y] + 0.3 * rng.standard_normal((n + v, d))
+    data = {"X_train": X[:n], "y_train": y[:n], "X_val": X[n:], "y_val": y[n:]}
+    params = _random_params(rng, 0.1, (d, h, k))
+    model = ParentModel({key: value.shape for key, value in params.items()})
+    child.answer = model.answer
+    answer = child.probe("solver", params=params, data=data, settings=SOLVER_SETTINGS)
+    steps = [call for call in model.calls if call[2] is not None]
+    per_epoch = n // SOLVER_SETTINGS["batch_size"]
+    expected = SOLVER_SETTINGS["num_epochs"] * per_epoch
+    if len(steps) != expected:
+        raise PartFailed(WRONG, f"the Solver made {len(steps)} training steps; {expected} expected (10 epochs of 5)")
+    rows = {row.tobytes(): i for i, row in enumerate(data["X_train"])}
+    batches = []
+    for _, X_batch, y_batch, _ in steps:
+        indices = [rows.get(row.tobytes()) for row in X_batch]
+        if None in indices or not np.array_equal(data["y_train"][indices], y_batch):
+            raise PartFailed(WRONG, "the Solver trained on rows (or labels) that are not the training data's")
+        batches.append(tuple(sorted(indices)))
+    if len(set(batches)) <= expected // 2:
+        raise PartFailed(WRONG, f"the Solver trained on only {len(set(batches))} different minibatches in {expected}")
+    for step, ((before, *_, grads), (after, *_)) in enumerate(zip(steps, steps[1:])):
+        lr = SOLVER_SETTINGS["optim_config"]["learning_rate"] * SOLVER_SETTINGS["lr_decay"] ** (step // per_epoch)
+        error = _max(*(relative_error(after[key], before[key] - lr * grads[key])[1] for key in before))
+        if not error <= 1e-10:
+            raise PartFailed(
+                WRONG,
+                f"after step {step + 1} the weights are not w - learning_rate * dw with learning_rate = {lr:.4g} "
+                "(0.1, times lr_decay = 0.9 after each epoch); check optim.sgd and the Solver's decay",
+            )
+    final = answer.get("params")
+    seen = [call[0] for call in model.calls]  # the Solver checks accuracy after its last step
+    if not isinstance(final, dict) or not any(_same_params(final, state) for state in seen):
+        raise PartFailed(WRONG, "after train() the model's params are none of the weights training went through")
+    accuracy = float(np.mean(np.argmax(torch_net(final, data["X_train"], None, 0.0)[0].detach().numpy(), 1) == y[:n]))
+    if not accuracy >= 0.9:
+        raise PartFailed(WRONG, f"training accuracy after 10 epochs is {accuracy:.2f}; a working Solver reaches 1.0")
+
+
+def _same_params(got: dict, state: dict) -> bool:
+    return set(got) == set(state) and all(
+        isinstance(got[k], np.ndarray) and got[k].shape == state[k].shape and np.array_equal(got[k], state[k])
+        for k in state
     )
-    solver.train()
-    final = solver.train_acc_history[-1] if solver.train_acc_history else 0.0
-    if final < 0.9:
-        raise PartFailed(WRONG, f"training accuracy after 20 epochs is {final:.2f}; a working Solver reaches 1.0")
 
 
 # part name, lab module, function(s) it grades, its grader, its section in docs/derivations.md
@@ -487,65 +678,70 @@ PARTS: list[tuple[str, str, tuple[str, ...], Callable, str]] = [
     *((f"update rule {rule}", "optim", (rule,), grade_update(rule), "8") for rule in LAB_UPDATES),
     ("Solver", "solver", ("Solver",), grade_solver, ""),
 ]
-OPTIONAL_MODULES = ("solver",)
 
 
 # ----------------------------------------------------------------------------- running
 
 
-def grade_part(target: SimpleNamespace, broken: dict, part, time_limit: float = TIME_LIMIT_SECONDS) -> PartResult:
-    """Run one part's grader on the target, whatever it does -> its PartResult."""
-    name, module_name, functions, grader, section = part
+def grade_part(scratch: Scratch, part, rng: np.random.Generator, time_limit: float = TIME_LIMIT_SECONDS) -> PartResult:
+    """Run one part in a fresh child on the scratch copy, whatever the submission does -> its PartResult."""
+    name, _, _, grader, section = part
     result = PartResult(name, CORRECT, derivation=section)
-    module = getattr(target, module_name, None)
-    if module_name in broken:
-        result.status, result.message = "error", f"{module_name}.py does not import: {broken[module_name]}"
-        return result
-    missing = [f for f in functions if module is None or not hasattr(module, f)]
-    if missing:
-        result.status, result.message = NOT_IMPLEMENTED, f"{module_name}.py has no {', '.join(missing)}"
-        return result
-    state = np.random.get_state()
-    printed = io.StringIO()
+    child = Child(scratch, time_limit)
     try:
-        with signals.time_limit(time_limit, _TimedOut), contextlib.redirect_stdout(printed), np.errstate(all="ignore"):
-            grader(target, result)
-    except NotImplementedError as err:
-        result.status, result.message = NOT_IMPLEMENTED, str(err)
-    except _TimedOut:
-        result.status, result.message = "timeout", f"ran past the {time_limit:g} s limit"
+        with np.errstate(all="ignore"):
+            grader(child, result, rng)
+    except ChildFailed as err:
+        result.status = "timeout" if err.status == "timeout" else err.status
+        result.message = clean(str(err)) + (f" ({clean(err.where)})" if err.where else "")
     except PartFailed as err:
-        result.status, result.message = err.status, str(err)
-    except Exception as err:
-        result.status, result.message = "error", f"{type(err).__name__}: {err}"
+        result.status, result.message = err.status, clean(str(err))
     else:
         problems = []
-        if result.vs_autograd is not None and result.vs_autograd > result.tolerance:
+        if result.vs_autograd is not None and not result.vs_autograd <= result.tolerance:
             problems.append(result.message or "differs from autograd beyond the tolerance")
-        if result.vs_numerical is not None and result.vs_numerical > NUMERICAL_TOLERANCE:
+        if result.vs_numerical is not None and not result.vs_numerical <= NUMERICAL_TOLERANCE:
             problems.append("the backward pass disagrees with the numerical gradient of its own forward pass")
-        if result.vs_lab is not None and result.vs_lab > result.lab_tolerance:
+        if result.vs_lab is not None and not result.vs_lab <= result.lab_tolerance:
             problems.append("differs from the lab's expected figures")
         result.status = WRONG if problems else CORRECT
         result.message = "; ".join(dict.fromkeys(problems))
     finally:
-        np.random.set_state(state)
-    if printed.getvalue():
+        child.close()
+    if child.printed():
         result.notes.append("prints while it runs")
     return result
 
 
-def grade(target: str, time_limit: float = TIME_LIMIT_SECONDS) -> list[PartResult]:
-    """Every part of the lab graded on the target (a package name or a folder) -> one PartResult each.
+def grade_folder(folder: Path, seed: int | None = None, time_limit: float = TIME_LIMIT_SECONDS, slot: int = 0):
+    """Every part of the lab graded on the lab files in folder -> (one PartResult per part, files left out).
 
-    The Solver is graded only when the target has a solver.py. Raises TargetError for a target that
-    is neither an importable package nor a folder.
+    Inputs beyond the lab's fixtures come from seed (a secret one per call when None).
     """
-    from compare.target import load_target
+    seed = secrets.randbits(64) if seed is None else seed
+    try:
+        scratch = Scratch(folder, slot)
+    except (SubmissionError, OSError) as err:
+        return [PartResult(p[0], "error", message=clean(f"cannot copy the submission: {err}")) for p in PARTS], []
+    try:
+        results = [
+            grade_part(scratch, part, np.random.default_rng([seed, index]), time_limit)
+            for index, part in enumerate(PARTS)
+        ]
+    finally:
+        scratch.close()
+    return results, scratch.skipped
 
-    loaded, broken = load_target(target)
-    parts = [p for p in PARTS if p[1] not in OPTIONAL_MODULES or hasattr(loaded, p[1]) or p[1] in broken]
-    return [grade_part(loaded, broken, part, time_limit) for part in parts]
+
+def grade(target: str, time_limit: float = TIME_LIMIT_SECONDS, seed: int | None = None) -> list[PartResult]:
+    """Every part of the lab graded on the target (a folder with the lab's files, or a package name).
+
+    Raises TargetError for a target that is neither.
+    """
+    from compare.target import resolve_target
+
+    return grade_folder(resolve_target(target), seed, time_limit)[0]
+
 
 
 def format_grades(results: list[PartResult]) -> str:
