@@ -97,7 +97,7 @@ class ImportFailed(Exception):
 def error(err: BaseException, folder: str) -> dict:
     """What went wrong in student code: its type, message and the last line of the submission it ran."""
     try:
-        message = f"{type(err).__name__}: {err}"
+        message = str(err) if isinstance(err, NotImplementedError) else f"{type(err).__name__}: {err}"
     except BaseException:  # a __str__ that raises
         message = type(err).__name__
     where = ""
@@ -265,7 +265,6 @@ def main() -> None:
     drop_privileges(settings["uid"])
     sys.path += settings["path"]
     import numpy as np
-
     from wire import encode, read_message
 
     folder = settings["submission"]

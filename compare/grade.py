@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from compare.adapter import leaf
 from compare.metrics import relative_error
-from compare.sandbox import ChildFailed, Child, Scratch, SubmissionError
+from compare.sandbox import Child, ChildFailed, Scratch, SubmissionError
 
 AUTOGRAD_TOLERANCE = 1e-8  # float64: a correct part sums in its own order (~1e-15); a bug is off by far more
 NUMERICAL_TOLERANCE = 1e-6  # the lab's loosest figure for a centered difference with h = 1e-5
@@ -255,7 +255,9 @@ def grade_relu_forward(child: Child, r: PartResult, rng: np.random.Generator) ->
 
 def grade_relu_backward(child: Child, r: PartResult, rng: np.random.Generator) -> None:
     x, dout = rng.standard_normal((10, 10)), rng.standard_normal((10, 10))
-    answer = child.probe("backward", forward="layers.relu_forward", args=[x], backward="layers.relu_backward", dout=dout)
+    answer = child.probe(
+        "backward", forward="layers.relu_forward", args=[x], backward="layers.relu_backward", dout=dout
+    )
     dx = _output(_list(answer.get("outputs"), "outputs"), 0, "dx")
     if not (isinstance(answer.get("dout_after"), np.ndarray) and np.array_equal(answer["dout_after"], dout)):
         r.notes.append("changes its input dout in place")
@@ -607,7 +609,9 @@ class ParentModel:
             raise ValueError("model.params must hold W1, b1, W2, b2")
         for k, shape in self.shapes.items():
             v = params[k]
-            if not (isinstance(v, np.ndarray) and v.shape == shape and v.dtype == np.float64 and np.all(np.isfinite(v))):
+            if not (
+                isinstance(v, np.ndarray) and v.shape == shape and v.dtype == np.float64 and np.all(np.isfinite(v))
+            ):
                 raise ValueError(f"model.params[{k!r}] must be a finite float64 array of shape {shape}")
         return X.astype(np.float64), y, params
 
@@ -741,7 +745,6 @@ def grade(target: str, time_limit: float = TIME_LIMIT_SECONDS, seed: int | None 
     from compare.target import resolve_target
 
     return grade_folder(resolve_target(target), seed, time_limit)[0]
-
 
 
 def format_grades(results: list[PartResult]) -> str:

@@ -32,7 +32,15 @@ from compare.wire import WireError, encode, read_message
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-KIT_SUPPORT = ("__init__", "dtypes", "rng", "artifacts", "preprocess", "runtime", "batches")  # common/ as the kit uses it
+KIT_SUPPORT = (
+    "__init__",
+    "dtypes",
+    "rng",
+    "artifacts",
+    "preprocess",
+    "runtime",
+    "batches",
+)  # common/ as the kit uses it
 LAB_FILES = ("layers.py", "layer_utils.py", "fc_net.py", "optim.py", "solver.py")
 UID_BASE = 2_000_000_000  # children as root run as UID_BASE + slot: uids no account on the machine has
 MAX_SUBMISSION_BYTES = 20 * 2**20
@@ -197,7 +205,9 @@ def _copy_tree(source: Path, target: Path) -> list[str]:
                 data = f.read(budget + 1)
             budget -= len(data)
             if budget < 0:
-                raise SubmissionError(f"larger than {MAX_SUBMISSION_BYTES // 2**20} MiB; hand in the lab's folder alone")
+                raise SubmissionError(
+                    f"larger than {MAX_SUBMISSION_BYTES // 2**20} MiB; hand in the lab's folder alone"
+                )
             (target / rel / name).write_bytes(data)
     return skipped
 
@@ -211,6 +221,9 @@ class Scratch:
         self.root = Path(tempfile.mkdtemp(prefix="lab-grade-"))
         self.work = self.root / "work"
         self.skipped = _copy_tree(lab_folder, self.work / "lab")
+        (self.work / "lab" / "__init__.py").unlink(
+            missing_ok=True
+        )  # each module alone: one missing name breaks one part
         (self.work / "common").mkdir()
         for name in KIT_SUPPORT:
             shutil.copyfile(ROOT / "common" / f"{name}.py", self.work / "common" / f"{name}.py")
@@ -316,7 +329,9 @@ class Child:
             raise ChildFailed("error", self._ended()) from None
         except (WireError, RecursionError, ValueError) as err:
             self.kill()
-            raise ChildFailed("error", f"the submission's process sent something that is not a result ({err})") from None
+            raise ChildFailed(
+                "error", f"the submission's process sent something that is not a result ({err})"
+            ) from None
         return message
 
     def probe(self, probe: str, **args) -> dict:

@@ -1,0 +1,185 @@
+"""Grade a whole class: find the submissions, grade them in parallel, write the gradebook.
+
+OUT/grades.csv              one row per student: points per part, total, out of
+OUT/students/<student>.json one per student: every part's fields (or Gradescope's results.json format)
+
+A target folder with the lab's files in it (or in one folder below it, as a kit's ``lab/``) is one
+submission; a folder holding two or more such folders is a class, one student per folder, named
+after it. Points per part are 1 unless a points file (TOML or JSON: ``"part name" = points``) says
+otherwise.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import queue
+import re
+import time
+import tomllib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from compare.grade import PARTS, PartResult, grade_folder
+from compare.sandbox import find_lab_folder
+from compare.target import TargetError, resolve_target
+
+FORMATS = ("native", "gradescope")
+
+
+@dataclass
+class Submission:
+    """One student's work: their id, the folder with their lab files (None: none found) and the grades."""
+
+    student: str
+    folder: Path | None
+    results: list[PartResult] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # files not copied for grading (links, special files)
+    seconds: float = 0.0
+
+
+def find_submissions(targets: list[str]) -> list[Submission]:
+    """--impl's targets -> the submissions in them, in order; a class folder gives one per student folder."""
+    found: list[Submission] = []
+    for target in targets:
+        path = Path(target)
+        students = _student_folders(path) if path.is_dir() else []
+        if len(students) >= 2:
+            found += [Submission(p.name, find_lab_folder(p)) for p in students]
+        else:
+            folder = resolve_target(target)
+            found.append(Submission(path.resolve().name if path.is_dir() else target, folder))
+    names = [s.student for s in found]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise TargetError(f"--impl: two submissions are both named {repeated[0]!r}; give each student a folder")
+    return found
+
+
+def _student_folders(path: Path) -> list[Path]:
+    """The folders directly in path that hold lab files (in them or below), when path holds none itself."""
+    if any((path / name).is_file() for name in ("layers.py", "fc_net.py", "optim.py")):
+        return []
+    folders = sorted(p for p in path.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
+    with_lab = [p for p in folders if find_lab_folder(p) is not None]
+    return folders if len(with_lab) >= 2 else []
+
+
+def load_points(path: str | None) -> dict[str, float]:
+    """Points per part: 1 each, or what the TOML or JSON file at path says; ValueError naming what is wrong."""
+    points = {part[0]: 1.0 for part in PARTS}
+    if path is None:
+        return points
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        given = json.loads(text) if path.endswith(".json") else tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ValueError(f"--points {path}: cannot read it ({err})") from None
+    if not isinstance(given, dict):
+        raise ValueError(f"--points {path}: expected a table of part name = points")
+    for name, value in given.items():
+        if name not in points:
+            raise ValueError(f"--points {path}: no part is named {name!r}; the parts: {', '.join(points)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+            raise ValueError(f"--points {path}: {name!r} = {value!r}; expected a number of points >= 0")
+        points[name] = float(value)
+    return points
+
+
+def grade_class(
+    submissions: list[Submission], jobs: int, time_limit: float, progress: Callable[[Submission, int], None]
+) -> None:
+    """Grade every submission, jobs at a time (each in its own job slot); progress(submission, done) after each."""
+    slots: queue.Queue[int] = queue.Queue()
+    for slot in range(jobs):
+        slots.put(slot)
+    done = [0]
+
+    def one(submission: Submission) -> None:
+        slot = slots.get()
+        start = time.monotonic()
+        try:
+            if submission.folder is None:
+                message = "no lab files found (layers.py, layer_utils.py, fc_net.py, optim.py, solver.py)"
+                submission.results = [PartResult(p[0], "not implemented", message=message) for p in PARTS]
+            else:
+                submission.results, submission.skipped = grade_folder(
+                    submission.folder, time_limit=time_limit, slot=slot
+                )
+        finally:
+            slots.put(slot)
+        submission.seconds = time.monotonic() - start
+        done[0] += 1
+        progress(submission, done[0])
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for future in [pool.submit(one, s) for s in submissions]:
+            future.result()
+
+
+def scored(results: list[PartResult], points: dict[str, float]) -> tuple[float, float]:
+    """-> (points earned, points possible)."""
+    return sum(points[r.part] for r in results if r.passed), sum(points[r.part] for r in results)
+
+
+def native_json(student: str, results: list[PartResult], points: dict[str, float]) -> dict:
+    """One student's grades: score, points, every part's fields."""
+    earned, possible = scored(results, points)
+    return {
+        "student": student,
+        "correct": sum(r.passed for r in results),
+        "parts": len(results),
+        "score": earned,
+        "max_score": possible,
+        "results": [{**asdict(r), "passed": r.passed, "points": points[r.part] if r.passed else 0.0} for r in results],
+    }
+
+
+def gradescope_json(results: list[PartResult], points: dict[str, float]) -> dict:
+    """Gradescope's results.json: score, max_score, and one test per part (name, score, max_score, output)."""
+    earned, possible = scored(results, points)
+    tests = []
+    for r in results:
+        output = "; ".join(filter(None, [r.message, *r.notes]))
+        tests.append(
+            {
+                "name": r.part,
+                "score": points[r.part] if r.passed else 0.0,
+                "max_score": points[r.part],
+                "status": "passed" if r.passed else "failed",
+                "output": f"{r.status}" + (f": {output}" if output else ""),
+                "visibility": "visible",
+            }
+        )
+    return {"score": earned, "max_score": possible, "tests": tests}
+
+
+def student_json(fmt: str, student: str, results: list[PartResult], points: dict[str, float]) -> dict:
+    return gradescope_json(results, points) if fmt == "gradescope" else native_json(student, results, points)
+
+
+def safe_name(student: str) -> str:
+    """A file name for a student id: letters, digits, '-', '_' and '.' kept, the rest as '_'."""
+    return re.sub(r"[^\w.-]", "_", student).lstrip(".") or "_"
+
+
+def gradebook_csv(submissions: list[Submission], points: dict[str, float]) -> str:
+    """grades.csv: student, one column of points per part, total, out of."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    parts = [part[0] for part in PARTS]
+    writer.writerow(["student", *parts, "total", "out of"])
+    for s in submissions:
+        by_part = {r.part: r for r in s.results}
+        earned, possible = scored(s.results, points)
+        row = [_csv_safe(s.student)] + [f"{points[p]:g}" if by_part[p].passed else "0" for p in parts]
+        writer.writerow([*row, f"{earned:g}", f"{possible:g}"])
+    return buffer.getvalue()
+
+
+def _csv_safe(text: str) -> str:
+    """A cell a spreadsheet shows as text: one that starts like a formula gets a leading quote."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
