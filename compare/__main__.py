@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--points", default=None, metavar="FILE", help="points per part (TOML or JSON); 1 each")
     parser.add_argument("--format", choices=FORMATS, default="native", help="the JSON files' format")
     parser.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds per part (20)")
+    parser.add_argument(
+        "--no-sandbox", action="store_true", help="grade as root without bubblewrap (see docs/grading.md)"
+    )
     args = parser.parse_args(argv)
     if args.impl is not None:
         return grade_main(args)
@@ -120,6 +123,8 @@ def grade_main(args) -> int:
             return fail(f"--json {args.json}: {problem}")
         Path(args.json).unlink(missing_ok=True)  # a grading that dies must not leave an earlier result there
     isolation = detect_isolation()
+    if isolation.refusal() and not args.no_sandbox:
+        return fail(isolation.refusal())
     print(f"isolation: {isolation.describe()}")
     if isolation.warning():
         print(isolation.warning(), file=sys.stderr)

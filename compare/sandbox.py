@@ -89,6 +89,16 @@ class Isolation:
             "(install it: apt-get install bubblewrap)"
         )
 
+    def refusal(self) -> str:
+        """Why grading must not start without --no-sandbox ('' when it may): as root with no bubblewrap."""
+        if self.bwrap or os.geteuid() != 0:
+            return ""
+        return (
+            "running as root and bubblewrap is not usable here: a submission would run as root with the whole "
+            "machine open to it; install bubblewrap (apt-get install bubblewrap), grade as another user, or pass "
+            "--no-sandbox to accept that"
+        )
+
 
 @cache
 def detect_isolation() -> Isolation:
@@ -141,7 +151,7 @@ def _bwrap_prefix(bwrap: str, work: Path) -> list[str]:
     for folder in _numpy_dirs():
         args += ["--ro-bind", str(folder), f"/grader/site/{folder.name}"]
     args += ["--bind", str(work), "/work", "--chdir", "/work", "--clearenv"]
-    for key, value in {**ENV, "HOME": "/work", "TMPDIR": "/tmp"}.items():
+    for key, value in {**ENV, "HOME": "/work", "TMPDIR": "/work/tmp"}.items():
         args += ["--setenv", key, value]
     return args
 
