@@ -90,30 +90,39 @@ class Isolation:
         )
 
     def refusal(self) -> str:
-        """Why grading must not start without --no-sandbox ('' when it may): as root with no bubblewrap."""
-        if self.bwrap or os.geteuid() != 0:
+        """Why grading must not start without --no-sandbox ('' when it may): as root, with neither layer."""
+        if self.bwrap or self.drop_user or os.geteuid() != 0:
             return ""
         return (
-            "running as root and bubblewrap is not usable here: a submission would run as root with the whole "
-            "machine open to it; install bubblewrap (apt-get install bubblewrap), grade as another user, or pass "
-            "--no-sandbox to accept that"
+            "running as root, and neither bubblewrap nor another user can run Python here: a submission would run "
+            "as root with the whole machine open to it; install bubblewrap (apt-get install bubblewrap), grade as "
+            "another user, or pass --no-sandbox to accept that"
         )
 
 
 @cache
 def detect_isolation() -> Isolation:
-    """The layers that work on this machine, found by starting a trivial sandbox once."""
-    if os.environ.get("LAB_GRADER_NO_BWRAP"):  # tests of the fallback
-        return Isolation(None, False)
-    bwrap = shutil.which("bwrap")
+    """The layers that work on this machine, found by starting a trivial child once for each."""
+    bwrap = None if os.environ.get("LAB_GRADER_NO_BWRAP") else shutil.which("bwrap")  # the variable: tests
     if bwrap is not None:
         probe = [*_bwrap_prefix(bwrap, Path(tempfile.gettempdir())), "--", _python(), "-I", "-S", "-c", "pass"]
-        try:
-            ok = subprocess.run(probe, capture_output=True, timeout=30, umask=0o022).returncode == 0
-        except (OSError, subprocess.TimeoutExpired):
-            ok = False
-        bwrap = bwrap if ok else None
-    return Isolation(bwrap, bwrap is not None and os.geteuid() == 0)
+        bwrap = bwrap if _runs(probe) else None
+    if os.geteuid() != 0:
+        return Isolation(bwrap, False)
+    if bwrap is not None:
+        return Isolation(bwrap, True)
+    # as root without bubblewrap: another uid helps only if it can still run Python and import NumPy
+    ids = ", ".join([str(UID_BASE)] * 3)
+    become = f"import os; os.setgroups([]); os.setresgid({ids}); os.setresuid({ids})"
+    imports = f"import sys; sys.path.append({str(_numpy_dirs()[0].parent)!r}); import numpy, json, traceback, resource"
+    return Isolation(None, _runs([_python(), "-I", "-S", "-c", f"{become}; {imports}"]))
+
+
+def _runs(command: list[str]) -> bool:
+    try:
+        return subprocess.run(command, capture_output=True, timeout=60, umask=0o022, cwd="/").returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def _python() -> str:
@@ -247,6 +256,9 @@ class Scratch:
                 (self.root / "site" / folder.name).symlink_to(folder)
         self.uid = UID_BASE + slot if self.isolation.drop_user else None
         if self.uid is not None:
+            for folder in (self.root, self.root / "grader", self.root / "site"):
+                if folder.exists():
+                    folder.chmod(0o711 if folder == self.root else 0o755)  # the other uid passes through, no more
             for folder, dirs, files in os.walk(self.work):
                 for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
                     os.chown(name, self.uid, self.uid)
