@@ -717,34 +717,41 @@ def grade_part(scratch: Scratch, part, rng: np.random.Generator, time_limit: flo
     return result
 
 
-def grade_folder(folder: Path, seed: int | None = None, time_limit: float = TIME_LIMIT_SECONDS, slot: int = 0):
-    """Every part of the lab graded on the lab files in folder -> (one PartResult per part, files left out).
+def grade_folder(
+    folder: Path,
+    seed: int | None = None,
+    time_limit: float = TIME_LIMIT_SECONDS,
+    slot: int = 0,
+    only: tuple[str, ...] | None = None,
+) -> tuple[list[PartResult], list[str]]:
+    """The lab's parts (or those named in only) graded on the lab files in folder -> (results, files left out).
 
-    Inputs beyond the lab's fixtures come from seed (a secret one per call when None).
+    Inputs beyond the lab's fixtures come from seed (a secret one per call when None); slot is the job
+    slot, which picks the child's uid.
     """
     seed = secrets.randbits(64) if seed is None else seed
+    parts = [(index, part) for index, part in enumerate(PARTS) if only is None or part[0] in only]
     try:
         scratch = Scratch(folder, slot)
     except (SubmissionError, OSError) as err:
-        return [PartResult(p[0], "error", message=clean(f"cannot copy the submission: {err}")) for p in PARTS], []
+        message = clean(f"cannot copy the submission: {err}")
+        return [PartResult(part[0], "error", message=message) for _, part in parts], []
     try:
-        results = [
-            grade_part(scratch, part, np.random.default_rng([seed, index]), time_limit)
-            for index, part in enumerate(PARTS)
-        ]
+        results = [grade_part(scratch, part, np.random.default_rng([seed, index]), time_limit) for index, part in parts]
     finally:
         scratch.close()
     return results, scratch.skipped
 
 
-def grade(target: str, time_limit: float = TIME_LIMIT_SECONDS, seed: int | None = None) -> list[PartResult]:
-    """Every part of the lab graded on the target (a folder with the lab's files, or a package name).
-
-    Raises TargetError for a target that is neither.
+def grade(
+    target: str, time_limit: float = TIME_LIMIT_SECONDS, seed: int | None = None, only: tuple[str, ...] | None = None
+) -> list[PartResult]:
+    """The lab's parts (or those named in only) graded on the target: a folder with the lab's files, or a
+    package name. Raises TargetError for a target that is neither.
     """
     from compare.target import resolve_target
 
-    return grade_folder(resolve_target(target), seed, time_limit)[0]
+    return grade_folder(resolve_target(target), seed, time_limit, only=only)[0]
 
 
 def format_grades(results: list[PartResult]) -> str:
