@@ -25,8 +25,6 @@ from pathlib import Path
 _ROOT, _CWD = Path(__file__).resolve().parents[1], Path.cwd().resolve()
 sys.path[:] = [p for p in sys.path if (where := Path(p or os.curdir).resolve()) == _ROOT or where != _CWD]
 
-from compare.checks import run_all  # noqa: E402 (after the path is cleaned)
-from compare.explain import explain  # noqa: E402 (after the path is cleaned)
 from compare.gradebook import FORMATS  # noqa: E402 (after the path is cleaned)
 from compare.metrics import ERROR_MEASURE, Check  # noqa: E402 (after the path is cleaned)
 
@@ -67,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     for flag in ("json", "out", "points", "time_limit"):
         if getattr(args, flag) is not None:
             parser.error(f"--{flag.replace('_', '-')} goes with --impl")
+    from compare.checks import run_all
+    from compare.explain import explain
+
     if args.explain:  # the lesson alone: the full table would scroll it away
         print(explain(args.seed))
         print("Every agreement check, in both dtypes: python -m compare")

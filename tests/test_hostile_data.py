@@ -249,7 +249,7 @@ def test_compare_json_pointed_at_a_folder_is_refused_in_one_line_before_grading(
     def never(*args, **kwargs):
         raise AssertionError("graded before checking --json")
 
-    monkeypatch.setattr(compare.grade, "grade", never)
+    monkeypatch.setattr(compare.grade, "grade_folder", never)
     assert main(["--impl", "numpy_impl", "--json", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     expected = f"--json {tmp_path}: is a folder; give a file name for the grades, e.g. grades.json"
