@@ -146,14 +146,20 @@ def recipe_speed_table() -> str:
     return f"{_benchmark('bench_recipe').speed_table(results)}\n\n(The recorded run: {command}.)"
 
 
+def grading_table() -> str:
+    """benchmarks/bench_grading.py's table: a class graded with --jobs 1 and 2."""
+    return _benchmark("bench_grading").table(_benchmark_record("grading_results"))
+
+
 RECORDS = {
+    "grading": grading_table,
     "reaches": reaches_table,
     "ablation": ablation_table,
     "bench": bench_table,
     "recipe_extras": recipe_extras_table,
     "recipe_speed": recipe_speed_table,
 }
-RECORD_PAGES = [README, ROOT / "docs" / "beyond-the-lab.md", ROOT / "docs" / "performance.md"]
+RECORD_PAGES = [README, ROOT / "docs" / "beyond-the-lab.md", ROOT / "docs" / "performance.md", ROOT / "docs" / "grading.md"]
 
 
 def rewrite_records(text: str) -> str:
