@@ -5,6 +5,7 @@ OUT/lab/        the oracle's files (numpy_impl) with each solution region replac
 OUT/two_layer_net.ipynb   the lab's notebook on `lab`, outputs cleared
 OUT/docs/derivations.md   the derivations the stubs point to
 OUT/README.md   what to implement, in which order, and how to check it (Korean and English)
+OUT/autograder/ (--autograder) the grader as a Gradescope autograder, for the teacher (exercises/autograder.py)
 """
 
 from __future__ import annotations
@@ -184,16 +185,28 @@ def main(argv: list[str] | None = None) -> int:
     make.add_argument(
         "--backup", action="store_true", help="with --overwrite: copy OUT to a sibling folder first (named)"
     )
+    make.add_argument(
+        "--autograder", action="store_true", help="also write OUT/autograder/: a Gradescope autograder, for the teacher"
+    )
     args = parser.parse_args(argv)
     if args.backup and not args.overwrite:
         parser.error("--backup goes with --overwrite")
     try:
+        if args.autograder:  # refused before the kit is touched
+            from exercises.autograder import FOLDER, autograder_files, autograder_problem, make_autograder
+
+            folder = Path(args.out) / FOLDER
+            if problem := autograder_problem(folder, autograder_files(), args.overwrite, args.backup):
+                raise ValueError(problem)
         todo = make_exercise(Path(args.out), args.overwrite, args.backup)
+        count = sum(len(names) for names in todo.values())
+        print(f"wrote {args.out}: {count} parts to implement in {len(todo)} files; start with {args.out}/README.md")
+        if args.autograder:
+            make_autograder(folder, args.overwrite, args.backup)
+            print(f"wrote {folder}: zip it for Gradescope as {folder}/README.md says (not for students)")
     except (ValueError, OSError) as err:
         print(f"python -m exercises: error: {err}", file=sys.stderr)
         return 2
-    count = sum(len(names) for names in todo.values())
-    print(f"wrote {args.out}: {count} parts to implement in {len(todo)} files; start with {args.out}/README.md")
     return 0
 
 
