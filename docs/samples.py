@@ -159,7 +159,12 @@ RECORDS = {
     "recipe_extras": recipe_extras_table,
     "recipe_speed": recipe_speed_table,
 }
-RECORD_PAGES = [README, ROOT / "docs" / "beyond-the-lab.md", ROOT / "docs" / "performance.md", ROOT / "docs" / "grading.md"]
+RECORD_PAGES = [
+    README,
+    ROOT / "docs" / "beyond-the-lab.md",
+    ROOT / "docs" / "performance.md",
+    ROOT / "docs" / "grading.md",
+]
 
 
 def rewrite_records(text: str) -> str:
