@@ -461,6 +461,6 @@ def test_python_m_compare_exits_non_zero_on_a_failure(monkeypatch, capsys):
     from compare.metrics import make_check
 
     bad = make_check("model", "grad W1", np.ones(2), np.array([1.0, 2.0]), "float64")
-    monkeypatch.setattr("compare.__main__.run_all", lambda dtypes, seed: [bad])
+    monkeypatch.setattr("compare.checks.run_all", lambda dtypes, seed: [bad])
     assert compare_main([]) == 1
     assert "| FAIL |" in capsys.readouterr().out
