@@ -30,6 +30,7 @@ from compare.sandbox import Child, ChildFailed, Scratch, SubmissionError
 AUTOGRAD_TOLERANCE = 1e-8  # float64: a correct part sums in its own order (~1e-15); a bug is off by far more
 NUMERICAL_TOLERANCE = 1e-6  # the lab's loosest figure for a centered difference with h = 1e-5
 STEP = 1e-5  # h of the centered differences
+KINK_MARGIN = 1e-4  # inputs to a ReLU kept this far from 0: a move of STEP times a factor below 10 stays on one side
 TIME_LIMIT_SECONDS = 20.0
 MESSAGE_CHARACTERS = 300  # what a child's message may take of a table cell
 
@@ -253,8 +254,18 @@ def grade_relu_forward(child: Child, r: PartResult, rng: np.random.Generator) ->
     r.message = diagnose("out", out2, np.maximum(x2, 0))
 
 
+def clear_of_kinks(draw: Callable[[], tuple], inputs_to_relu: Callable[..., np.ndarray]) -> tuple:
+    """draw() again until no input to a ReLU lies within KINK_MARGIN of 0, where a centered difference
+    with h = STEP would straddle the kink and disagree with a correct gradient."""
+    for _ in range(100):
+        drawn = draw()
+        if np.min(np.abs(inputs_to_relu(*drawn))) > KINK_MARGIN:
+            return drawn
+    raise RuntimeError("no draw clear of the ReLU's kink in 100 tries")
+
+
 def grade_relu_backward(child: Child, r: PartResult, rng: np.random.Generator) -> None:
-    x, dout = rng.standard_normal((10, 10)), rng.standard_normal((10, 10))
+    x, dout = clear_of_kinks(lambda: (rng.standard_normal((10, 10)), rng.standard_normal((10, 10))), lambda x, _: x)
     answer = child.probe(
         "backward", forward="layers.relu_forward", args=[x], backward="layers.relu_backward", dout=dout
     )
@@ -271,7 +282,9 @@ def grade_relu_backward(child: Child, r: PartResult, rng: np.random.Generator) -
 
 
 def grade_affine_relu(child: Child, r: PartResult, rng: np.random.Generator) -> None:
-    x, w, b, dout = _affine_problem(rng, (2, 3, 4), 10)
+    x, w, b, dout = clear_of_kinks(
+        lambda: _affine_problem(rng, (2, 3, 4), 10), lambda x, w, b, _: _affine_truth(x, w, b)
+    )
     forward, (dx, dw, db) = _padded(
         _backward(child, "layer_utils.affine_relu_forward", [x, w, b], "layer_utils.affine_relu_backward", dout), 3
     )
@@ -453,9 +466,11 @@ def grade_twolayer_loss(child: Child, r: PartResult, rng: np.random.Generator) -
 
 
 def grade_twolayer_grads(child: Child, r: PartResult, rng: np.random.Generator) -> None:
-    X, y, reg = rng.standard_normal((N, D)), rng.integers(C, size=N), 0.7
+    X, params = clear_of_kinks(
+        lambda: (rng.standard_normal((N, D)), _random_params(rng, 5e-2)), lambda X, p: X @ p["W1"] + p["b1"]
+    )
+    y, reg = rng.integers(C, size=N), 0.7
     init = {**LAB_INIT, "weight_scale": 5e-2}
-    params = _random_params(rng, 5e-2)
     outputs = _model(child, init, params, X, y, reg)["loss"]
     grads = _output(outputs, 1, "grads")
     if not isinstance(grads, dict):
