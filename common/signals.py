@@ -1,8 +1,7 @@
 """Signals, handled the same way by every entry point: raised where the program is, held, or deferred.
 
 - ``raising(signums)``: within the block each signal raises an exception where the main thread is
-  (SIGTERM as ``Interrupted``, a KeyboardInterrupt, so it stops a run as Ctrl-C does; SIGALRM as a
-  time limit's error, see ``time_limit``).
+  (SIGTERM as ``Interrupted``, a KeyboardInterrupt, so it stops a run as Ctrl-C does).
 - ``DeferredSignals``: signals are only noted, and raised as ``Interrupted`` at the next safe point
   (``check()``), never in the middle of, say, a database write.
 - ``held(signums)``: within the block (a write that must not be cut short) signals are noted; after it
@@ -49,17 +48,6 @@ def raising(signums=(signal.SIGTERM,), error: Callable[[int], BaseException] = I
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-
-
-@contextmanager
-def time_limit(seconds: float, error: Callable[[], BaseException]) -> Iterator[None]:
-    """Raise ``error()`` in the main thread if the block runs longer than ``seconds`` (SIGALRM; Unix only)."""
-    with raising((signal.SIGALRM,), lambda signum: error()):
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-        try:
-            yield
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 class DeferredSignals:

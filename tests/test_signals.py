@@ -2,11 +2,10 @@
 
 import os
 import signal
-import time
 
 import pytest
 
-from common.signals import DeferredSignals, Interrupted, exit_code, held, raising, time_limit
+from common.signals import DeferredSignals, Interrupted, exit_code, held, raising
 
 
 def send(signum: int) -> None:
@@ -47,14 +46,3 @@ def test_a_held_signal_is_delivered_after_the_block_once():
     assert finished == [True] and caught.value.exit_code == 143
     with held():
         pass  # nothing noted: nothing delivered
-
-
-def test_time_limit_raises_the_given_error_and_clears_the_timer():
-    class TooSlow(Exception):
-        pass
-
-    with pytest.raises(TooSlow), time_limit(0.05, TooSlow):
-        time.sleep(5)
-    with time_limit(5, TooSlow):
-        pass
-    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
