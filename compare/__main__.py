@@ -137,12 +137,13 @@ def grade_main(args) -> int:
 def grade_one(submission, args, points: dict, time_limit: float) -> int:
     """Grade one submission: the table, the score, (--explain) what to fix, (--json) the grades as JSON."""
     from common.artifacts import save_json
-    from compare.grade import explain_failures, format_grades, grade_folder
+    from compare.grade import clean, explain_failures, format_grades, grade_folder
     from compare.gradebook import student_json
 
     results, skipped = grade_folder(submission.folder, time_limit=time_limit)
     if skipped:
-        print(f"not graded (links and special files are not copied): {', '.join(skipped[:5])}")
+        names = ", ".join(ascii(name) for name in skipped[:5])  # quoted and escaped: a name cannot pose as output
+        print(clean(f"not graded (links and special files are not copied): {names}"))
     print(format_grades(results))
     if args.explain:
         print("\n" + explain_failures(results))

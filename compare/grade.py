@@ -67,7 +67,8 @@ class PartFailed(Exception):
 
 def clean(text: str) -> str:
     """Text from a submission made safe for one table cell: no control characters or escapes, bounded."""
-    text = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+", " ", str(text)).strip()
+    text = str(text).encode("utf-8", "replace").decode("utf-8")  # lone surrogates cannot be printed
+    text = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+", " ", text).strip()
     return text if len(text) <= MESSAGE_CHARACTERS else text[: MESSAGE_CHARACTERS - 1] + "…"
 
 
@@ -112,6 +113,8 @@ def diagnose(name: str, got, truth, extra: dict | None = None) -> str:
         if close(got, candidate):
             return f"{name} {words}"
     wrong = ~np.isclose(got, truth, rtol=1e-6, atol=1e-9 * scale)
+    if not wrong.any():  # off everywhere by less than 1e-6 relative, yet beyond the tolerance
+        return f"{name} is off by up to {relative_error(got, truth)[1]:.1e} relative: a rounding or a constant differs"
     first = tuple(int(i) for i in np.argwhere(wrong)[0])
     return (
         f"{name}: {int(wrong.sum())} of {wrong.size} entries differ; the first at {first}: "
@@ -582,6 +585,7 @@ def _update(child: Child, rule: str, w, dw, config: dict) -> np.ndarray:
     return answer.get("next_w")
 
 
+MAX_SOLVER_CALLS = 2000  # loss calls one Solver part may make (10 epochs take about 70)
 SOLVER_DATA = {"classes": 5, "features": 20, "hidden": 30, "train": 50, "val": 10}
 SOLVER_SETTINGS = {
     "update_rule": "sgd",
@@ -598,6 +602,7 @@ class ParentModel:
 
     def __init__(self, shapes: dict[str, tuple]):
         self.shapes, self.calls = shapes, []
+        self.classes = shapes["b2"][0]
 
     def answer(self, question) -> dict:
         """loss(X, y) for the child: {"scores"} or {"loss", "grads"}; {"status": "refused"} for unusable input."""
@@ -615,11 +620,20 @@ class ParentModel:
         return {"loss": loss.item(), "grads": grads}
 
     def _check(self, question) -> tuple:
+        if len(self.calls) >= MAX_SOLVER_CALLS:
+            raise ValueError(f"model.loss was called {MAX_SOLVER_CALLS} times; training takes far fewer")
         X, y, params = (question.get(k) for k in ("X", "y", "params")) if isinstance(question, dict) else (None,) * 3
-        if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == SOLVER_DATA["features"]):
-            raise ValueError(f"model.loss: X must be an (N, {SOLVER_DATA['features']}) array")
-        if y is not None and not (isinstance(y, np.ndarray) and y.shape == (len(X),) and y.dtype.kind in "iu"):
-            raise ValueError("model.loss: y must be an (N,) integer array")
+        rows, features, classes = SOLVER_DATA["train"] + SOLVER_DATA["val"], SOLVER_DATA["features"], self.classes
+        if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == features and 0 < len(X) <= rows):
+            raise ValueError(f"model.loss: X must be an (N, {features}) array of the data's rows, N <= {rows}")
+        if X.dtype.kind != "f" or not np.all(np.isfinite(X)):
+            raise ValueError("model.loss: X must hold finite floats")
+        if y is not None:
+            if not (isinstance(y, np.ndarray) and y.shape == (len(X),) and y.dtype.kind in "iu"):
+                raise ValueError("model.loss: y must be an (N,) integer array")
+            if not np.all((y >= 0) & (y < classes)):
+                raise ValueError(f"model.loss: labels must be in 0..{classes - 1}")
+            y = y.astype(np.int64)
         if not isinstance(params, dict) or set(params) != set(self.shapes):
             raise ValueError("model.params must hold W1, b1, W2, b2")
         for k, shape in self.shapes.items():
@@ -650,7 +664,9 @@ def grade_solver(child: Child, r: PartResult, rng: np.random.Generator) -> None:
     rows = {row.tobytes(): i for i, row in enumerate(data["X_train"])}
     batches = []
     for _, X_batch, y_batch, _ in steps:
-        indices = [rows.get(row.tobytes()) for row in X_batch]
+        if len(X_batch) != SOLVER_SETTINGS["batch_size"]:
+            raise PartFailed(WRONG, f"the Solver trained on a batch of {len(X_batch)} rows; batch_size is 10")
+        indices = [rows.get(row.astype(np.float64).tobytes()) for row in X_batch]
         if None in indices or not np.array_equal(data["y_train"][indices], y_batch):
             raise PartFailed(WRONG, "the Solver trained on rows (or labels) that are not the training data's")
         batches.append(tuple(sorted(indices)))
@@ -718,6 +734,9 @@ def grade_part(scratch: Scratch, part, rng: np.random.Generator, time_limit: flo
         result.message = clean(str(err)) + (f" ({clean(err.where)})" if err.where else "")
     except PartFailed as err:
         result.status, result.message = err.status, clean(str(err))
+    except Exception as err:  # an answer in a form no check foresaw: the part's, never the grading's, failure
+        result.status = "error"
+        result.message = clean(f"the grader could not use the submission's answer ({type(err).__name__}: {err})")
     else:
         problems = []
         if result.vs_autograd is not None and not result.vs_autograd <= result.tolerance:

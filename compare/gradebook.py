@@ -48,15 +48,21 @@ def find_submissions(targets: list[str]) -> list[Submission]:
         path = Path(target)
         students = _student_folders(path) if path.is_dir() else []
         if len(students) >= 2:
-            found += [Submission(p.name, find_lab_folder(p)) for p in students]
+            found += [Submission(printable(p.name), find_lab_folder(p)) for p in students]
         else:
             folder = resolve_target(target)
-            found.append(Submission(path.resolve().name if path.is_dir() else target, folder))
+            found.append(Submission(printable(path.resolve().name if path.is_dir() else target), folder))
     names = [s.student for s in found]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise TargetError(f"--impl: two submissions are both named {repeated[0]!r}; give each student a folder")
     return found
+
+
+def printable(name: str) -> str:
+    """A folder name as a student id: bytes that are not UTF-8 as U+FFFD, control characters as '?'."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", text)
 
 
 def _student_folders(path: Path) -> list[Path]:

@@ -46,6 +46,7 @@ UID_BASE = 2_000_000_000  # children as root run as UID_BASE + slot: uids no acc
 MAX_SUBMISSION_BYTES = 20 * 2**20
 MAX_SUBMISSION_FILES = 500
 OUTPUT_KEPT = 4096  # bytes of a child's printed output the parent reads
+WORK_BYTES = 64 * 2**20  # with bubblewrap: all a child may write (a tmpfs; without it, RLIMIT_FSIZE per file)
 LIMITS = {
     "memory_bytes": 2 * 2**30,
     "file_bytes": 16 * 2**20,
@@ -105,8 +106,11 @@ def detect_isolation() -> Isolation:
     """The layers that work on this machine, found by starting a trivial child once for each."""
     bwrap = None if os.environ.get("LAB_GRADER_NO_BWRAP") else shutil.which("bwrap")  # the variable: tests
     if bwrap is not None:
-        probe = [*_bwrap_prefix(bwrap, Path(tempfile.gettempdir())), "--", _python(), "-I", "-S", "-c", "pass"]
-        bwrap = bwrap if _runs(probe) else None
+        with tempfile.TemporaryDirectory() as work:
+            for name in ("lab", "common"):
+                Path(work, name).mkdir()
+            probe = [*_bwrap_prefix(bwrap, Path(work)), "--", _python(), "-I", "-S", "-c", "pass"]
+            bwrap = bwrap if _runs(probe) else None
     if os.geteuid() != 0:
         return Isolation(bwrap, False)
     if bwrap is not None:
@@ -139,7 +143,8 @@ def _numpy_dirs() -> tuple[Path, ...]:
 
 
 def _bwrap_prefix(bwrap: str, work: Path) -> list[str]:
-    """bwrap's arguments up to the command: the system's libraries, Python, NumPy and work at /work, nothing else."""
+    """bwrap's arguments up to the command: the system's libraries, Python and NumPy, work's lab/ and common/
+    read-only in /work, a tmpfs of WORK_BYTES, nothing else."""
     args = [bwrap, "--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid", "--unshare-net"]
     args += ["--unshare-uts", "--unshare-cgroup-try"]
     if os.geteuid() != 0:
@@ -159,7 +164,10 @@ def _bwrap_prefix(bwrap: str, work: Path) -> list[str]:
         args += ["--tmpfs", site]  # another package (torch, the project) must not be readable there
     for folder in _numpy_dirs():
         args += ["--ro-bind", str(folder), f"/grader/site/{folder.name}"]
-    args += ["--bind", str(work), "/work", "--chdir", "/work", "--clearenv"]
+    args += ["--perms", "01777", "--size", str(WORK_BYTES), "--tmpfs", "/work"]  # what it writes, in memory, bounded
+    for name in ("lab", "common"):
+        args += ["--ro-bind", str(work / name), f"/work/{name}"]
+    args += ["--perms", "01777", "--dir", "/work/tmp", "--chdir", "/work", "--clearenv"]
     for key, value in {**ENV, "HOME": "/work", "TMPDIR": "/work/tmp"}.items():
         args += ["--setenv", key, value]
     return args
@@ -262,6 +270,7 @@ class Scratch:
             for folder, dirs, files in os.walk(self.work):
                 for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
                     os.chown(name, self.uid, self.uid)
+            self.work.chmod(0o700)  # a classmate's child, under another uid, cannot look in
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -380,8 +389,10 @@ class Child:
         except subprocess.TimeoutExpired:
             self.kill()
             return "closed its pipe and then hung"
+        if code > 128 and self.scratch.isolation.bwrap:  # bubblewrap reports its child's signal as 128 + N
+            code = 128 - code
         if code < 0:
-            name = signal.Signals(-code).name
+            name = signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
             why = {"SIGXCPU": " (the CPU time limit)", "SIGXFSZ": " (the file size limit)"}.get(name, "")
             return f"the submission's process was killed by {name}{why}"
         return f"the submission's process ended (exit code {code}) before answering"

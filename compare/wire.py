@@ -92,16 +92,30 @@ def read_message(read) -> dict:
     arrays = []
     for _ in range(count):
         (size,) = struct.unpack(">Q", _read_exact(read, 8, budget))
-        try:
-            array = np.lib.format.read_array(io.BytesIO(_read_exact(read, size, budget)), allow_pickle=False)
-        except (ValueError, OSError) as err:
-            raise WireError(f"an array is not in .npy format: {err}") from None
-        if type(array) is not np.ndarray or array.dtype.kind not in ARRAY_KINDS:
-            raise WireError(f"an array of dtype {array.dtype} was refused; expected bool, integer or float")
-        arrays.append(array)
+        arrays.append(_array(_read_exact(read, size, budget)))
     if not isinstance(header, dict):
         raise WireError("the header is not a JSON object")
     return _decode(header, arrays)
+
+
+def _array(blob: bytes) -> np.ndarray:
+    """One .npy blob -> its array; its header is checked against the blob's size before anything is allocated."""
+    stream = io.BytesIO(blob)
+    try:
+        version = np.lib.format.read_magic(stream)
+        header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran_order, dtype = header(stream)
+    except (ValueError, OSError, SyntaxError, TypeError) as err:
+        raise WireError(f"an array is not in .npy format: {err}") from None
+    if dtype.kind not in ARRAY_KINDS or dtype.hasobject or dtype.fields is not None:
+        raise WireError(f"an array of dtype {dtype} was refused; expected bool, integer or float")
+    count = 1
+    for n in shape:
+        count *= n
+    if count * dtype.itemsize != len(blob) - stream.tell():
+        raise WireError(f"an array's header says shape {shape} of {dtype}, but {len(blob) - stream.tell()} bytes came")
+    flat = np.frombuffer(blob, dtype=dtype, count=count, offset=stream.tell()).copy()
+    return flat.reshape(shape[::-1]).T if fortran_order else flat.reshape(shape)
 
 
 def _count_arrays(value) -> int:
