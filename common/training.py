@@ -48,7 +48,7 @@ def _first_cause(inputs) -> str:
     if inputs is not None:
         import numpy as np
 
-        values = np.asarray(inputs)
+        values = np.asarray(inputs.cpu() if hasattr(inputs, "cpu") else inputs)  # a torch tensor: to the CPU first
         finite = bool(np.isfinite(values).all())
         largest = float(np.abs(values[np.isfinite(values)]).max(initial=0.0))
         if not finite or largest > HUGE_INPUT:

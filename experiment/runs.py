@@ -45,7 +45,7 @@ from common.config import LAB_TEST_SIZE, NUM_TEST, NUM_VALIDATION, Config
 from common.plots import confusion_matrix, plot_accuracy, plot_confusion, plot_loss, plot_weights, save_figure
 from common.preprocess import preprocess
 from common.runtime import STALE_AFTER_SECONDS, process_identity, recorded_process_alive
-from common.signals import Interrupted, exit_code, held, raising
+from common.signals import DeferredSignals, Interrupted, exit_code, held, raising
 from experiment.models import (
     NUM_CLASSES,
     best_params,
@@ -547,15 +547,12 @@ def train_run(
                 hook.close()
         train_seconds = time.perf_counter() - train_started
 
-        try:
-            with held():  # the final writes are not cut short; a signal meanwhile stops the process after them
-                try:
-                    timings = (train_seconds, data_seconds)
-                    code = finish_run(run, config, solver, data, status, error, code, *timings, lang=lang)
-                except OSError as err:  # the disk filled up (or the folder vanished) while saving
-                    code = save_elsewhere(run, config, solver, data, err)
-        except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM during the final writes, now done
-            code = code or exit_code(interrupt)
+        with DeferredSignals() as signals:  # a signal now stops the final steps between two, never inside one
+            try:
+                timings = (train_seconds, data_seconds)
+                code = finish_run(run, config, solver, data, status, error, code, *timings, lang=lang, signals=signals)
+            except OSError as err:  # the disk filled up (or the folder vanished) while saving
+                code = save_elsewhere(run, config, solver, data, err)
     return code
 
 
@@ -620,11 +617,22 @@ def finish_run(
     train_seconds: float,
     data_seconds: float,
     lang: str = "en",
+    signals: DeferredSignals | None = None,
 ) -> int:
     """Write history, best model, metrics and plots for a run that ended with ``status``; returns ``code``.
 
+    A signal noted in ``signals`` stops it after the step it came in (saving, scoring, a plot): the run is
+    then "interrupted" while that step, with what was done kept, and the signal's exit code is returned.
     Raises OSError (ArtifactWriteError) when a file cannot be written.
     """
+    stopped_while = ""
+
+    def stop_after(step: str) -> bool:  # a safe point: was a signal noted during step (or before)?
+        nonlocal stopped_while
+        if not stopped_while and signals is not None and signals.pending:
+            stopped_while = step
+        return bool(stopped_while)
+
     out = run.out
     run.write_history(solver)
     iterations = len(solver.loss_history)
@@ -656,21 +664,38 @@ def finish_run(
         "best_iteration": solver.accuracy_iterations[best_check],
         "train_acc": solver.train_acc_history[best_check],
     }
-    scored = test_accuracies(impl, model, data["X_test"], data["y_test"])
-    test_pred = scored.pop("test_pred")
-    results.update(scored)
-    if config.tta:
+    test_pred = None
+    if not stop_after("saving the model"):
+        scored = test_accuracies(impl, model, data["X_test"], data["y_test"])
+        test_pred = scored.pop("test_pred")
+        results.update(scored)
+    if config.tta and not stop_after("scoring the test set"):
         results["val_acc_tta"] = float(np.mean(predict(impl, model, data["X_val"], tta=True) == data["y_val"]))
         scored = test_accuracies(impl, model, data["X_test"], data["y_test"], tta=True)
         results.update({f"{key}_tta": value for key, value in scored.items() if key != "test_pred"})
-    save_figure(plot_loss(solver.loss_history, solver.iterations_per_epoch, lang=lang), out / "loss.png")
-    save_figure(plot_accuracy(solver.train_acc_history, solver.val_acc_history, lang), out / "accuracy.png")
-    save_figure(plot_weights(params["W1"], lang=lang), out / "weights.png")
-    counts = confusion_matrix(data["y_test"], test_pred, len(CLASS_NAMES))
-    save_figure(plot_confusion(counts, CLASS_NAMES, lang), out / "confusion.png")
+    figures = {
+        "loss.png": lambda: plot_loss(solver.loss_history, solver.iterations_per_epoch, lang=lang),
+        "accuracy.png": lambda: plot_accuracy(solver.train_acc_history, solver.val_acc_history, lang),
+        "weights.png": lambda: plot_weights(params["W1"], lang=lang),
+        "confusion.png": lambda: plot_confusion(
+            confusion_matrix(data["y_test"], test_pred, len(CLASS_NAMES)), CLASS_NAMES, lang
+        ),
+    }
+    done = "scoring the test set with flips" if config.tta else "scoring the test set"
+    for name, draw in figures.items():
+        if stop_after(done):
+            break
+        save_figure(draw(), out / name)
+        done = f"plotting {name}"
+    if stop_after(done) and status == "completed":  # (a run already failed or interrupted keeps its status)
+        status, code = "interrupted", exit_code(Interrupted(signals.pending[0]))
+        error = f"stopped while {stopped_while}; train.py --resume {out} finishes the evaluation"
     run.finish(status, error=error, **results, **timing)  # last: a run cut short before this still says "running"
     if status == "completed":  # nothing left to resume
         shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
+    if stopped_while:
+        print(f"train.py: interrupted: {error}; the best model is in {out}/", file=sys.stderr, flush=True)
+        return code
 
     summary = (
         f"val acc {results['val_acc']:.4f} (epoch {best_check})  test-1k {results['test_acc_1k']:.4f}  "

@@ -130,7 +130,7 @@ class Solver(numpy_impl.Solver):
                 config["learning_rate"] = self.initial_learning_rate * factor
         X, y = self._gather(self.stream.next_batch())
         loss, grads = self.model.loss(X, y)
-        check_finite(float(loss), self.iteration, self.epoch, self.initial_learning_rate)
+        check_finite(float(loss), self.iteration, self.epoch, self.initial_learning_rate, inputs=X)
         for name, w in self.model.params.items():
             self.model.params[name], self.optim_configs[name] = self.update_rule(
                 w, grads[name], self.optim_configs[name]

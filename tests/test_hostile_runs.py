@@ -187,6 +187,53 @@ def test_a_signal_during_the_projection_ends_like_one_during_training(
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # the handlers are back as they were
 
 
+@pytest.mark.parametrize(
+    "step, patched, stopped, saved",
+    [
+        ("scoring", "test_accuracies", "scoring the test set", []),
+        ("plotting", "plot_accuracy", "plotting accuracy.png", ["loss.png", "accuracy.png"]),
+    ],
+)
+def test_a_signal_during_evaluation_or_plotting_says_where_it_stopped_and_resume_finishes(
+    fake_cifar, tmp_path, monkeypatch, capsys, step, patched, stopped, saved
+):
+    from experiment import runs
+
+    original = getattr(runs, patched)
+
+    def signalled(*args, **kwargs):  # SIGTERM arrives while this step runs; the step still completes
+        os.kill(os.getpid(), signal.SIGTERM)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(runs, patched, signalled)
+    out = tmp_path / "run"
+    assert train.main([*SMALL, "--num-epochs", "1", "--out", str(out), "--data-dir", fake_cifar]) == 143
+    err = capsys.readouterr().err
+    resume = f"train.py --resume {out} finishes the evaluation"
+    assert "Traceback" not in err and err.splitlines()[-1] == (
+        f"train.py: interrupted: stopped while {stopped}; {resume}; the best model is in {out}/"
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "interrupted" and metrics["error"] == f"stopped while {stopped}; {resume}"
+    assert (out / "model.npz").is_file() and "test_acc_10k" in metrics  # the step the signal came in finished
+    assert sorted(p.name for p in out.glob("*.png")) == sorted(saved)
+    monkeypatch.setattr(runs, patched, original)
+    assert train.main(["--resume", str(out), "--quiet", "--data-dir", fake_cifar]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "completed" and "test_acc_10k" in metrics and len(list(out.glob("*.png"))) == 4
+
+
+@pytest.mark.slow  # a 3072-dimensional ZCA
+@pytest.mark.parametrize("impl", ["numpy", "torch"])
+def test_a_tiny_zca_epsilon_is_blamed_on_the_preprocessing_by_both_solvers(fake_cifar, tmp_path, capsys, impl):
+    out = tmp_path / "run"
+    argv = [*SMALL, "--impl", impl, "--num-epochs", "1", "--preprocessing", "zca", "--zca-epsilon", "1e-300"]
+    assert train.main([*argv, "--out", str(out), "--data-dir", fake_cifar]) == 1
+    error = json.loads((out / "metrics.json").read_text())["error"]
+    assert "before any update" in error and "the inputs are" in error and "--zca-epsilon" in error, error
+    assert "weight scale" not in error and "Traceback" not in capsys.readouterr().err
+
+
 # ----------------------------------------------------------------------------- 3. only regular files are models
 
 

@@ -124,7 +124,7 @@ class Solver:
             lr = self.optimizer.param_groups[0]["lr"]
             loss = self.model.objective(self.model(X), y)
             loss_value = loss.item()  # the step's one synchronisation: checked, then recorded
-            check_finite(loss_value, self.iteration, self.epoch, self.initial_learning_rate)
+            check_finite(loss_value, self.iteration, self.epoch, self.initial_learning_rate, inputs=X)
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
