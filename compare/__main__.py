@@ -49,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtype", choices=["float64", "float32", "both"], default="both")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--explain", action="store_true", help="teaching mode: derivations next to the checks")
+    parser.add_argument(
+        "--lang", choices=["en", "ko"], default="en", help="with --impl --explain: the derivations in Korean (ko)"
+    )
     parser.add_argument("--impl", nargs="+", default=None, help="grade these folders or packages instead (see above)")
     parser.add_argument("--json", default=None, metavar="FILE", help="with one --impl: also write the grades as JSON")
     parser.add_argument("--out", default=None, metavar="DIR", help="with --impl: write a gradebook into DIR")
@@ -96,6 +99,7 @@ def json_target_problem(path: str) -> str | None:
 
 def grade_main(args) -> int:
     """Grade --impl's targets: one gets its table (exit 0 only when every part passes), a class its gradebook."""
+    from common import signals
     from compare.grade import TIME_LIMIT_SECONDS
     from compare.gradebook import find_submissions, load_points
     from compare.sandbox import detect_isolation
@@ -112,7 +116,7 @@ def grade_main(args) -> int:
         return fail(f"--time-limit {args.time_limit}: expected seconds per part, more than 0 and at most 3600")
     try:
         points = load_points(args.points)
-        submissions = find_submissions(args.impl)
+        submissions = find_submissions(args.impl, one=args.out is None and len(args.impl) == 1)
     except (TargetError, ValueError) as err:
         return fail(str(err))
     if args.out is None and len(submissions) > 1:
@@ -129,9 +133,17 @@ def grade_main(args) -> int:
     print(f"isolation: {isolation.describe()}")
     if isolation.warning():
         print(isolation.warning(), file=sys.stderr)
-    if args.out is None:
-        return grade_one(submissions[0], args, points, time_limit)
-    return grade_many(submissions, args, points, time_limit)
+    with signals.raising():  # SIGTERM ends the grading as Ctrl-C does: each child is killed, each scratch copy removed
+        try:
+            if args.out is None:
+                return grade_one(submissions[0], args, points, time_limit)
+            return grade_many(submissions, args, points, time_limit)
+        except KeyboardInterrupt as interrupt:
+            print(
+                "python -m compare: interrupted; no grades were written for the submissions not finished",
+                file=sys.stderr,
+            )
+            return signals.exit_code(interrupt)
 
 
 def grade_one(submission, args, points: dict, time_limit: float) -> int:
@@ -146,7 +158,7 @@ def grade_one(submission, args, points: dict, time_limit: float) -> int:
         print(clean(f"not graded (links and special files are not copied): {names}"))
     print(format_grades(results))
     if args.explain:
-        print("\n" + explain_failures(results))
+        print("\n" + explain_failures(results, args.lang))
     if args.json is not None:
         save_json(args.json, student_json(args.format, submission.student, results, points))
     return 0 if all(r.passed for r in results) else 1
@@ -163,7 +175,8 @@ def grade_many(submissions: list, args, points: dict, time_limit: float) -> int:
         writable_folder(out, "--out")
         writable_folder(out / "students", "--out")
     except (ValueError, OSError) as err:
-        return _fail_out(err)
+        print(f"python -m compare: error: {err}", file=sys.stderr)
+        return 2
     for s in submissions:  # an earlier gradebook's file for a student must not outlive a grading that dies
         (out / "students" / f"{safe_name(s.student)}.json").unlink(missing_ok=True)
     (out / "grades.csv").unlink(missing_ok=True)
@@ -186,11 +199,6 @@ def grade_many(submissions: list, args, points: dict, time_limit: float) -> int:
         f.write(gradebook_csv(submissions, points))
     print(f"wrote {out / 'grades.csv'} and {len(submissions)} files in {out / 'students'}")
     return 0
-
-
-def _fail_out(err) -> int:
-    print(f"python -m compare: error: {err}", file=sys.stderr)
-    return 2
 
 
 if __name__ == "__main__":

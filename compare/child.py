@@ -11,6 +11,7 @@ closes. It decides nothing: every verdict is the parent's. Standard library and 
 
 from __future__ import annotations
 
+import faulthandler
 import importlib
 import importlib.abc
 import importlib.util
@@ -261,7 +262,8 @@ PROBES = {
 def main() -> None:
     settings = json.loads(sys.argv[1])
     proto_in, proto_out = take_protocol_pipes()
-    lower_limits(settings["limits"])
+    faulthandler.dump_traceback_later(settings["show_where_after"])  # to fd 2: where a hanging part is (a thread:
+    lower_limits(settings["limits"])  # started before the process limit forbids threads)
     drop_privileges(settings["uid"])
     sys.path += settings["path"]
     import numpy as np

@@ -16,7 +16,7 @@ import math
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +27,8 @@ from compare.adapter import leaf
 from compare.metrics import relative_error
 from compare.sandbox import Child, ChildFailed, Scratch, SubmissionError
 
-AUTOGRAD_TOLERANCE = 1e-8  # float64: a correct part sums in its own order (~1e-15); a bug is off by far more
+AUTOGRAD_TOLERANCE = 1e-10  # float64: a correct part sums in its own order (~1e-15); a bug, or a backward pass
+# taken by finite differences (~1e-11 at best, far worse on the inputs below that are built for it), is off by more
 NUMERICAL_TOLERANCE = 1e-6  # the lab's loosest figure for a centered difference with h = 1e-5
 STEP = 1e-5  # h of the centered differences
 KINK_MARGIN = 1e-4  # inputs to a ReLU kept this far from 0: a move of STEP times a factor below 10 stays on one side
@@ -86,6 +87,8 @@ def compare(name: str, got, truth, dtype=np.float64) -> float:
     got, truth = _as_array(name, got), np.asarray(truth, dtype=np.float64)
     if got.shape != truth.shape:
         hint = " (transposed?)" if got.shape == truth.shape[::-1] and got.ndim == 2 else ""
+        if got.size == truth.size and got.ndim != truth.ndim:
+            hint = f" (reshape it back to {truth.shape}, the input's shape)"
         raise PartFailed("wrong shape", f"{name} has shape {got.shape}, expected {truth.shape}{hint}")
     if not np.issubdtype(got.dtype, np.floating) or got.dtype != np.dtype(dtype):
         raise PartFailed("wrong dtype", f"{name} is {got.dtype}, expected {np.dtype(dtype).name}")
@@ -163,9 +166,10 @@ def _difference(answer: dict, x: np.ndarray, dout=None) -> np.ndarray:
     return change.reshape(x.shape)
 
 
-def _unchanged(name: str, before: np.ndarray, after, notes: list[str]) -> None:
+def _unchanged(name: str, before: np.ndarray, after, instead: str) -> None:
+    """PartFailed when the function wrote into its input ``name``, saying what to write ``instead``."""
     if not (isinstance(after, np.ndarray) and after.shape == before.shape and np.array_equal(before, after)):
-        notes.append(f"changes its input {name} in place")
+        raise PartFailed(WRONG, f"writes into its input {name}, which belongs to the caller: {instead}")
 
 
 def _max(*errors: float) -> float:
@@ -193,7 +197,7 @@ def grade_affine_forward(child: Child, r: PartResult, rng: np.random.Generator) 
     b = np.linspace(-0.3, 0.1, num=3)
     outputs, after = call(child, "layers.affine_forward", x, w, b)
     out = _output(outputs, 0, "out")
-    _unchanged("x", x, after[0], r.notes)
+    _unchanged("x", x, after[0], "compute out as a new array")
     lab = [[1.49834967, 1.70660132, 1.91485297], [3.25553199, 3.5141327, 3.77273342]]
     errors = [compare("out", out, _affine_truth(x, w, b))]
     r.vs_lab = relative_error(out.astype(np.float64), np.asarray(lab))[1]
@@ -203,7 +207,10 @@ def grade_affine_forward(child: Child, r: PartResult, rng: np.random.Generator) 
     r.vs_autograd = _max(*errors)
     flat = x2.reshape(4, -1)
     r.message = diagnose("out", out2, flat @ w2 + b2, {"alternatives": {"ignores b": flat @ w2}})
-    single = call(child, "layers.affine_forward", *(a.astype(np.float32) for a in (x2, w2, b2)))[0]
+    try:
+        single = call(child, "layers.affine_forward", *(a.astype(np.float32) for a in (x2, w2, b2)))[0]
+    except (ChildFailed, PartFailed):  # float32 is a note only: a float64-only layer is still correct
+        single = [None]
     if isinstance(single[0], np.ndarray) and single[0].dtype == np.float64:
         r.notes.append("turns float32 inputs into a float64 output (silent upcast: twice the memory, slower)")
 
@@ -228,7 +235,12 @@ def grade_affine_backward(child: Child, r: PartResult, rng: np.random.Generator)
     _, (dx, dw, db) = _padded(_backward(child, "layers.affine_forward", [x, w, b], "layers.affine_backward", dout), 3)
     truth = {k: v for k, v in _autograd_affine(x, w, b, dout).items() if k != "out"}
     got = {"dx": dx, "dw": dw, "db": db}
-    r.vs_autograd = _max(*(compare(k, got[k], truth[k]) for k in truth))
+    errors = [compare(k, got[k], truth[k]) for k in truth]
+    far = b + 1e6  # outputs near 1e6: a difference quotient of them loses 5 digits, the chain rule none
+    _, far_grads = _padded(_backward(child, "layers.affine_forward", [x, w, far], "layers.affine_backward", dout), 3)
+    far_truth = _autograd_affine(x, w, far, dout)
+    errors += [compare(k, g, far_truth[k]) for k, g in zip(("dx", "dw", "db"), far_grads)]
+    r.vs_autograd = _max(*errors)
     numeric = {k: numerical(child, "layers.affine_forward", [x, w, b], i, dout) for i, k in enumerate(truth)}
     r.vs_numerical = _max(*(relative_error(got[k].astype(np.float64), numeric[k])[1] for k in truth))
     factors = {1 / 10: "divided by N = 10: this layer has no 1/N, the loss does", 10: "multiplied by N = 10"}
@@ -246,7 +258,7 @@ def grade_relu_forward(child: Child, r: PartResult, rng: np.random.Generator) ->
     x = np.linspace(-0.5, 0.5, num=12).reshape(3, 4)
     outputs, after = call(child, "layers.relu_forward", x)
     out = _output(outputs, 0, "out")
-    _unchanged("x", x, after[0], r.notes)
+    _unchanged("x", x, after[0], "make a new array, e.g. out = np.maximum(0, x)")
     errors = [compare("out", out, np.maximum(x, 0))]
     lab = [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.04545455, 0.13636364], [0.22727273, 0.31818182, 0.40909091, 0.5]]
     r.vs_lab = relative_error(out.astype(np.float64), np.asarray(lab))[1]
@@ -273,12 +285,16 @@ def grade_relu_backward(child: Child, r: PartResult, rng: np.random.Generator) -
         "backward", forward="layers.relu_forward", args=[x], backward="layers.relu_backward", dout=dout
     )
     dx = _output(_list(answer.get("outputs"), "outputs"), 0, "dx")
-    if not (isinstance(answer.get("dout_after"), np.ndarray) and np.array_equal(answer["dout_after"], dout)):
-        r.notes.append("changes its input dout in place")
+    _unchanged("dout", dout, answer.get("dout_after"), "make dx a new array, e.g. dx = dout * (x > 0)")
     tx = leaf(x)
     torch.relu(tx).backward(torch.from_numpy(dout))
     truth = tx.grad.numpy()
-    r.vs_autograd = compare("dx", dx, truth)
+    near = np.where(x > 0, 1, -1) * rng.uniform(1e-9, 1e-7, size=x.shape)  # within h of the kink: no difference
+    answer = child.probe(  # quotient can tell the sides apart there; the mask does
+        "backward", forward="layers.relu_forward", args=[near], backward="layers.relu_backward", dout=dout
+    )
+    near_dx = _output(_list(answer.get("outputs"), "outputs"), 0, "dx")
+    r.vs_autograd = _max(compare("dx", dx, truth), compare("dx", near_dx, dout * (near > 0)))
     r.vs_numerical = relative_error(dx.astype(np.float64), numerical(child, "layers.relu_forward", [x], 0, dout))[1]
     alternatives = {"is dout itself: the ReLU mask (x > 0) is missing": dout, "uses the mask x < 0": dout * (x < 0)}
     r.message = diagnose("dx", dx, truth, {"alternatives": alternatives})
@@ -300,7 +316,7 @@ def grade_affine_relu(child: Child, r: PartResult, rng: np.random.Generator) -> 
 
 
 def _loss_part(
-    child: Child, fn: str, truth_fn: Callable, lab_loss: float, lab_tolerance: float, r, rng, big: bool
+    child: Child, fn: str, truth_fn: Callable, mistakes: Callable, lab_loss: float, lab_tolerance: float, r, rng, big
 ) -> None:
     x = 0.001 * rng.standard_normal((50, 10))
     y = rng.integers(10, size=50)
@@ -314,21 +330,16 @@ def _loss_part(
     r.vs_numerical = relative_error(dx.astype(np.float64), numeric)[1]
     r.vs_lab, r.lab_tolerance = abs(float(loss) - lab_loss), lab_tolerance  # the lab checks |loss - figure|
     factors = {50: "N = 50 times too large: divide by N (the loss is a mean over the batch)"}
-    r.message = diagnose("dx", dx, tx.grad.numpy(), {"factors": factors})
+    r.message = diagnose("dx", dx, tx.grad.numpy(), {"factors": factors, "alternatives": mistakes(x, y)})
     if not r.message and not abs(float(loss) - t_loss.item()) <= AUTOGRAD_TOLERANCE * abs(t_loss.item()):
-        ratio = float(loss) / t_loss.item()
+        ratio, extra = float(loss) / t_loss.item(), float(loss) - t_loss.item()
         r.message = f"loss is {float(loss):.6g}, expected {t_loss.item():.6g}" + (
-            " (N = 50 times too large: divide by N)" if math.isclose(ratio, 50, rel_tol=1e-6) else ""
+            " (N = 50 times too large: divide by N)"
+            if math.isclose(ratio, 50, rel_tol=1e-6)
+            else " (1 too large: the correct class's own margin, always 1, is counted; skip j == y)"
+            if math.isclose(extra, 1, rel_tol=1e-6)
+            else ""
         )
-    x2 = 3 * rng.standard_normal((20, 7))  # scores of a trained net: the margins and the softmax both matter
-    y2 = rng.integers(7, size=20)
-    outputs2, _ = call(child, fn, x2, y2)
-    tx2 = leaf(x2)
-    t_loss2 = truth_fn(tx2, torch.from_numpy(y2))
-    t_loss2.backward()
-    errors += [compare("loss", _output(outputs2, 0, "loss"), t_loss2.item())]
-    errors += [compare("dx", _output(outputs2, 1, "dx"), tx2.grad.numpy())]
-    r.vs_autograd = _max(*errors)
     if big:  # large scores: a softmax without the max shift overflows
         big_x = 1000 * rng.standard_normal((5, 10)) + 800
         big_loss, big_dx = (_output(call(child, fn, big_x, y[:5])[0], i, "loss") for i in (0, 1))
@@ -339,6 +350,16 @@ def _loss_part(
                 "scores near 1000 give a NaN or infinite loss: subtract each row's max before exp "
                 "(exp(1000) overflows)",
             )
+    x2 = 3 * rng.standard_normal((20, 7)) + 1e3  # a trained net's scores, all near 1e3: the chain rule is exact
+    # there, a difference quotient is not (x + h rounds at 1e-13)
+    y2 = rng.integers(7, size=20)
+    outputs2, _ = call(child, fn, x2, y2)
+    tx2 = leaf(x2)
+    t_loss2 = truth_fn(tx2, torch.from_numpy(y2))
+    t_loss2.backward()
+    errors += [compare("loss", _output(outputs2, 0, "loss"), t_loss2.item())]
+    errors += [compare("dx", _output(outputs2, 1, "dx"), tx2.grad.numpy())]
+    r.vs_autograd = _max(*errors)
 
 
 def _svm_truth(scores, y):
@@ -347,12 +368,32 @@ def _svm_truth(scores, y):
     return (margins.sum() - len(y)) / len(y)  # the correct class's margin is exactly 1: not counted
 
 
+def _svm_mistakes(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """The SVM's classic wrong gradients on scores x (N, C) and labels y (N,)."""
+    n = len(x)
+    positive = (x - x[np.arange(n), y][:, None] + 1 > 0).astype(np.float64)
+    positive[np.arange(n), y] = 0
+    return {"misses the correct class's column: dx[i, y_i] = -(number of positive margins) / N": positive / n}
+
+
+def _softmax_mistakes(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """The softmax loss's classic wrong gradients on scores x (N, C) and labels y (N,)."""
+    n = len(x)
+    probs = np.exp(x - x.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    return {
+        "misses the -1 at the correct class: dx = (softmax - one_hot(y)) / N": probs / n,
+        "subtracts 1 from every class, not only the correct one: only dx[i, y_i] gets the -1": (probs - 1) / n,
+    }
+
+
 def grade_svm_loss(child: Child, r: PartResult, rng: np.random.Generator) -> None:
-    _loss_part(child, "layers.svm_loss", _svm_truth, 9.0, 1e-2, r, rng, big=False)
+    _loss_part(child, "layers.svm_loss", _svm_truth, _svm_mistakes, 9.0, 1e-2, r, rng, big=False)
 
 
 def grade_softmax_loss(child: Child, r: PartResult, rng: np.random.Generator) -> None:
-    _loss_part(child, "layers.softmax_loss", lambda s, y: F.cross_entropy(s, y), 2.3026, 1e-3, r, rng, big=True)
+    truth = lambda s, y: F.cross_entropy(s, y)  # noqa: E731
+    _loss_part(child, "layers.softmax_loss", truth, _softmax_mistakes, 2.3026, 1e-3, r, rng, big=True)
 
 
 N, D, H, C = 3, 5, 50, 7
@@ -461,11 +502,29 @@ def grade_twolayer_loss(child: Child, r: PartResult, rng: np.random.Generator) -
         if lab is not None:
             lab_errors.append(abs(float(loss) - lab) / lab)
         if not errors[-1] <= AUTOGRAD_TOLERANCE:
-            messages.append(f"with reg = {reg:.3g} the loss is {float(loss):.10g}, expected {truth:.10g}")
+            said = f"with reg = {reg:.3g} the loss is {float(loss):.10g}, expected {truth:.10g}"
+            for words, wrong in _loss_mistakes(params, X, y, reg).items():
+                if math.isclose(float(loss), wrong, rel_tol=1e-9):
+                    said += f": {words}"
+                    break
+            messages.append(said)
     r.vs_autograd, r.vs_lab = _max(*errors), _max(*lab_errors)
     if messages and errors[0] <= AUTOGRAD_TOLERANCE:
         messages.append("only the regularization differs: it is 0.5 * reg * (sum W1^2 + sum W2^2), no biases")
     r.message = "; ".join(messages)
+
+
+def _loss_mistakes(params: dict, X: np.ndarray, y: np.ndarray, reg: float) -> dict[str, float]:
+    """TwoLayerNet's classic wrong losses: {what the code does: the loss it gives}."""
+    data_loss = torch_net(params, X, y, 0.0)[1].item()
+    weights = float((params["W1"] ** 2).sum() + (params["W2"] ** 2).sum())
+    biases = float((params["b1"] ** 2).sum() + (params["b2"] ** 2).sum())
+    return {
+        "the regularization lacks its 1/2: 0.5 * reg * (sum W1^2 + sum W2^2)": data_loss + reg * weights,
+        "the biases are regularized too; only W1 and W2 are": data_loss + 0.5 * reg * (weights + biases),
+        "the data loss is a sum over the batch, not a mean": len(X) * data_loss + 0.5 * reg * weights,
+        "the regularization is missing": data_loss,
+    }
 
 
 def grade_twolayer_grads(child: Child, r: PartResult, rng: np.random.Generator) -> None:
@@ -481,7 +540,15 @@ def grade_twolayer_grads(child: Child, r: PartResult, rng: np.random.Generator) 
     _, loss, leaves = torch_net(params, X, y, reg)
     loss.backward()
     truth = {k: leaves[k].grad.numpy() for k in params}
-    r.vs_autograd = _max(*(compare(f"grads[{k!r}]", grads.get(k), truth[k]) for k in truth))
+    errors = [compare(f"grads[{k!r}]", grads.get(k), truth[k]) for k in truth]
+    heavy, strong = _random_params(rng, 1.0), 10.0  # a loss in the thousands: a difference quotient of it loses
+    heavy_grads = _output(_model(child, init, heavy, X, y, strong)["loss"], 1, "grads")  # digits, the chain rule none
+    _, heavy_loss, heavy_leaves = torch_net(heavy, X, y, strong)
+    heavy_loss.backward()
+    if not isinstance(heavy_grads, dict):
+        raise PartFailed("wrong", "grads is not a dict of arrays")
+    errors += [compare(f"grads[{k!r}]", heavy_grads.get(k), heavy_leaves[k].grad.numpy()) for k in heavy]
+    r.vs_autograd = _max(*errors)
     numeric = {}
     for k in params:
         answer = child.probe("model_numerical", init=init, params=params, X=X, y=y, reg=reg, name=k, h=STEP)
@@ -547,28 +614,86 @@ def lab_update_in_torch(rule: str, w: np.ndarray, dw: np.ndarray, config: dict) 
     return (tw - lr * m_hat / (v_hat.sqrt() + 1e-8)).numpy()
 
 
+def update_mistakes(rule: str, w: np.ndarray, dw: np.ndarray, config: dict) -> dict[str, np.ndarray]:
+    """The classic wrong versions of one step of rule: {what the code does instead: its next_w}."""
+    lr, eps = config["learning_rate"], 1e-8
+    if rule == "sgd_momentum":
+        return {"adds the gradient: v = mu * v - lr * dw, then w + v": w + (0.9 * config["velocity"] + lr * dw)}
+    if rule == "rmsprop":
+        cache = 0.99 * config["cache"] + 0.01 * dw**2
+        return {"puts epsilon inside the square root: divide by sqrt(cache) + eps": w - lr * dw / np.sqrt(cache + eps)}
+    if rule != "adam":
+        return {}
+    m = 0.9 * config["m"] + 0.1 * dw
+    v = 0.999 * config["v"] + 0.001 * dw**2
+    step, mistakes = config["t"] + 1, {}
+    if config["t"] > 0:
+        stale = m / (1 - 0.9 ** config["t"]), v / (1 - 0.999 ** config["t"])
+        mistakes["corrects the bias with t before its increment: t = t + 1 first, then 1 - beta ** t"] = w - lr * stale[
+            0
+        ] / (np.sqrt(stale[1]) + eps)
+    m_hat, v_hat = m / (1 - 0.9**step), v / (1 - 0.999**step)
+    mistakes["puts epsilon inside the square root: divide by sqrt(v_hat) + eps"] = w - lr * m_hat / np.sqrt(v_hat + eps)
+    mistakes["leaves out the bias correction: m / (1 - beta1 ** t), v / (1 - beta2 ** t)"] = w - lr * m / (
+        np.sqrt(v) + eps
+    )
+    return mistakes
+
+
+def lab_state_after(rule: str, dw: np.ndarray, config: dict) -> dict[str, np.ndarray]:
+    """The state the lab's rule leaves in config after one step (velocity, cache, or m, v and t)."""
+    if rule == "sgd_momentum":
+        return {"velocity": 0.9 * config["velocity"] - config["learning_rate"] * dw}
+    if rule == "rmsprop":
+        return {"cache": 0.99 * config["cache"] + 0.01 * dw**2}
+    if rule == "adam":
+        m, v = 0.9 * config["m"] + 0.1 * dw, 0.999 * config["v"] + 0.001 * dw**2
+        return {"m": m, "v": v, "t": np.asarray(config["t"] + 1)}
+    return {}
+
+
 def grade_update(rule: str) -> Callable:
     def grade(child: Child, r: PartResult, rng: np.random.Generator) -> None:
         w, dw = lab_w_dw()
         config, lab = LAB_UPDATES[rule]
-        next_w = _update(child, rule, w, dw, config)
+        next_w, _ = _update(child, rule, w, dw, config)
         errors = [compare("next_w", next_w, lab_update_in_torch(rule, w, dw, config))]
         if lab:
             first_row, last = lab["next_w"]
             got = np.concatenate([next_w.astype(np.float64)[0], [next_w.astype(np.float64)[-1, -1]]])
             r.vs_lab = relative_error(got, np.asarray([*first_row, last]))[1]
-        w2, dw2 = rng.standard_normal((6, 3)), rng.standard_normal((6, 3))
+        cases = [(w, dw, config, next_w)]
+        w2 = rng.standard_normal((6, 3))
         config2 = {k: _like(v, rng) for k, v in config.items()}
         config2["learning_rate"] = float(10 ** rng.uniform(-3, -1))
-        next_w2 = _update(child, rule, w2, dw2, config2)
-        truth = lab_update_in_torch(rule, w2, dw2, config2)
-        errors.append(compare("next_w", next_w2, truth))
+        small = {
+            k: (np.zeros_like(v) if isinstance(v, np.ndarray) else 0 if k == "t" else v) for k, v in config2.items()
+        }
+        # random gradients; then tiny ones on a fresh state, where epsilon's place and the bias correction tell
+        for dw2, config_used in ((rng.standard_normal((6, 3)), config2), (1e-6 * rng.standard_normal((6, 3)), small)):
+            next_w2, state = _update(child, rule, w2, dw2, config_used)
+            errors.append(compare("next_w", next_w2, lab_update_in_torch(rule, w2, dw2, config_used)))
+            cases.append((w2, dw2, config_used, next_w2))
+            for key, truth in lab_state_after(rule, dw2, config_used).items():
+                got = state.get(key) if isinstance(state, dict) else None
+                if got is None or np.shape(got) != np.shape(truth) or not np.allclose(got, truth, rtol=1e-8, atol=0):
+                    r.message = f"the returned config[{key!r}] is not the lab's state after the step" + (
+                        ": it has the opposite sign (the lab keeps v = mu * v - lr * dw)"
+                        if got is not None and np.shape(got) == np.shape(truth) and np.allclose(got, -truth)
+                        else ""
+                    )
+                    errors.append(float("inf"))
         r.vs_autograd = _max(*errors)
-        alternatives = {}
-        if rule == "sgd_momentum":
-            flipped = w2 + (0.9 * config2["velocity"] + config2["learning_rate"] * dw2)
-            alternatives["adds the gradient: v = mu * v - lr * dw, then w + v"] = flipped
-        r.message = diagnose("next_w", next_w2, truth, {"alternatives": alternatives})
+        for w_, dw_, config_, got in cases:
+            said = diagnose(
+                "next_w",
+                got,
+                lab_update_in_torch(rule, w_, dw_, config_),
+                {"alternatives": update_mistakes(rule, w_, dw_, config_)},
+            )
+            if said:
+                r.message = "; ".join(filter(None, [r.message, said]))  # the contract on config first
+                break
 
     return grade
 
@@ -580,9 +705,10 @@ def _like(value, rng: np.random.Generator):
     return int(rng.integers(1, 100)) if isinstance(value, int) else value
 
 
-def _update(child: Child, rule: str, w, dw, config: dict) -> np.ndarray:
+def _update(child: Child, rule: str, w, dw, config: dict) -> tuple[np.ndarray, dict]:
+    """The submission's optim.<rule>(w, dw, config) -> (next_w, the config it returned)."""
     answer = child.probe("update", rule=rule, w=w, dw=dw, config=config)
-    return answer.get("next_w")
+    return answer.get("next_w"), answer.get("config")
 
 
 MAX_SOLVER_CALLS = 2000  # loss calls one Solver part may make (10 epochs take about 70)
@@ -601,7 +727,7 @@ class ParentModel:
     """The model the Solver trains, computed here: it answers the child's loss calls and keeps every one."""
 
     def __init__(self, shapes: dict[str, tuple]):
-        self.shapes, self.calls = shapes, []
+        self.shapes, self.calls, self.losses = shapes, [], []
         self.classes = shapes["b2"][0]
 
     def answer(self, question) -> dict:
@@ -617,6 +743,7 @@ class ParentModel:
         loss.backward()
         grads = {k: leaves[k].grad.numpy() for k in params}
         self.calls.append((params, X, y, grads))
+        self.losses.append(loss.item())
         return {"loss": loss.item(), "grads": grads}
 
     def _check(self, question) -> tuple:
@@ -691,6 +818,36 @@ def grade_solver(child: Child, r: PartResult, rng: np.random.Generator) -> None:
     accuracy = float(np.mean(np.argmax(scores, axis=1) == data["y_train"]))
     if not accuracy >= 0.9:  # 300 draws of this problem all reach 1.0 with the lab's Solver
         raise PartFailed(WRONG, f"training accuracy after 10 epochs is {accuracy:.2f}; a working Solver reaches 1.0")
+    _check_best_and_histories(model, data, final, answer)
+
+
+def _check_best_and_histories(model: ParentModel, data: dict, final: dict, answer: dict) -> None:
+    """The Solver restored the weights of its best validation accuracy, and its histories are what happened."""
+    val_rows = sorted(row.tobytes() for row in data["X_val"])
+    checks = [
+        state
+        for state, X_asked, y_asked, _ in model.calls
+        if y_asked is None and sorted(row.astype(np.float64).tobytes() for row in X_asked) == val_rows
+    ]
+    if not checks:
+        raise PartFailed(WRONG, "the Solver never checked the accuracy on the whole validation set")
+    accuracies = []
+    for state in checks:
+        scores = torch_net(state, data["X_val"], None, 0.0)[0].detach().numpy()
+        accuracies.append(float(np.mean(np.argmax(scores, axis=1) == data["y_val"])))
+    best = int(np.argmax(accuracies))  # the first of the best, as the lab's `val_acc > best_val_acc` keeps
+    if not _same_params(final, checks[best]):
+        raise PartFailed(
+            WRONG,
+            f"after train() the model's params are not those of the best validation accuracy ({accuracies[best]:.2f}, "
+            f"check {best + 1} of {len(checks)}): keep best_params at each better check and restore them at the end",
+        )
+    for name, truth in (("loss_history", model.losses), ("val_acc_history", accuracies)):
+        got = answer.get(name)
+        if not (isinstance(got, list) and len(got) == len(truth) and np.allclose(got, truth, rtol=1e-12, atol=0)):
+            raise PartFailed(WRONG, f"solver.{name} is not the {len(truth)} values training went through")
+    if not (isinstance(answer.get("train_acc_history"), list) and len(answer["train_acc_history"]) == len(checks)):
+        raise PartFailed(WRONG, f"solver.train_acc_history should have one entry per accuracy check ({len(checks)})")
 
 
 def _same_params(got: dict, state: dict) -> bool:
@@ -700,35 +857,48 @@ def _same_params(got: dict, state: dict) -> bool:
     )
 
 
-# part name, lab module, function(s) it grades, its grader, its section in docs/derivations.md
-PARTS: list[tuple[str, str, tuple[str, ...], Callable, str]] = [
-    ("affine forward", "layers", ("affine_forward",), grade_affine_forward, "1"),
-    ("affine backward", "layers", ("affine_forward", "affine_backward"), grade_affine_backward, "1"),
-    ("ReLU forward", "layers", ("relu_forward",), grade_relu_forward, "2"),
-    ("ReLU backward", "layers", ("relu_forward", "relu_backward"), grade_relu_backward, "2"),
-    ("affine-ReLU sandwich", "layer_utils", ("affine_relu_forward", "affine_relu_backward"), grade_affine_relu, "3"),
-    ("SVM loss", "layers", ("svm_loss",), grade_svm_loss, "5"),
-    ("softmax loss", "layers", ("softmax_loss",), grade_softmax_loss, "4"),
-    ("TwoLayerNet init", "fc_net", ("TwoLayerNet",), grade_twolayer_init, "7"),
-    ("TwoLayerNet scores", "fc_net", ("TwoLayerNet",), grade_twolayer_scores, "7"),
-    ("TwoLayerNet loss", "fc_net", ("TwoLayerNet",), grade_twolayer_loss, "6"),
-    ("TwoLayerNet gradients", "fc_net", ("TwoLayerNet",), grade_twolayer_grads, "7"),
-    *((f"update rule {rule}", "optim", (rule,), grade_update(rule), "8") for rule in LAB_UPDATES),
-    ("Solver", "solver", ("Solver",), grade_solver, ""),
+@dataclass(frozen=True)
+class Part:
+    """A graded part: its grader, its section of docs/derivations.md, whether the kit gives it written, and
+    the parts whose code it runs (when one of those fails, this one's failure may be theirs)."""
+
+    name: str
+    grader: Callable
+    section: str
+    given: bool = False
+    uses: tuple[str, ...] = ()
+
+
+LAYERS = ("affine forward", "affine backward", "ReLU forward", "ReLU backward")
+PARTS: list[Part] = [
+    Part("affine forward", grade_affine_forward, "1"),
+    Part("affine backward", grade_affine_backward, "1", uses=("affine forward",)),
+    Part("ReLU forward", grade_relu_forward, "2"),
+    Part("ReLU backward", grade_relu_backward, "2", uses=("ReLU forward",)),
+    Part("affine-ReLU sandwich", grade_affine_relu, "3", given=True, uses=LAYERS),
+    Part("SVM loss", grade_svm_loss, "5"),
+    Part("softmax loss", grade_softmax_loss, "4"),
+    Part("TwoLayerNet init", grade_twolayer_init, "11"),
+    Part("TwoLayerNet scores", grade_twolayer_scores, "7", uses=("affine forward", "ReLU forward")),
+    Part("TwoLayerNet loss", grade_twolayer_loss, "6", uses=("TwoLayerNet scores", "softmax loss")),
+    Part("TwoLayerNet gradients", grade_twolayer_grads, "7", uses=("TwoLayerNet loss", *LAYERS)),
+    *(Part(f"update rule {rule}", grade_update(rule), "8", given=rule == "sgd") for rule in LAB_UPDATES),
+    Part("Solver", grade_solver, "", given=True, uses=("update rule sgd",)),
 ]
+PART_NAMES = [part.name for part in PARTS]
 
 
 # ----------------------------------------------------------------------------- running
 
 
-def grade_part(scratch: Scratch, part, rng: np.random.Generator, time_limit: float = TIME_LIMIT_SECONDS) -> PartResult:
+def grade_part(scratch: Scratch, part: Part, rng: np.random.Generator, time_limit=TIME_LIMIT_SECONDS) -> PartResult:
     """Run one part in a fresh child on the scratch copy, whatever the submission does -> its PartResult."""
-    name, _, _, grader, section = part
-    result = PartResult(name, CORRECT, derivation=section)
-    child = Child(scratch, time_limit)
+    result = PartResult(part.name, CORRECT, derivation=part.section)
+    child = None
     try:
+        child = Child(scratch, time_limit)
         with np.errstate(all="ignore"):
-            grader(child, result, rng)
+            part.grader(child, result, rng)
     except ChildFailed as err:
         result.status = "timeout" if err.status == "timeout" else err.status
         result.message = clean(str(err)) + (f" ({clean(err.where)})" if err.where else "")
@@ -748,8 +918,11 @@ def grade_part(scratch: Scratch, part, rng: np.random.Generator, time_limit: flo
         result.status = WRONG if problems else CORRECT
         result.message = "; ".join(dict.fromkeys(problems))
     finally:
-        child.close()
-    if child.printed():
+        if child is not None:
+            child.close()
+    if (
+        child is not None and child.printed() and result.status != "timeout"
+    ):  # (a timeout's output is the child's own traceback)
         result.notes.append("prints while it runs")
     return result
 
@@ -767,17 +940,29 @@ def grade_folder(
     slot, which picks the child's uid.
     """
     seed = secrets.randbits(64) if seed is None else seed
-    parts = [(index, part) for index, part in enumerate(PARTS) if only is None or part[0] in only]
+    parts = [(index, part) for index, part in enumerate(PARTS) if only is None or part.name in only]
     try:
         scratch = Scratch(folder, slot)
     except (SubmissionError, OSError) as err:
         message = clean(f"cannot copy the submission: {err}")
-        return [PartResult(part[0], "error", message=message) for _, part in parts], []
+        return [PartResult(part.name, "error", message=message) for _, part in parts], []
     try:
         results = [grade_part(scratch, part, np.random.default_rng([seed, index]), time_limit) for index, part in parts]
     finally:
         scratch.close()
-    return results, scratch.skipped
+    return blame_upstream(results), scratch.skipped
+
+
+def blame_upstream(results: list[PartResult]) -> list[PartResult]:
+    """Add to each failing part the failing parts whose code it runs: the mistake may be theirs."""
+    failed = {r.part for r in results if not r.passed}
+    uses = {part.name: part.uses for part in PARTS}
+    for r in results:
+        upstream = [name for name in uses[r.part] if name in failed]
+        if not r.passed and upstream:
+            verb = "fails" if len(upstream) == 1 else "fail"
+            r.notes.append(f"it runs {' and '.join(upstream)}, which {verb}: fix that first")
+    return results
 
 
 def grade(
@@ -792,40 +977,38 @@ def grade(
 
 
 def format_grades(results: list[PartResult]) -> str:
-    """The table (part, status, errors, tolerance, what went wrong) and the score line."""
+    """The table (part, status, each error against the tolerance that judged it, what went wrong) and the score."""
 
-    def number(value):
-        return "—" if value is None else f"{value:.1e}"
+    def judged(value: float | None, tolerance: float) -> str:
+        if value is None:
+            return "—"
+        return f"{value:.1e} {'≤' if value <= tolerance else '>'} {tolerance:.0e}"
 
+    given = {part.name for part in PARTS if part.given}
     rows = [
-        "| part | status | vs autograd | vs numerical | vs the lab's figures | tolerance | what went wrong |",
-        "|---|---|---|---|---|---|---|",
+        "| part | status | vs autograd | vs numerical | vs the lab's figures | what went wrong |",
+        "|---|---|---|---|---|---|",
     ]
     for r in results:
         said = "; ".join(filter(None, [r.message, *r.notes])).replace("|", "/")
         rows.append(
-            f"| {r.part} | {r.status} | {number(r.vs_autograd)} | {number(r.vs_numerical)} | {number(r.vs_lab)} "
-            f"| {r.tolerance:.0e} | {said} |"
+            f"| {r.part}{' (given)' if r.part in given else ''} | {r.status} | {judged(r.vs_autograd, r.tolerance)} "
+            f"| {judged(r.vs_numerical, NUMERICAL_TOLERANCE)} | {judged(r.vs_lab, r.lab_tolerance)} | {said} |"
         )
     correct = sum(r.passed for r in results)
     return "\n".join(rows) + f"\n\n{correct}/{len(results)} parts correct"
 
 
-def grades_json(target: str, results: list[PartResult]) -> dict:
-    """The result for a gradebook: target, score, and every part's fields."""
-    return {
-        "target": target,
-        "correct": sum(r.passed for r in results),
-        "parts": len(results),
-        "results": [{**asdict(r), "passed": r.passed} for r in results],
-    }
+DERIVATIONS = {"en": "derivations.md", "ko": "derivations.ko.md"}  # the same sections (tests/test_docs.py)
 
 
-def derivation(section: str) -> str:
-    """Section ``section`` ("4") of docs/derivations.md, heading included; '' when there is none."""
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "docs" / "derivations.md"
+def derivation(section: str, lang: str = "en") -> str:
+    """Section ``section`` ("4") of docs/derivations.md (lang "ko": derivations.ko.md), heading included; '' when
+    there is none."""
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    path = docs / DERIVATIONS[lang]
+    if not path.is_file():  # a copy of the grader without the translation: English rather than nothing
+        path = docs / DERIVATIONS["en"]
     if not section or not path.is_file():
         return ""
     text = path.read_text(encoding="utf-8")
@@ -836,17 +1019,20 @@ def derivation(section: str) -> str:
     return text[start + 1 : end if end > 0 else None].strip()
 
 
-def explain_failures(results: list[PartResult]) -> str:
-    """For each part that is not correct: what differs, then the derivation it should follow."""
-    blocks = []
+def explain_failures(results: list[PartResult], lang: str = "en") -> str:
+    """For each part that is not correct: what differs; each derivation to follow once, after its parts."""
+    blocks, sections = [], {}
     for r in results:
-        if r.passed:
-            continue
-        lines = [f"### {r.part}: {r.status}", "", f"What differs: {r.message or r.status}"]
-        if r.status == NOT_IMPLEMENTED:
-            lines[-1] = "Not implemented yet: write it, then run this again."
-        if r.derivation:
-            lines += ["", f"The derivation to follow (docs/derivations.md, section {r.derivation}):", ""]
-            lines.append(derivation(r.derivation))
-        blocks.append("\n".join(lines))
+        if not r.passed:
+            sections.setdefault(r.derivation, []).append(r)
+    for section, failing in sections.items():
+        for r in failing:
+            said = "Not implemented yet: write it, then run this again." if r.status == NOT_IMPLEMENTED else r.message
+            notes = "".join(f"\n{note}." for note in r.notes)
+            blocks.append(f"### {r.part}: {r.status}\n\nWhat differs: {said or r.status}{notes}")
+        if section:
+            names = ", ".join(r.part for r in failing)
+            text = derivation(section, lang)
+            where = f"docs/{DERIVATIONS[lang]}, section {section}"
+            blocks.append(f"The derivation to follow for {names} ({where}):\n\n{text}")
     return "\n\n".join(blocks) if blocks else "Every part is correct."

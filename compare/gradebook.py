@@ -5,8 +5,8 @@ OUT/students/<student>.json one per student: every part's fields (or Gradescope'
 
 A target folder with the lab's files in it (or in one folder below it, as a kit's ``lab/``) is one
 submission; a folder holding two or more such folders is a class, one student per folder, named
-after it. Points per part are 1 unless a points file (TOML or JSON: ``"part name" = points``) says
-otherwise.
+after it. Points per part are 1 (0 for the parts the kit gives written: the sandwich, sgd and the
+Solver) unless a points file (TOML or JSON: ``"part name" = points``) says otherwise.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import io
 import json
 import queue
 import re
+import threading
 import time
 import tomllib
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from compare.grade import PARTS, PartResult, grade_folder
-from compare.sandbox import find_lab_folder
+from compare.sandbox import SubmissionError, find_lab_folder
 from compare.target import TargetError, resolve_target
 
 FORMATS = ("native", "gradescope")
@@ -39,24 +40,52 @@ class Submission:
     results: list[PartResult] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # files not copied for grading (links, special files)
     seconds: float = 0.0
+    problem: str = "no lab files found (layers.py, layer_utils.py, fc_net.py, optim.py, solver.py)"  # no folder
 
 
-def find_submissions(targets: list[str]) -> list[Submission]:
-    """--impl's targets -> the submissions in them, in order; a class folder gives one per student folder."""
+def find_submissions(targets: list[str], one: bool = False) -> list[Submission]:
+    """--impl's targets -> the submissions in them, in order; a class folder gives one per student folder.
+
+    ``one``: a single submission is wanted (no gradebook): a folder of several lab folders is refused.
+    """
     found: list[Submission] = []
     for target in targets:
         path = Path(target)
         students = _student_folders(path) if path.is_dir() else []
+        if len(students) >= 2 and one:
+            shown = ", ".join(p.name for p in students[:3]) + (", ..." if len(students) > 3 else "")
+            raise TargetError(
+                f"--impl {target}: holds {len(students)} folders with the lab's files ({shown}): grade them as a "
+                "class with --out DIR, or keep one copy if they are one student's"
+            )
         if len(students) >= 2:
-            found += [Submission(printable(p.name), find_lab_folder(p)) for p in students]
+            found += [_submission(p) for p in students]
         else:
             folder = resolve_target(target)
             found.append(Submission(printable(path.resolve().name if path.is_dir() else target), folder))
-    names = [s.student for s in found]
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    names = [safe_name(s.student).casefold() for s in found]  # one JSON file each, on any file system
+    repeated = sorted({s.student for s, n in zip(found, names) if names.count(n) > 1})
     if repeated:
-        raise TargetError(f"--impl: two submissions are both named {repeated[0]!r}; give each student a folder")
+        raise TargetError(
+            f"--impl: two submissions would share the name {repeated[0]!r} (names that differ only in case or "
+            "punctuation share a gradebook file); give each student a folder of their own name"
+        )
     return found
+
+
+def _submission(folder: Path) -> Submission:
+    """One student's folder as a Submission (with the problem, when its lab files cannot be told apart)."""
+    try:
+        return Submission(printable(folder.name), find_lab_folder(folder))
+    except SubmissionError as err:
+        return Submission(printable(folder.name), None, problem=str(err))
+
+
+def _has_lab(folder: Path) -> bool:
+    try:
+        return find_lab_folder(folder) is not None
+    except SubmissionError:  # several copies: a student's folder all the same
+        return True
 
 
 def printable(name: str) -> str:
@@ -70,13 +99,19 @@ def _student_folders(path: Path) -> list[Path]:
     if any((path / name).is_file() for name in ("layers.py", "fc_net.py", "optim.py")):
         return []
     folders = sorted(p for p in path.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
-    with_lab = [p for p in folders if find_lab_folder(p) is not None]
+    with_lab = [p for p in folders if _has_lab(p)]
     return folders if len(with_lab) >= 2 else []
 
 
+def default_points() -> dict[str, float]:
+    """1 point for each part a student writes, 0 for those the kit gives written."""
+    return {part.name: 0.0 if part.given else 1.0 for part in PARTS}
+
+
 def load_points(path: str | None) -> dict[str, float]:
-    """Points per part: 1 each, or what the TOML or JSON file at path says; ValueError naming what is wrong."""
-    points = {part[0]: 1.0 for part in PARTS}
+    """Points per part: default_points(), or what the TOML or JSON file at path says; ValueError naming what is
+    wrong."""
+    points = default_points()
     if path is None:
         return points
     try:
@@ -102,15 +137,14 @@ def grade_class(
     slots: queue.Queue[int] = queue.Queue()
     for slot in range(jobs):
         slots.put(slot)
-    done = [0]
+    done, counting = [0], threading.Lock()
 
     def one(submission: Submission) -> None:
         slot = slots.get()
         start = time.monotonic()
         try:
             if submission.folder is None:
-                message = "no lab files found (layers.py, layer_utils.py, fc_net.py, optim.py, solver.py)"
-                submission.results = [PartResult(p[0], "not implemented", message=message) for p in PARTS]
+                submission.results = [PartResult(p.name, "not implemented", message=submission.problem) for p in PARTS]
             else:
                 submission.results, submission.skipped = grade_folder(
                     submission.folder, time_limit=time_limit, slot=slot
@@ -118,12 +152,16 @@ def grade_class(
         finally:
             slots.put(slot)
         submission.seconds = time.monotonic() - start
-        done[0] += 1
-        progress(submission, done[0])
+        with counting:
+            done[0] += 1
+            progress(submission, done[0])
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
         for future in [pool.submit(one, s) for s in submissions]:
             future.result()
+    finally:  # Ctrl-C or SIGTERM: the students not started are not graded (those running end with their parts)
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def scored(results: list[PartResult], points: dict[str, float]) -> tuple[float, float]:
@@ -176,7 +214,7 @@ def gradebook_csv(submissions: list[Submission], points: dict[str, float]) -> st
     """grades.csv: student, one column of points per part, total, out of."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    parts = [part[0] for part in PARTS]
+    parts = [part.name for part in PARTS]
     writer.writerow(["student", *parts, "total", "out of"])
     for s in submissions:
         by_part = {r.part: r for r in s.results}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -45,7 +46,8 @@ LAB_FILES = ("layers.py", "layer_utils.py", "fc_net.py", "optim.py", "solver.py"
 UID_BASE = 2_000_000_000  # children as root run as UID_BASE + slot: uids no account on the machine has
 MAX_SUBMISSION_BYTES = 20 * 2**20
 MAX_SUBMISSION_FILES = 500
-OUTPUT_KEPT = 4096  # bytes of a child's printed output the parent reads
+OUTPUT_KEPT = 16384  # bytes of a child's printed output the parent reads
+TRACE_BEFORE_LIMIT = 0.5  # seconds before its time limit a child writes where it is (faulthandler)
 WORK_BYTES = 64 * 2**20  # with bubblewrap: all a child may write (a tmpfs; without it, RLIMIT_FSIZE per file)
 LIMITS = {
     "memory_bytes": 2 * 2**30,
@@ -85,6 +87,11 @@ class Isolation:
         """'' when the submission sees nothing of the machine; else what it can still reach, in one line."""
         if self.bwrap:
             return ""
+        if self.drop_user:
+            return (
+                "warning: bubblewrap is not usable here: a submission runs as another user, and can read what is "
+                "readable by all (make the project folder private: chmod 700); install bubblewrap to hide it"
+            )
         return (
             "warning: bubblewrap is not usable here, so a submission can read, and change, whatever this user can "
             "(install it: apt-get install bubblewrap)"
@@ -175,23 +182,26 @@ def _bwrap_prefix(bwrap: str, work: Path) -> list[str]:
 
 @cache
 def _site_folders() -> tuple[str, ...]:
-    """The interpreter's own site-packages folders inside what the sandbox binds (hidden there by a tmpfs)."""
-    import site
+    """Every folder of installed packages inside what the sandbox binds (hidden there by a tmpfs): the base
+    interpreter's site-packages and the system's dist-packages, where torch or the project could be."""
+    import glob
+    import sysconfig
 
+    base = {key: sys.base_prefix for key in ("base", "platbase", "installed_base", "installed_platbase")}
+    paths = sysconfig.get_paths(vars=base)
+    found = {paths["purelib"], paths["platlib"], *glob.glob("/usr/lib/python3*/*-packages")}
+    found |= set(glob.glob("/usr/local/lib/python3*/*-packages"))
     bound = (str(Path(sys.base_prefix).resolve()), "/usr")
-    found = []
-    for folder in site.getsitepackages():
-        real = os.path.realpath(folder)
-        if os.path.isdir(real) and any(real.startswith(b + "/") for b in bound):
-            found.append(real)
-    return tuple(found)
+    real = {os.path.realpath(folder) for folder in found if os.path.isdir(folder)}
+    return tuple(sorted(f for f in real if any(f.startswith(b + "/") for b in bound)))
 
 
 # ----------------------------------------------------------------------------- the scratch copy
 
 
 def find_lab_folder(folder: Path) -> Path | None:
-    """The folder holding the lab's files: folder itself, or the one below it (3 levels at most) that has them."""
+    """The folder holding the lab's files: folder itself, or the one below it (3 levels at most) that has them;
+    None when there is none, SubmissionError when there are several."""
     if any((folder / name).is_file() for name in LAB_FILES):
         return folder
     for depth in range(1, 4):
@@ -200,6 +210,9 @@ def find_lab_folder(folder: Path) -> Path | None:
             for p in folder.glob("/".join(["*"] * depth) + "/fc_net.py")
             if "__pycache__" not in p.parts and not p.is_symlink()
         )
+        if len(found) > 1:
+            shown = ", ".join(str(f.relative_to(folder)) for f in found[:3])
+            raise SubmissionError(f"{len(found)} copies of the lab's files ({shown}): hand in one")
         if found:
             return found[0]
     return None
@@ -246,6 +259,13 @@ class Scratch:
         self.isolation = detect_isolation()
         self.name = lab_folder.name
         self.root = Path(tempfile.mkdtemp(prefix="lab-grade-"))
+        try:
+            self._lay_out(lab_folder, slot)
+        except BaseException:
+            self.close()
+            raise
+
+    def _lay_out(self, lab_folder: Path, slot: int) -> None:
         self.work = self.root / "work"
         self.skipped = _copy_tree(lab_folder, self.work / "lab")
         (self.work / "lab" / "__init__.py").unlink(
@@ -283,23 +303,31 @@ class Scratch:
             return [*prefix, _python(), "-I", "-S", "/grader/code/child.py", json.dumps(settings)]
         return [_python(), "-I", "-S", str(self.root / "grader" / "child.py"), json.dumps(settings)]
 
-    def settings(self, cpu_seconds: int) -> dict:
-        """What the child is told: its paths, its aliases, its limits, its uid."""
+    def settings(self, time_limit: float) -> dict:
+        """What the child is told: its paths, its aliases, its limits, its uid, when to show where it is."""
         if self.isolation.bwrap:
             work, path = "/work", ["/work", "/grader/site", "/grader/code"]
         else:
             work = str(self.work)
             path = [work, str(self.root / "site"), str(self.root / "grader")]
         aliases = [self.name] if _free_name(self.name) else []
-        limits = {**LIMITS, "cpu_seconds": cpu_seconds}
+        limits = {**LIMITS, "cpu_seconds": int(time_limit) + 2}
         if self.uid is None and os.geteuid() == 0:
             del limits["processes"]  # root ignores it anyway; without a uid of its own it would count all of root's
-        return {"submission": f"{work}/lab", "path": path, "aliases": aliases, "limits": limits, "uid": self.uid}
+        return {
+            "submission": f"{work}/lab",
+            "path": path,
+            "aliases": aliases,
+            "limits": limits,
+            "uid": self.uid,
+            "show_where_after": max(time_limit - TRACE_BEFORE_LIMIT, 0.05),  # the last line reached, on a timeout
+        }
 
 
 def _free_name(name: str) -> bool:
     """Whether a submission's folder name can also be imported as the submission (not numpy's, not the stdlib's)."""
-    return name.isidentifier() and name not in sys.stdlib_module_names and name not in ("numpy", "common", "lab")
+    taken = {"numpy", "common", "lab", *(f.removesuffix(".py") for f in LAB_FILES), "gradient_check", "checks"}
+    return name.isidentifier() and name not in sys.stdlib_module_names and name not in taken
 
 
 # ----------------------------------------------------------------------------- the child
@@ -313,7 +341,8 @@ class Child:
         self.deadline = time.monotonic() + time_limit
         self.output = tempfile.TemporaryFile(dir=scratch.root)
         env = {**ENV, "HOME": str(scratch.work), "TMPDIR": str(scratch.work / "tmp")}
-        settings = scratch.settings(cpu_seconds=int(time_limit) + 2)
+        self.settings = scratch.settings(time_limit)
+        settings = self.settings
         self.process = subprocess.Popen(
             scratch.command(settings),
             stdin=subprocess.PIPE,
@@ -335,8 +364,7 @@ class Child:
         fd = self.process.stdout.fileno()
         remaining = self.deadline - time.monotonic()
         if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-            self.kill()
-            raise ChildFailed("timeout", f"ran past the {self.time_limit:g} s limit")
+            raise self._timed_out()
         return os.read(fd, size)
 
     def _write(self, data: bytes) -> None:
@@ -346,8 +374,7 @@ class Child:
         while view:
             remaining = self.deadline - time.monotonic()
             if remaining <= 0 or not select.select([], [fd], [], remaining)[1]:
-                self.kill()
-                raise ChildFailed("timeout", f"ran past the {self.time_limit:g} s limit")
+                raise self._timed_out()
             try:
                 view = view[os.write(fd, view) :]
             except BrokenPipeError:
@@ -381,6 +408,21 @@ class Child:
             if status in ("error", "not implemented"):
                 raise ChildFailed(status, str(message.get("message", "")), str(message.get("where", "")))
             raise ChildFailed("error", "the submission's process sent something that is not a result")
+
+    def _timed_out(self) -> ChildFailed:
+        """Kill the child that ran past its limit -> the failure, with the last line of the submission it reached."""
+        self.kill()
+        self.process.wait()
+        where = ""
+        folder = self.settings["submission"] + "/"
+        for line in self.printed().splitlines():  # faulthandler's dump: the most recent call first
+            match = re.match(r'\s*File "(.+)", line (\d+) in (\S+)', line)
+            if match and match.group(1).startswith(folder):
+                where = f"{match.group(1)[len(folder) :]}:{match.group(2)} in {match.group(3)}"
+                break
+        return ChildFailed(
+            "timeout", f"ran past the {self.time_limit:g} s limit", f"still running at {where}" if where else ""
+        )
 
     def _ended(self) -> str:
         """Why the child is gone, in words."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from compare.sandbox import find_lab_folder
+from compare.sandbox import SubmissionError, find_lab_folder
 
 
 class TargetError(ValueError):
@@ -21,7 +21,10 @@ def resolve_target(target: str) -> Path:
     """--impl TARGET -> the folder holding its lab files; TargetError when there is none."""
     folder = Path(target)
     if folder.is_dir():
-        found = find_lab_folder(folder)
+        try:
+            found = find_lab_folder(folder)
+        except SubmissionError as err:
+            raise TargetError(f"--impl {target}: {err}") from None
         if found is None:
             raise TargetError(
                 f"--impl {target}: no lab files in it (layers.py, layer_utils.py, fc_net.py, optim.py, solver.py)"

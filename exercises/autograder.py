@@ -50,10 +50,11 @@ def autograder_files() -> dict[str, str]:
     for package in PACKAGES:
         for path in sorted((ROOT / package).glob("*.py")):
             files[f"{package}/{path.name}"] = path.read_text(encoding="utf-8")
-    files["docs/derivations.md"] = (ROOT / "docs" / "derivations.md").read_text(encoding="utf-8")
+    for name in ("derivations.md", "derivations.ko.md"):
+        files[f"docs/{name}"] = (ROOT / "docs" / name).read_text(encoding="utf-8")
     files["pyproject.toml"] = PYPROJECT.format(version=version, numpy=numpy_pin, torch=torch_pin)
-    names = [part[0] for part in PARTS]
-    files["points.toml"] = POINTS_HEADER + "".join(f"{json.dumps(name)} = 1\n" for name in names)
+    names = [part.name for part in PARTS]
+    files["points.toml"] = POINTS_HEADER + "".join(f"{json.dumps(p.name)} = {0 if p.given else 1}\n" for p in PARTS)
     files["setup.sh"] = SETUP_SH.replace("@NUMPY@", numpy_pin).replace("@TORCH@", torch_pin)
     files["run_autograder"] = RUN_AUTOGRADER.replace("@MARK@", MARK)
     files["README.md"] = README.replace("@PARTS@", str(len(names)))
@@ -139,7 +140,8 @@ packages = ["compare", "common"]
 
 POINTS_HEADER = """\
 # Points per part of the lab: edit the numbers (any number >= 0), keep the names.
-# Gradescope's total is their sum; a part that is not correct scores 0.
+# Gradescope's total is their sum; a part that is not correct scores 0. The parts the kit gives
+# written (the affine-ReLU sandwich, sgd, the Solver) are worth 0 unless you change that.
 """
 
 SETUP_SH = """\
@@ -165,6 +167,8 @@ umask 022
 # numpy: the student's code and the grader; torch: the truth the grader checks against (CPU wheel, no CUDA)
 "$VENV/bin/pip" install --no-cache-dir "@NUMPY@"
 "$VENV/bin/pip" install --no-cache-dir "@TORCH@" --index-url https://download.pytorch.org/whl/cpu
+# torch unreadable to others: without bubblewrap the student's code runs as another uid, which must not import it
+chmod -R go-rwx "$("$VENV/bin/python" -c 'import os, torch; print(os.path.dirname(torch.__file__))')"
 # the grader itself needs no install: run_autograder runs it from /autograder/source (compare/, common/)
 """
 
@@ -234,7 +238,8 @@ README = """\
 이 폴더는 실습 채점기(`python -m compare --impl`)를 Gradescope의 프로그래밍 과제 자동 채점기로 묶은
 것입니다. 학생에게 나눠 줄 키트에서는 이 `autograder/` 폴더를 빼고 나눠 주세요.
 
-1. 배점: `points.toml`에서 부분(@PARTS@개)마다 점수를 고칩니다 (기본 1점씩). 이름은 그대로 두세요.
+1. 배점: `points.toml`에서 부분(@PARTS@개)마다 점수를 고칩니다 (기본 1점씩, 실습 폴더에 이미 작성되어
+   주어지는 부분은 0점). 이름은 그대로 두세요.
 2. 압축: `cd OUT/autograder && zip -r ../autograder.zip .` (폴더가 아니라 내용이 zip의 최상위에 와야 합니다).
 3. 올리기: Gradescope의 Programming Assignment → Configure Autograder → Zip file upload, base image는
    Ubuntu 22.04 또는 24.04. Gradescope가 zip을 `/autograder/source`에 풀고 `setup.sh`를 한 번 실행해
@@ -263,7 +268,8 @@ README = """\
 This folder packs the lab's grader (`python -m compare --impl`) as a Gradescope programming-assignment
 autograder. Leave this `autograder/` folder out of the kit you hand to students.
 
-1. Points: edit each part's points in `points.toml` (@PARTS@ parts, 1 each); keep the names.
+1. Points: edit each part's points in `points.toml` (@PARTS@ parts, 1 each; 0 for the parts the kit gives
+   written); keep the names.
 2. Zip: `cd OUT/autograder && zip -r ../autograder.zip .` (the folder's contents at the zip's top, not the folder).
 3. Upload: Gradescope's Programming Assignment -> Configure Autograder -> Zip file upload, base image Ubuntu
    22.04 or 24.04. Gradescope unpacks the zip into `/autograder/source` and runs `setup.sh` once, which

@@ -72,11 +72,11 @@ def test_the_folder_is_the_zips_root_with_the_grader_alone(autograder):
 def test_points_toml_names_every_part_once(autograder):
     import tomllib
 
-    from compare.gradebook import load_points
+    from compare.gradebook import default_points, load_points
 
     points = tomllib.loads((autograder / "points.toml").read_text())
-    assert points == {part[0]: 1 for part in PARTS}
-    assert load_points(str(autograder / "points.toml")) == {part[0]: 1.0 for part in PARTS}
+    assert points == {part.name: 0 if part.given else 1 for part in PARTS}  # the kit's given parts score nothing
+    assert load_points(str(autograder / "points.toml")) == default_points()
 
 
 def test_grading_imports_the_grader_from_source_alone(autograder):
@@ -100,7 +100,7 @@ def test_grading_imports_the_grader_from_source_alone(autograder):
 def test_a_solved_submission_scores_full_marks(autograder, tmp_path):
     root = gradescope_root(autograder, tmp_path, sorted(ORACLE.glob("*.py")))
     results = run_autograder(root)
-    assert (results["score"], results["max_score"], len(results["tests"])) == (16, 16, 16)
+    assert (results["score"], results["max_score"], len(results["tests"])) == (13, 13, 16)  # 3 parts given: 0
     assert all(t["status"] == "passed" for t in results["tests"])
     assert not (root / "source").stat().st_mode & 0o077  # the grader hidden from another uid
 
@@ -115,7 +115,7 @@ def test_a_kit_folder_with_one_broken_part_loses_its_points(autograder, tmp_path
     points = root / "source" / "points.toml"
     points.write_text(points.read_text().replace('"SVM loss" = 1', '"SVM loss" = 4'))
     results = run_autograder(root)
-    assert (results["score"], results["max_score"], len(results["tests"])) == (15, 19, 16)
+    assert (results["score"], results["max_score"], len(results["tests"])) == (12, 16, 16)
     failed = [t for t in results["tests"] if t["status"] != "passed"]
     assert [(t["name"], t["score"], t["max_score"]) for t in failed] == [("SVM loss", 0, 4)]
     assert failed[0]["output"].startswith("not implemented")
@@ -150,14 +150,14 @@ def test_an_existing_autograder_is_rewritten_only_by_the_kits_rules(tmp_path, ca
     assert code == 2 and "already holds files" in err
     assert make_here(out, capsys, "--overwrite") == (0, "")  # nothing edited: rewritten as it was
     points = out / "autograder" / "points.toml"
-    points.write_text(points.read_text().replace('"Solver" = 1', '"Solver" = 3'))
+    points.write_text(points.read_text().replace('"softmax loss" = 1', '"softmax loss" = 3'))
     code, err = make_here(out, capsys, "--overwrite")
     assert code == 2 and "points.toml" in err and "--backup" in err
-    assert '"Solver" = 3' in points.read_text()
+    assert '"softmax loss" = 3' in points.read_text()
     assert make_here(out, capsys, "--overwrite", "--backup") == (0, "")
-    assert '"Solver" = 1' in points.read_text()
+    assert '"softmax loss" = 1' in points.read_text()
     [copy] = [p for p in out.iterdir() if p.name.startswith("autograder.backup-")]
-    assert '"Solver" = 3' in (copy / "points.toml").read_text()
+    assert '"softmax loss" = 3' in (copy / "points.toml").read_text()
 
 
 def test_a_folder_in_the_way_is_refused_before_the_kit_is_written(tmp_path, capsys):

@@ -14,7 +14,7 @@ from compare.gradebook import find_submissions, gradebook_csv, gradescope_json, 
 from compare.target import TargetError
 
 ROOT = Path(__file__).resolve().parents[1]
-PART_NAMES = [part[0] for part in PARTS]
+PART_NAMES = [part.name for part in PARTS]
 
 
 def solved(folder: Path) -> Path:
@@ -40,17 +40,27 @@ def test_a_folder_of_student_folders_is_a_class_and_each_student_is_named_after_
     assert [(s.student, s.folder) for s in one] == [("lee", tmp_path / "class" / "lee" / "lab")]
 
 
+def test_two_copies_of_the_lab_in_one_folder_are_refused_naming_them(tmp_path):
+    solved(tmp_path / "class" / "kim")
+    solved(tmp_path / "class" / "lee" / "lab")
+    solved(tmp_path / "class" / "lee" / "backup")
+    lee = find_submissions([str(tmp_path / "class")])[1]
+    assert lee.folder is None and lee.problem == "2 copies of the lab's files (backup, lab): hand in one"
+    with pytest.raises(TargetError, match="holds 2 folders with the lab's files .backup, lab.: grade them as a class"):
+        find_submissions([str(tmp_path / "class" / "lee")], one=True)
+
+
 def test_two_submissions_of_one_name_and_a_missing_folder_are_refused(tmp_path):
     solved(tmp_path / "a" / "kim")
     solved(tmp_path / "b" / "kim")
-    with pytest.raises(TargetError, match="both named 'kim'"):
+    with pytest.raises(TargetError, match="would share the name 'kim'"):
         find_submissions([str(tmp_path / "a" / "kim"), str(tmp_path / "b" / "kim")])
     with pytest.raises(TargetError, match="no such folder"):
         find_submissions([str(tmp_path / "nowhere/lab")])
 
 
 def test_points_come_from_toml_or_json_and_a_wrong_name_or_value_is_refused_naming_the_parts(tmp_path):
-    assert load_points(None) == dict.fromkeys(PART_NAMES, 1.0)
+    assert load_points(None) == {p.name: 0.0 if p.given else 1.0 for p in PARTS}  # the kit's given parts: 0
     (tmp_path / "p.toml").write_text('"softmax loss" = 3\nSolver = 0.5\n')
     points = load_points(str(tmp_path / "p.toml"))
     assert points["softmax loss"] == 3 and points["Solver"] == 0.5 and points["affine forward"] == 1
@@ -110,11 +120,12 @@ def test_a_class_graded_in_parallel_writes_the_csv_and_a_json_per_student_from_a
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("isolation: ") and "grading 3 submissions, 2 at a time" in proc.stdout
     rows = {row["student"]: row for row in csv.DictReader((out / "grades.csv").open())}
-    assert rows["kim"]["total"] == "17" and rows["kim"]["out of"] == "17"
-    assert rows["lee"]["softmax loss"] == "0" and rows["lee"]["total"] == "14"  # softmax and the net's gradients
+    assert rows["kim"]["total"] == "14" and rows["kim"]["out of"] == "14"  # 13 written parts, softmax worth 2
+    assert rows["kim"]["Solver"] == "0"  # the kit gives it written: 0 points by default
+    assert rows["lee"]["softmax loss"] == "0" and rows["lee"]["total"] == "11"  # softmax and the net's gradients
     assert rows["park"]["total"] == "0"
     park = json.loads((out / "students" / "park.json").read_text())
-    assert park["score"] == 0 and park["max_score"] == 17 and "no lab files found" in park["tests"][0]["output"]
+    assert park["score"] == 0 and park["max_score"] == 14 and "no lab files found" in park["tests"][0]["output"]
     lee = json.loads((out / "students" / "lee.json").read_text())
     assert {t["name"] for t in lee["tests"] if t["status"] == "failed"} == {"softmax loss", "TwoLayerNet gradients"}
 
@@ -124,7 +135,10 @@ def test_several_submissions_need_an_out_folder_and_json_is_for_one(tmp_path):
     solved(tmp_path / "class" / "lee")
     base = [sys.executable, "-I", "-m", "compare", "--impl", str(tmp_path / "class")]
     proc = subprocess.run(base, cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2 and "gives 2 submissions: add --out DIR" in proc.stderr
+    assert (
+        proc.returncode == 2
+        and "holds 2 folders with the lab's files (kim, lee): grade them as a class with --out" in proc.stderr
+    )
     proc = subprocess.run([*base, "--out", "g", "--json", "x.json"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 2 and "--json is for one submission" in proc.stderr
     proc = subprocess.run([*base, "--out", "g", "--jobs", "0"], cwd=tmp_path, capture_output=True, text=True)
