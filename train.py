@@ -9,6 +9,7 @@
     python train.py --recipe v1                  # the first recipe: no projection, H=4096, 80 epochs: 66.6%
     python train.py --eval runs/numpy-20261130-120000 [--impl torch] [--tta]
     python train.py --resume runs/numpy-20261130-120000   # continue a killed or interrupted run
+    python train.py --impl my-lab/lab --num-epochs 5      # your own lab (python -m exercises make my-lab), solved
 
 A run folder (--out, default runs/<impl>-<timestamp>; an existing one only with --overwrite, and
 never one that another live run has claimed)
@@ -17,6 +18,10 @@ failed), model.npz and the plots loss.png, accuracy.png, weights.png and confusi
 (experiment/runs.py). Ctrl-C and SIGTERM keep the best model so far; so does a kill -9. Until
 the run completes, RUN_DIR/checkpoint/ holds the Solver's newest checkpoint, and --resume RUN_DIR
 continues from it with the run's own settings, to exactly the numbers of an uninterrupted run.
+
+--impl FOLDER trains a student's own lab (a kit's lab/, or the kit folder itself): its fc_net.TwoLayerNet,
+its optim and its solver.Solver, imported and run in this process (experiment/student.py), with the lab's
+settings only; config.json records the folder's absolute path, which --resume uses.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pathlib import Path
 
 from common.cifar10 import CIFAR10NotFoundError
 from common.config import NAMES, NUM_TEST, NUM_VALIDATION, OneLineParser, add_arguments, config_from_args, flag
+from common.lab_folder import is_student_impl
 from common.plots import LANGS
 from common.runtime import check_memory, retain_freed_memory
 from common.signals import exit_code, raising
@@ -42,11 +48,14 @@ from experiment.runs import (
     resume_point,
     train_run,
 )
+from experiment.student import StudentCodeError, load_lab
 
 
 def build_parser() -> OneLineParser:
     parser = OneLineParser(
-        description="Train (or --eval) the two-layer net on CIFAR-10 with the NumPy or the PyTorch implementation."
+        description="Train (or --eval) the two-layer net on CIFAR-10 with the NumPy or the PyTorch implementation, "
+        "or with your own lab: --impl FOLDER (e.g. my-lab/lab) imports and runs the folder's code in this process, "
+        "as your own code on your own machine; only the lab's settings apply to it."
     )
     add_arguments(parser)
     run = parser.add_argument_group("the run")
@@ -116,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     config = config_from_args(args)
                 check_device(config)
+                if is_student_impl(config.impl):  # the student's files import before anything is written
+                    load_lab(config.impl)
                 if args.eval is not None:
                     print(evaluate(args.eval, config.impl, config.device, args.data_dir, config.tta))
                     return 0
@@ -142,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         except (CIFAR10NotFoundError, ValueError) as err:  # ConfigError, unreadable files and data, --out, memory
             eval_error = args.eval is not None and "CIFAR-10" not in str(err)
             return error(f"--eval: {err}" if eval_error else str(err))
+        except StudentCodeError as err:  # the student's own code raised: one line naming file:line
+            return error(f"your lab: {err}", 1)
         except KeyboardInterrupt as interrupt:
             doing = "evaluating" if args.eval is not None else "loading CIFAR-10; nothing was written"
             return error(f"interrupted while {doing}", exit_code(interrupt))
@@ -160,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
                     "command": sys.argv,
                     "versions": library_versions(),
                 }
+            if is_student_impl(config.impl):
+                say(f"your lab: {config.impl} (its own code, run in this process)")
             say(f"run folder: {out}" + (f" (resuming from {resume.name})" if resume else ""))
             return train_run(config, data, out, record, args.quiet, args.tensorboard, data_seconds, args.lang, resume)
     except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM between loading and training: nothing was trained

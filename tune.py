@@ -4,6 +4,7 @@
     python tune.py --strategy greedy                       # the lab's coordinate search, default budget
     python tune.py --strategy tpe --trials 30 --jobs 2 --prune median
     python tune.py --strategy random --storage postgresql://user:pw@host/db --study shared   # many machines
+    python tune.py --impl my-lab/lab --lang ko --no-analysis   # your own lab's code (python -m exercises make)
 
 Every strategy runs as an Optuna study stored in a database (default: SQLite in --out), so
 re-running the same command resumes an interrupted search. The output folder receives
@@ -22,8 +23,10 @@ from common.artifacts import save_json, writable_folder
 from common.choices import IMPLS
 from common.cifar10 import CIFAR10NotFoundError
 from common.config import DEFAULTS, OneLineParser
+from common.lab_folder import impl_name, is_student_impl, resolve_impl
 from common.plots import LANGS
 from common.signals import exit_code, raising
+from experiment.student import StudentCodeError, load_lab
 from tuning.space import TUNED, SpaceError, load_space
 from tuning.study import (
     UsageError,
@@ -48,7 +51,13 @@ STRATEGIES = ("greedy", "grid", "random", "tpe")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--impl", choices=IMPLS, default=DEFAULTS.impl)
+    parser.add_argument(
+        "--impl",
+        default=DEFAULTS.impl,
+        metavar="{" + ",".join(IMPLS) + ",FOLDER}",
+        help="the implementation, or your own lab's folder (e.g. my-lab/lab): its code is imported and run in "
+        "this process, as your own code on your own machine, with the lab's settings only",
+    )
     parser.add_argument("--strategy", choices=STRATEGIES, default="greedy")
     parser.add_argument(
         "--trials",
@@ -92,6 +101,10 @@ def check_args(args: argparse.Namespace) -> None:
         raise UsageError(f"--jobs must be a positive integer, got {args.jobs}")
     if args.trials is not None and args.trials < 1:
         raise UsageError(f"--trials must be a positive integer, got {args.trials}")
+    try:
+        args.impl = resolve_impl(args.impl)  # a student's folder: the absolute path of its lab files
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,9 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         check_args(args)
+        if is_student_impl(args.impl):  # the student's files import before anything is written
+            load_lab(args.impl)
         space = load_space(args.space, args.strategy)
         fixed = check_space(space, args)  # every trial's settings and its memory, before anything is written
-        out = Path(args.out or f"runs/tune-{args.impl}-{args.strategy}")
+        out = Path(args.out or f"runs/tune-{impl_name(args.impl)}-{args.strategy}")
         try:
             writable_folder(out)
         except ValueError as err:
@@ -112,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             greedy_order(args, space)  # refused before the study's database is created
         check_out_files(out, retrain=not args.no_retrain)
         args.storage = args.storage or f"sqlite:///{out.resolve() / 'study.db'}"
-        args.study = args.study or f"{args.impl}-{args.strategy}"
+        args.study = args.study or f"{impl_name(args.impl)}-{args.strategy}"
         study = make_study(args, space)
         fail_dead_trials(study)  # trials left running by a killed run of this study on this host
         try:  # fail fast on missing data; forked workers share the data loaded here
@@ -122,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, SpaceError) as err:
         print(f"tune.py: error: {err}", file=sys.stderr)
         return 2
+    except StudentCodeError as err:
+        print(f"tune.py: error: your lab: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("tune.py: error: interrupted before the first trial", file=sys.stderr)
         return 130

@@ -21,7 +21,8 @@ import re
 from dataclasses import dataclass, field, fields
 
 from common.batches import Augmentation
-from common.choices import DTYPES, IMPLS, LR_SCHEDULES, UPDATE_RULES
+from common.choices import DTYPES, IMPLS, LAB_UPDATE_RULES, LR_SCHEDULES, UPDATE_RULES
+from common.lab_folder import is_student_impl, lab_folder_problem, resolve_impl
 from common.preprocess import PREPROCESSINGS
 
 NUM_VALIDATION = 1000  # the lab's validation split: the 1,000 training images after the first num_train
@@ -44,7 +45,11 @@ def setting(default, help: str, beyond_lab: bool = False):
 class Config:
     """One training run. Defaults: chosen by measurement on the reference machine (docs/training.md, 'The defaults')."""
 
-    impl: str = setting("numpy", "implementation: numpy or torch")
+    impl: str = setting(
+        "numpy",
+        "implementation: numpy, torch, or the folder of your own lab's files (e.g. my-lab/lab: its fc_net, optim "
+        "and solver train, in this process, with the lab's settings only)",
+    )
     hidden_size: int = setting(500, "hidden units H")
     learning_rate: float = setting(1e-4, "learning rate (the peak rate under the cosine schedule)")
     lr_decay: float = setting(0.95, "step schedule: learning-rate factor after each epoch")
@@ -89,7 +94,13 @@ class Config:
         if unknown:
             verb = "is not a setting" if len(unknown) == 1 else "are not settings"
             raise ConfigError(f"{where}: {', '.join(unknown)} {verb}; the settings are {', '.join(NAMES)}")
-        config = cls(**{name: _typed(name, value, where) for name, value in values.items()})
+        typed = {name: _typed(name, value, where) for name, value in values.items()}
+        if "impl" in typed:  # a student's folder: recorded as the absolute path of its lab files
+            try:
+                typed["impl"] = resolve_impl(typed["impl"])
+            except ValueError as err:
+                raise ConfigError(str(err) if where in ("flags", "trial") else f"{where}: {err}") from None
+        config = cls(**typed)
         config.check()
         return config
 
@@ -112,13 +123,16 @@ class Config:
             ("preprocessing", PREPROCESSINGS),
             ("lr_schedule", LR_SCHEDULES),
         )
-        for name, allowed in choices:
+        if is_student_impl(self.impl):
+            self._check_student_impl()
+        for name, allowed in choices[1:] if is_student_impl(self.impl) else choices:
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{flag(name)} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         if not re.fullmatch(r"cpu|cuda(:\d+)?", self.device):
             raise ConfigError(f"{flag('device')} must be cpu, cuda or cuda:N, got {self.device!r}")
-        if self.impl == "numpy" and self.device != "cpu":
-            raise ConfigError(f"--device {self.device} applies to --impl torch only; numpy runs on the CPU")
+        if self.impl != "torch" and self.device != "cpu":
+            where = "numpy runs" if self.impl == "numpy" else "a student's lab runs"
+            raise ConfigError(f"--device {self.device} applies to --impl torch only; {where} on the CPU")
         for name in ("hidden_size", "num_epochs", "batch_size", "num_train"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{flag(name)} must be a positive integer, got {getattr(self, name)}")
@@ -155,6 +169,28 @@ class Config:
         if not 0 <= self.label_smoothing <= 1:
             raise ConfigError(f"--label-smoothing must be in [0, 1], got {self.label_smoothing}")
         return self
+
+    def _check_student_impl(self) -> None:
+        """A student's folder: a lab folder, trained with the lab's settings alone (the recipe engine's are not
+        in the lab's Solver and model)."""
+        problem = lab_folder_problem(self.impl)
+        if problem:
+            raise ConfigError(problem)
+        beyond = [
+            flag(f.name)
+            for f in fields(self)
+            if f.metadata["beyond_lab"] and getattr(self, f.name) != getattr(DEFAULTS, f.name)
+        ]
+        if beyond:
+            raise ConfigError(
+                f"{', '.join(beyond)}: the recipe engine's settings apply to --impl numpy and torch only; "
+                "your lab trains with the lab's settings (hidden size, learning rate, lr decay, epochs, batch size, "
+                "reg, update rule, weight scale, seed, dtype, num train)"
+            )
+        if self.update_rule not in LAB_UPDATE_RULES:
+            raise ConfigError(
+                f"--update-rule {self.update_rule}: your lab's update rules are {', '.join(LAB_UPDATE_RULES)}"
+            )
 
     # ------------------------------------------------------------------------- what a run derives from it
 
@@ -325,4 +361,9 @@ def config_from_argv(argv: list[str]) -> Config:
 def config_from_args(args: argparse.Namespace) -> Config:
     """The Config of parsed flags: defaults, then the recipe's settings, then the flags given; checked."""
     given = {name: getattr(args, name) for name in NAMES if hasattr(args, name)}
+    if getattr(args, "recipe", None) and is_student_impl(given.get("impl", DEFAULTS.impl)):
+        raise ConfigError(
+            f"--recipe {args.recipe}: recipes are the recipe engine's (--impl numpy or torch); your lab trains "
+            "with the lab's settings only"
+        )
     return Config.from_dict({**RECIPES.get(getattr(args, "recipe", None) or "", {}), **given}, "flags")

@@ -75,6 +75,8 @@ def find_submissions(targets: list[str], one: bool = False) -> list[Submission]:
 
 def _submission(folder: Path) -> Submission:
     """One student's folder as a Submission (with the problem, when its lab files cannot be told apart)."""
+    if folder.is_symlink():
+        return Submission(printable(folder.name), None, problem="a link to another folder, not a folder: not graded")
     try:
         return Submission(printable(folder.name), find_lab_folder(folder))
     except SubmissionError as err:
@@ -82,6 +84,8 @@ def _submission(folder: Path) -> Submission:
 
 
 def _has_lab(folder: Path) -> bool:
+    if folder.is_symlink():
+        return False
     try:
         return find_lab_folder(folder) is not None
     except SubmissionError:  # several copies: a student's folder all the same
@@ -98,7 +102,7 @@ def _student_folders(path: Path) -> list[Path]:
     """The folders directly in path that hold lab files (in them or below), when path holds none itself."""
     if any((path / name).is_file() for name in ("layers.py", "fc_net.py", "optim.py")):
         return []
-    folders = sorted(p for p in path.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
+    folders = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
     with_lab = [p for p in folders if _has_lab(p)]
     return folders if len(with_lab) >= 2 else []
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from common.lab_folder import find_lab_folders
 from compare.wire import WireError, encode, read_message
 
 HERE = Path(__file__).resolve().parent
@@ -200,22 +201,13 @@ def _site_folders() -> tuple[str, ...]:
 
 
 def find_lab_folder(folder: Path) -> Path | None:
-    """The folder holding the lab's files: folder itself, or the one below it (3 levels at most) that has them;
-    None when there is none, SubmissionError when there are several."""
-    if any((folder / name).is_file() for name in LAB_FILES):
-        return folder
-    for depth in range(1, 4):
-        found = sorted(
-            p.parent
-            for p in folder.glob("/".join(["*"] * depth) + "/fc_net.py")
-            if "__pycache__" not in p.parts and not p.is_symlink()
-        )
-        if len(found) > 1:
-            shown = ", ".join(str(f.relative_to(folder)) for f in found[:3])
-            raise SubmissionError(f"{len(found)} copies of the lab's files ({shown}): hand in one")
-        if found:
-            return found[0]
-    return None
+    """The folder holding a submission's lab files (common.lab_folder.find_lab_folders, any of them): None when
+    there is none, SubmissionError when there are several."""
+    found = find_lab_folders(folder, complete=False)
+    if len(found) > 1:
+        shown = ", ".join(str(f.relative_to(folder.resolve())) for f in found[:3])
+        raise SubmissionError(f"{len(found)} copies of the lab's files ({shown}): hand in one")
+    return found[0] if found else None
 
 
 def _copy_tree(source: Path, target: Path) -> list[str]:

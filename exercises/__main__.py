@@ -11,7 +11,9 @@ OUT/autograder/ (--autograder) the grader as a Gradescope autograder, for the te
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
+import shlex
 import shutil
 import sys
 import time
@@ -44,7 +46,8 @@ def kit_files() -> tuple[dict[str, str], dict[str, list[str]]]:
         files[f"{PACKAGE}/{path.name}"] = text
         if names:
             todo[path.name] = names
-    files["docs/derivations.md"] = (ROOT / "docs" / "derivations.md").read_text(encoding="utf-8")
+    for name in ("derivations.md", "derivations.ko.md"):
+        files[f"docs/{name}"] = (ROOT / "docs" / name).read_text(encoding="utf-8")
     notebook = json.loads((ROOT / "notebooks" / "two_layer_net.ipynb").read_text(encoding="utf-8"))
     for cell in notebook["cells"]:
         cell["source"] = [line.replace("numpy_impl", PACKAGE).replace("../docs/", "docs/") for line in cell["source"]]
@@ -136,6 +139,8 @@ def student_readme(todo: dict[str, list[str]]) -> str:
         for i, name in enumerate([n for n in ORDER if n in todo] + [n for n in todo if n not in ORDER], start=1)
     ]
     steps = "\n".join(steps)
+    python = shlex.quote(sys.executable)
+    commands = "\n".join(f"    {command}" for command in kit_commands())
     return f"""# 2층 신경망 실습 / The two-layer net lab
 
 ## 한국어
@@ -147,12 +152,19 @@ def student_readme(todo: dict[str, list[str]]) -> str:
 
 {steps}
 
+명령은 모두 이 폴더에서, 프로젝트의 Python(`{python}`, 아래의 `python`)으로 적힌 그대로 실행합니다:
+
+{commands}
+
 채점과 확인: 이 폴더에서 `python -m compare --impl {PACKAGE}` 를 실행하면 부분마다 torch autograd,
 수치 미분(numerical gradient), 실습의 기대값과 비교한 표와 점수(`16/16 parts correct`)가 나옵니다.
 `--explain`을 붙이면 틀린 부분마다 어디가 다른지(부호, 1/N 누락, 전치 등)와 따라야 할 유도 과정을
 보여 줍니다. 모두 맞으면 노트북(`two_layer_net.ipynb`)으로 학습과 하이퍼파라미터 탐색을 진행하세요.
 목표: 첫 학습에서 검증 정확도 약 36%, 튜닝 후 검증과 테스트 모두 48% 이상.
-`python tune.py --lang ko --no-analysis` 는 실험 표를 만들되 "결과 분석 및 고찰" 칸은 비워 둡니다.
+위의 `train.py --impl {PACKAGE}` 는 여러분의 `{PACKAGE}/` 코드(`fc_net.py`의 `TwoLayerNet`, `optim.py`,
+`solver.py`)를 이 컴퓨터의 그 프로세스 안에서 실행해 CIFAR-10으로 학습하고, 결과(기록, 그래프, 모델)를
+이 폴더의 `runs/` 에 저장합니다. `tune.py --impl {PACKAGE} --lang ko --no-analysis` 는 여러분의 코드로
+하이퍼파라미터를 탐색해 실험 표를 만들되 "결과 분석 및 고찰" 칸은 비워 둡니다.
 
 ## English
 
@@ -163,15 +175,40 @@ come finished: read them, nothing to write.
 
 {steps}
 
+Run every command in this folder, as written, with the project's Python (`{python}`, the
+`python` below):
+
+{commands}
+
 To check your work, run `python -m compare --impl {PACKAGE}` in this folder. It grades every part
 against torch autograd, the numerical gradient and the lab's expected figures, and prints a
 score (`16/16 parts correct`). `--explain` says, for each failing part, where the numbers differ (a
 sign, a missing 1/N, a transposed factor, ...) and which derivation to follow. Then work
 through the notebook (`two_layer_net.ipynb`): train, then tune. The targets: about 36% validation
 accuracy after the first run, and above 48% on validation and test after tuning.
-`python tune.py --lang ko --no-analysis` writes the experiment table with the analysis column
-left for you to fill.
+The `train.py --impl {PACKAGE}` command above trains your own `{PACKAGE}/` code (`fc_net.py`'s
+`TwoLayerNet`, `optim.py`, `solver.py`) on CIFAR-10, running it in that process on your machine, and
+saves the run (history, plots, model) in this folder's `runs/`. `tune.py --impl {PACKAGE} --lang ko
+--no-analysis` searches hyperparameters with your code and writes the experiment table with the
+analysis column left for you to fill.
 """
+
+
+def kit_commands() -> list[str]:
+    """The kit's commands, exact for this machine: the Python running `exercises make` (the project's), with
+    train.py and tune.py by their absolute paths, so they run as written from the kit folder."""
+    python = shlex.quote(sys.executable)
+    try:  # installed (pip install -e .): the project's packages import from anywhere
+        importlib.metadata.distribution("two-layer-net")
+        grade = f"{python} -m compare --impl {PACKAGE}"
+    except importlib.metadata.PackageNotFoundError:
+        grade = f"PYTHONPATH={shlex.quote(str(ROOT))} {python} -m compare --impl {PACKAGE}"
+    train, tune = (shlex.quote(str(ROOT / name)) for name in ("train.py", "tune.py"))
+    return [
+        grade,
+        f"{python} {train} --impl {PACKAGE} --num-epochs 5",
+        f"{python} {tune} --impl {PACKAGE} --lang ko --no-analysis",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""Models and Solvers of either implementation from a Config, and the one ``predict`` both are scored with."""
+"""Models and Solvers of either implementation (or of a student's own lab folder, experiment/student.py) from a
+Config, and the one ``predict`` all are scored with."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 
 from common.config import Config, ConfigError
 from common.init import initial_params
+from common.lab_folder import is_student_impl
 from common.preprocess import principal_directions
 
 NUM_CLASSES = 10
@@ -28,6 +30,19 @@ def make_model(config: Config, X_train: np.ndarray, num_classes: int = NUM_CLASS
     principal directions of X_train (common.preprocess.principal_directions, computed here once and given to
     either implementation)."""
     input_dim, projection = int(np.prod(X_train.shape[1:])), None
+    if is_student_impl(config.impl):  # the student's own TwoLayerNet, its own initialization
+        from experiment.student import make_student_model
+
+        return make_student_model(
+            config.impl,
+            input_dim,
+            config.hidden_size,
+            num_classes,
+            weight_scale=config.weight_scale,
+            reg=config.reg,
+            dtype=config.dtype,
+            seed=config.seed,
+        )
     if config.pca_components:
         projection = principal_directions(X_train, config.pca_components)
         input_dim = config.pca_components
@@ -39,7 +54,12 @@ def make_model(config: Config, X_train: np.ndarray, num_classes: int = NUM_CLASS
 
 def model_from_params(impl: str, params: dict[str, np.ndarray], device: str = "cpu", **options):
     """The network of either implementation holding lab-layout params (W1 (D, H), b1, W2 (H, C), b2): numpy_recipe's
-    RecipeNet or torch_impl's TwoLayerNet. options: reg, label_smoothing, projection (D, k) (then W1 is (k, H))."""
+    RecipeNet or torch_impl's TwoLayerNet (or a student folder's TwoLayerNet). options: reg, label_smoothing,
+    projection (D, k) (then W1 is (k, H))."""
+    if is_student_impl(impl):
+        from experiment.student import student_model_from_params
+
+        return student_model_from_params(impl, params, options.get("reg", 0.0))
     if impl == "numpy":
         from numpy_recipe import RecipeNet
 
@@ -60,6 +80,8 @@ def model_from_params(impl: str, params: dict[str, np.ndarray], device: str = "c
 
 def model_params(impl: str, model) -> dict[str, np.ndarray]:
     """The model's parameters in the lab's layout (what model.npz holds; a projection folded into W1), as NumPy."""
+    if is_student_impl(impl):
+        return {name: np.array(value) for name, value in model.params.items()}
     if impl == "numpy":
         return model.folded_params()
     from compare.adapter import lab_params
@@ -71,6 +93,8 @@ def model_params(impl: str, model) -> dict[str, np.ndarray]:
 def best_params(impl: str, solver) -> dict[str, np.ndarray] | None:
     """The solver's best-validation parameters so far, lab layout (a projection folded into W1), without touching
     its model (None before any)."""
+    if is_student_impl(impl):
+        return {name: np.array(value) for name, value in solver.best_params.items()} if solver.best_params else None
     if impl == "numpy":
         return solver.model.folded_params(solver.best_params) if solver.best_params else None
     from compare.adapter import lab_params
@@ -91,6 +115,12 @@ def training_memory(config: Config, input_dim: int = 3 * 32 * 32, num_classes: i
 
 def make_solver(config: Config, model, data: dict, **options):
     """The Solver of the config's implementation, with the config's training settings; options: hooks, verbose."""
+    if is_student_impl(config.impl):  # the lab's Solver takes the lab's settings only (Config.check saw to that)
+        from experiment.student import run_solver
+
+        lab_settings = ("update_rule", "optim_config", "lr_decay", "batch_size", "num_epochs", "seed")
+        settings = {name: value for name, value in config.solver_options().items() if name in lab_settings}
+        return run_solver(config.impl, model, data, **settings, **options)
     if config.impl == "numpy":
         import numpy_recipe
 
@@ -105,7 +135,7 @@ def predict(impl: str, model, X: np.ndarray, tta: bool = False, batch_size: int 
 
     tta: average the scores of each image and its mirror image (flip test-time augmentation).
     """
-    if impl == "numpy":
+    if impl != "torch":  # numpy_recipe's RecipeNet, or a student's TwoLayerNet: loss(X) gives the scores
         scores = model.loss
     else:
         import torch

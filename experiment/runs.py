@@ -42,6 +42,7 @@ import numpy as np
 from common.artifacts import atomic_open, load_json, load_model, save_json, save_model, writable_folder
 from common.cifar10 import CLASS_NAMES, IMAGE_SHAPE, get_CIFAR10_data, load_raw_cifar10
 from common.config import LAB_TEST_SIZE, NUM_TEST, NUM_VALIDATION, Config
+from common.lab_folder import impl_name, is_student_impl
 from common.plots import confusion_matrix, plot_accuracy, plot_confusion, plot_loss, plot_weights, save_figure
 from common.preprocess import preprocess
 from common.runtime import STALE_AFTER_SECONDS, process_identity, recorded_process_alive
@@ -56,6 +57,7 @@ from experiment.models import (
     predict,
 )
 from experiment.progress import Progress
+from experiment.student import StudentCodeError, describe_error
 
 
 def load_splits(config: Config, data_dir: str | None = None, num_test: int = NUM_TEST) -> dict:
@@ -106,8 +108,10 @@ def now() -> str:
 
 
 def default_out(impl: str) -> Path:
-    """runs/<impl>-<timestamp>, with a suffix if that folder exists."""
+    """runs/<impl>-<timestamp> (a student's folder: its name, common.lab_folder.impl_name), with a suffix if that
+    folder exists."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    impl = impl_name(impl)
     out = Path("runs") / f"{impl}-{stamp}"
     suffix = 1
     while out.exists():
@@ -529,6 +533,8 @@ def train_run(
             stop_if_noted()
         except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM during the projection: nothing trained yet
             return stopped_before_training(run, config, out, interrupt, resume is not None)
+        except StudentCodeError as err:  # a student's TwoLayerNet or Solver raised while being built
+            return student_failed_before_training(run, out, err)
         status, error, code = "completed", None, 0
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is reported below
@@ -541,6 +547,8 @@ def train_run(
             status, error, code = "failed", str(err), 1
         except Exception as err:  # a bug: record it in the run, then report it
             status, error, code = "failed", f"{type(err).__name__}: {err}", 1
+            if is_student_impl(config.impl):  # the student's code: where it raised, in one line
+                error = describe_error(err, config.impl)
             run.metrics["traceback"] = traceback.format_exc()
         finally:
             for hook in hooks:
@@ -585,6 +593,19 @@ def stopped_before_training(
     )
     print(f"train.py: interrupted {where}: {kept}", file=sys.stderr, flush=True)
     return code
+
+
+def student_failed_before_training(run: RunFolder | None, out: Path, err: StudentCodeError) -> int:
+    """A student's model or Solver raised while being built: the run is marked failed, one line says where; -> 1."""
+    if run is not None:
+        run.metrics["traceback"] = "".join(traceback.format_exception(err.__cause__ or err))
+        try:
+            run.finish("failed", error=str(err))
+        except OSError:
+            pass
+    kept = f"{out} says failed" if run is not None else f"{out} is left as it was"
+    print(f"train.py: error: your lab raised before training: {err}; {kept}", file=sys.stderr, flush=True)
+    return 1
 
 
 def save_elsewhere(run: RunFolder, config: Config, solver, data: dict, err: OSError) -> int:

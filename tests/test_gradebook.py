@@ -42,11 +42,11 @@ def test_a_folder_of_student_folders_is_a_class_and_each_student_is_named_after_
 
 def test_two_copies_of_the_lab_in_one_folder_are_refused_naming_them(tmp_path):
     solved(tmp_path / "class" / "kim")
-    solved(tmp_path / "class" / "lee" / "lab")
-    solved(tmp_path / "class" / "lee" / "backup")
+    solved(tmp_path / "class" / "lee" / "first")
+    solved(tmp_path / "class" / "lee" / "second")
     lee = find_submissions([str(tmp_path / "class")])[1]
-    assert lee.folder is None and lee.problem == "2 copies of the lab's files (backup, lab): hand in one"
-    with pytest.raises(TargetError, match="holds 2 folders with the lab's files .backup, lab.: grade them as a class"):
+    assert lee.folder is None and lee.problem == "2 copies of the lab's files (first, second): hand in one"
+    with pytest.raises(TargetError, match="holds 2 folders with the lab's files .first, second.: grade them as"):
         find_submissions([str(tmp_path / "class" / "lee")], one=True)
 
 

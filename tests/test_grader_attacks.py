@@ -959,6 +959,20 @@ def test_a_backward_pass_taken_by_finite_differences_gets_no_credit(tmp_path, fu
     assert not results[part].passed, said(results[part])  # wrong, or too slow: a quotient per entry per call
 
 
+def test_a_link_to_someone_elses_lab_is_not_graded_as_the_students(tmp_path):
+    from compare.gradebook import find_submissions
+
+    honest(tmp_path / "teacher" / "solution")
+    honest(tmp_path / "class" / "kim")
+    honest(tmp_path / "class" / "choi")
+    (tmp_path / "class" / "lee").mkdir(parents=True)
+    (tmp_path / "class" / "lee" / "lab").symlink_to(tmp_path / "teacher" / "solution")
+    (tmp_path / "class" / "park").symlink_to(tmp_path / "teacher" / "solution")  # a whole student folder, linked
+    found = {s.student: s for s in find_submissions([str(tmp_path / "class")])}
+    assert found["lee"].folder is None and "no lab files found" in found["lee"].problem
+    assert found["park"].folder is None and "a link" in found["park"].problem
+
+
 def test_objects_with_array_protocols_and_lying_numbers_get_no_credit(tmp_path):
     token = uuid.uuid4().hex[:8]
     cheats = {

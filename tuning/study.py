@@ -29,6 +29,7 @@ import numpy as np
 
 from common.artifacts import atomic_open, load_json
 from common.config import NAMES, Config
+from common.lab_folder import is_student_impl
 from common.plots import plot_accuracy, plot_loss, save_figure, use_korean_font
 from common.runtime import (
     check_memory,
@@ -39,6 +40,7 @@ from common.runtime import (
 from common.signals import STOP_SIGNALS, DeferredSignals, exit_code
 from experiment.models import training_memory
 from experiment.runs import CLAIM, RUN_FILES, claim_out, fit, library_versions, load_splits, release_claim, train_run
+from experiment.student import describe_error
 from tuning.greedy import config_key, greedy_search
 from tuning.report import best_record, lab_table, results_csv, summary
 from tuning.space import LAB_START, SearchSpace
@@ -169,7 +171,8 @@ def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
         trial.set_user_attr("interrupted", True)
         raise
     except Exception as err:  # recorded as a failed trial with its error; the study goes on
-        trial.set_user_attr("error", f"{type(err).__name__}: {err}")
+        student = is_student_impl(args.impl)  # a student's own code: where it raised, file:line
+        trial.set_user_attr("error", describe_error(err, args.impl) if student else f"{type(err).__name__}: {err}")
         raise
     for key in ("train_acc", "diverged", "seconds", "train_acc_history", "val_acc_history", "epoch_loss"):
         trial.set_user_attr(key, result[key])
