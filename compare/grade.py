@@ -881,7 +881,7 @@ PARTS: list[Part] = [
     Part("TwoLayerNet init", grade_twolayer_init, "11"),
     Part("TwoLayerNet scores", grade_twolayer_scores, "7", uses=("affine forward", "ReLU forward")),
     Part("TwoLayerNet loss", grade_twolayer_loss, "6", uses=("TwoLayerNet scores", "softmax loss")),
-    Part("TwoLayerNet gradients", grade_twolayer_grads, "7", uses=("TwoLayerNet loss", *LAYERS)),
+    Part("TwoLayerNet gradients", grade_twolayer_grads, "7", uses=("softmax loss", *LAYERS)),
     *(Part(f"update rule {rule}", grade_update(rule), "8", given=rule == "sgd") for rule in LAB_UPDATES),
     Part("Solver", grade_solver, "", given=True, uses=("update rule sgd",)),
 ]

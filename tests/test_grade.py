@@ -92,6 +92,85 @@ def test_each_classic_mistake_is_caught_and_named(tmp_path, mistake):
     assert part in wrong and len(wrong) <= 4, wrong  # the mistake shows where it is (and where it is used)
 
 
+# mistake -> (changes, the part it fails, the words that name it, the parts graded)
+NAMED_MISTAKES = {
+    "softmax without the -1": (
+        {"layers.py": [("    dx[np.arange(n), y] -= 1\n", "")]},
+        "softmax loss",
+        "misses the -1 at the correct class",
+    ),
+    "SVM counting its own margin": (
+        {"layers.py": [("    margins[rows, y] = 0\n    loss = margins.sum() / n", "    loss = margins.sum() / n")]},
+        "SVM loss",
+        "the correct class's own margin",
+    ),
+    "regularization without its 1/2": (
+        {"fc_net.py": [("loss += 0.5 * self.reg *", "loss += self.reg *")]},
+        "TwoLayerNet loss",
+        "the regularization lacks its 1/2",
+    ),
+    "epsilon inside the square root (RMSProp)": (
+        {
+            "optim.py": [
+                ("next_w = w - lr * dw / (np.sqrt(cache) + eps)", "next_w = w - lr * dw / np.sqrt(cache + eps)")
+            ]
+        },
+        "update rule rmsprop",
+        "puts epsilon inside the square root",
+    ),
+    "epsilon inside the square root (Adam)": (
+        {
+            "optim.py": [
+                ("next_w = w - lr * m_hat / (np.sqrt(v_hat) + eps)", "next_w = w - lr * m_hat / np.sqrt(v_hat + eps)")
+            ]
+        },
+        "update rule adam",
+        "puts epsilon inside the square root",
+    ),
+    "Adam's bias correction with the old t": (
+        {"optim.py": [('    t = int(config["t"]) + 1\n', '    t = max(int(config["t"]), 1)\n')]},
+        "update rule adam",
+        "corrects the bias with t before its increment",
+    ),
+    "the velocity kept with the other sign": (
+        {
+            "optim.py": [
+                ("    v = mu * v - lr * dw\n    next_w = w + v\n", "    v = mu * v + lr * dw\n    next_w = w - v\n")
+            ]
+        },
+        "update rule sgd_momentum",
+        "config['velocity'] is not the lab's state after the step: it has the opposite sign",
+    ),
+    "dx not reshaped back": (
+        {"layers.py": [("    dx = (dout @ w.T).reshape(x.shape)\n", "    dx = dout @ w.T\n")]},
+        "affine backward",
+        "reshape it back to (10, 2, 3), the input's shape",
+    ),
+    "relu_backward writing into dout": (
+        {"layers.py": [("    dx = dout * (x > 0)\n", "    dout[x <= 0] = 0\n    dx = dout\n")]},
+        "ReLU backward",
+        "writes into its input dout",
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mistake", NAMED_MISTAKES)
+def test_each_mistake_fails_its_own_part_and_says_what_it_is(tmp_path, mistake):
+    changes, part, named = NAMED_MISTAKES[mistake]
+    result = by_part(grade(str(student_copy(tmp_path, changes)), only=(part,)))[part]
+    assert not result.passed and named in result.message, (result.status, result.message)
+
+
+@pytest.mark.slow
+def test_a_part_that_runs_a_failing_part_says_so(tmp_path):
+    changes = CLASSIC_MISTAKES["missing 1/N"][0]  # softmax's dx N times too large: the net's gradients too
+    results = by_part(grade(str(student_copy(tmp_path, changes)), only=("softmax loss", "TwoLayerNet gradients")))
+    assert not results["softmax loss"].passed and results["softmax loss"].notes == []
+    grads = results["TwoLayerNet gradients"]
+    assert not grads.passed and grads.notes == ["it runs softmax loss, which fails: fix that first"]
+
+
 def test_bad_code_is_graded_part_by_part(tmp_path):
     folder = student_copy(
         tmp_path,
