@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from compare.adapter import leaf
 from compare.metrics import relative_error
-from compare.sandbox import Child, ChildFailed, Scratch, SubmissionError
+from compare.sandbox import Child, ChildFailed, Scratch
 
 AUTOGRAD_TOLERANCE = 1e-10  # float64: a correct part sums in its own order (~1e-15); a bug, or a backward pass
 # taken by finite differences (~1e-11 at best, far worse on the inputs below that are built for it), is off by more
@@ -596,22 +596,37 @@ LAB_UPDATES = {
 }
 
 
-def lab_update_in_torch(rule: str, w: np.ndarray, dw: np.ndarray, config: dict) -> np.ndarray:
-    """One step of the lab's rule, written out in torch ops."""
-    tw, tdw = torch.from_numpy(w), torch.from_numpy(dw)
-    lr = config["learning_rate"]
+LAB_DEFAULTS = {  # each rule's hyperparameters and state when config leaves them out, as the lab's docstrings say
+    "sgd": {"learning_rate": 1e-2},
+    "sgd_momentum": {"learning_rate": 1e-2, "momentum": 0.9, "velocity": 0.0},
+    "rmsprop": {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8, "cache": 0.0},
+    "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "m": 0.0, "v": 0.0, "t": 0},
+}
+OTHER_HYPERPARAMETERS = {"momentum": 0.5, "decay_rate": 0.9, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-6}
+
+
+def with_defaults(rule: str, w: np.ndarray, config: dict | None) -> dict:
+    """config completed with the lab's defaults for rule (state arrays as zeros like w)."""
+    full = {k: np.zeros_like(w) if k in ("velocity", "cache", "m", "v") else v for k, v in LAB_DEFAULTS[rule].items()}
+    return {**full, **(config or {})}
+
+
+def lab_update_in_torch(rule: str, w: np.ndarray, dw: np.ndarray, config: dict | None) -> np.ndarray:
+    """One step of the lab's rule, written out in torch ops (config's omissions take the lab's defaults)."""
+    c = with_defaults(rule, w, config)
+    tw, tdw, lr = torch.from_numpy(w), torch.from_numpy(dw), c["learning_rate"]
     if rule == "sgd":
         return (tw - lr * tdw).numpy()
     if rule == "sgd_momentum":
-        return (tw + (0.9 * torch.from_numpy(config["velocity"]) - lr * tdw)).numpy()
+        return (tw + (c["momentum"] * torch.from_numpy(c["velocity"]) - lr * tdw)).numpy()
     if rule == "rmsprop":
-        cache = 0.99 * torch.from_numpy(config["cache"]) + 0.01 * tdw**2
-        return (tw - lr * tdw / (cache.sqrt() + 1e-8)).numpy()
-    step = config["t"] + 1
-    m = 0.9 * torch.from_numpy(config["m"]) + 0.1 * tdw
-    v = 0.999 * torch.from_numpy(config["v"]) + 0.001 * tdw**2
-    m_hat, v_hat = m / (1 - 0.9**step), v / (1 - 0.999**step)
-    return (tw - lr * m_hat / (v_hat.sqrt() + 1e-8)).numpy()
+        cache = c["decay_rate"] * torch.from_numpy(c["cache"]) + (1 - c["decay_rate"]) * tdw**2
+        return (tw - lr * tdw / (cache.sqrt() + c["epsilon"])).numpy()
+    step, b1, b2 = c["t"] + 1, c["beta1"], c["beta2"]
+    m = b1 * torch.from_numpy(c["m"]) + (1 - b1) * tdw
+    v = b2 * torch.from_numpy(c["v"]) + (1 - b2) * tdw**2
+    m_hat, v_hat = m / (1 - b1**step), v / (1 - b2**step)
+    return (tw - lr * m_hat / (v_hat.sqrt() + c["epsilon"])).numpy()
 
 
 def update_mistakes(rule: str, w: np.ndarray, dw: np.ndarray, config: dict) -> dict[str, np.ndarray]:
@@ -640,15 +655,16 @@ def update_mistakes(rule: str, w: np.ndarray, dw: np.ndarray, config: dict) -> d
     return mistakes
 
 
-def lab_state_after(rule: str, dw: np.ndarray, config: dict) -> dict[str, np.ndarray]:
+def lab_state_after(rule: str, w: np.ndarray, dw: np.ndarray, config: dict | None) -> dict[str, np.ndarray]:
     """The state the lab's rule leaves in config after one step (velocity, cache, or m, v and t)."""
+    c = with_defaults(rule, w, config)
     if rule == "sgd_momentum":
-        return {"velocity": 0.9 * config["velocity"] - config["learning_rate"] * dw}
+        return {"velocity": c["momentum"] * c["velocity"] - c["learning_rate"] * dw}
     if rule == "rmsprop":
-        return {"cache": 0.99 * config["cache"] + 0.01 * dw**2}
+        return {"cache": c["decay_rate"] * c["cache"] + (1 - c["decay_rate"]) * dw**2}
     if rule == "adam":
-        m, v = 0.9 * config["m"] + 0.1 * dw, 0.999 * config["v"] + 0.001 * dw**2
-        return {"m": m, "v": v, "t": np.asarray(config["t"] + 1)}
+        m, v = c["beta1"] * c["m"] + (1 - c["beta1"]) * dw, c["beta2"] * c["v"] + (1 - c["beta2"]) * dw**2
+        return {"m": m, "v": v, "t": np.asarray(c["t"] + 1)}
     return {}
 
 
@@ -669,12 +685,19 @@ def grade_update(rule: str) -> Callable:
         small = {
             k: (np.zeros_like(v) if isinstance(v, np.ndarray) else 0 if k == "t" else v) for k, v in config2.items()
         }
-        # random gradients; then tiny ones on a fresh state, where epsilon's place and the bias correction tell
-        for dw2, config_used in ((rng.standard_normal((6, 3)), config2), (1e-6 * rng.standard_normal((6, 3)), small)):
+        tuned = {**config2, **{k: v for k, v in OTHER_HYPERPARAMETERS.items() if k in LAB_DEFAULTS[rule]}}
+        # random gradients; tiny ones on a fresh state, where epsilon's place and the bias correction tell; other
+        # hyperparameters than the defaults, which a rule must use; no config at all, where the defaults apply
+        for dw2, config_used in (
+            (rng.standard_normal((6, 3)), config2),
+            (1e-6 * rng.standard_normal((6, 3)), small),
+            (rng.standard_normal((6, 3)), tuned),
+            (rng.standard_normal((6, 3)), None),
+        ):
             next_w2, state = _update(child, rule, w2, dw2, config_used)
             errors.append(compare("next_w", next_w2, lab_update_in_torch(rule, w2, dw2, config_used)))
-            cases.append((w2, dw2, config_used, next_w2))
-            for key, truth in lab_state_after(rule, dw2, config_used).items():
+            cases.append((w2, dw2, with_defaults(rule, w2, config_used), next_w2))
+            for key, truth in lab_state_after(rule, w2, dw2, config_used).items():
                 got = state.get(key) if isinstance(state, dict) else None
                 if got is None or np.shape(got) != np.shape(truth) or not np.allclose(got, truth, rtol=1e-8, atol=0):
                     r.message = f"the returned config[{key!r}] is not the lab's state after the step" + (
@@ -818,36 +841,52 @@ def grade_solver(child: Child, r: PartResult, rng: np.random.Generator) -> None:
     accuracy = float(np.mean(np.argmax(scores, axis=1) == data["y_train"]))
     if not accuracy >= 0.9:  # 300 draws of this problem all reach 1.0 with the lab's Solver
         raise PartFailed(WRONG, f"training accuracy after 10 epochs is {accuracy:.2f}; a working Solver reaches 1.0")
-    _check_best_and_histories(model, data, final, answer)
+    _check_best_and_histories(model, data, final, answer, trained)
 
 
-def _check_best_and_histories(model: ParentModel, data: dict, final: dict, answer: dict) -> None:
-    """The Solver restored the weights of its best validation accuracy, and its histories are what happened."""
+def _check_best_and_histories(model: ParentModel, data: dict, final: dict, answer: dict, trained: dict) -> None:
+    """The Solver checked accuracy after the first step and after each epoch, as the lab's does, restored the
+    weights of its best validation accuracy, and its histories are what happened."""
+    steps = [call for call in model.calls if call[2] is not None]
+    per_epoch = SOLVER_DATA["train"] // SOLVER_SETTINGS["batch_size"]
+    after = [state for state, *_ in steps[1:]] + [trained]  # after[k]: the weights after step k + 1
+    expected = [after[0]] + [after[k - 1] for k in range(per_epoch, len(after) + 1, per_epoch)]
     val_rows = sorted(row.tobytes() for row in data["X_val"])
     checks = [
         state
         for state, X_asked, y_asked, _ in model.calls
         if y_asked is None and sorted(row.astype(np.float64).tobytes() for row in X_asked) == val_rows
     ]
-    if not checks:
-        raise PartFailed(WRONG, "the Solver never checked the accuracy on the whole validation set")
-    accuracies = []
-    for state in checks:
-        scores = torch_net(state, data["X_val"], None, 0.0)[0].detach().numpy()
-        accuracies.append(float(np.mean(np.argmax(scores, axis=1) == data["y_val"])))
-    best = int(np.argmax(accuracies))  # the first of the best, as the lab's `val_acc > best_val_acc` keeps
+    if len(checks) != len(expected) or not all(map(_close_params, checks, expected)):
+        raise PartFailed(
+            WRONG,
+            f"the Solver checked the validation accuracy {len(checks)} times; the lab's checks it after the first "
+            f"step and after each epoch ({len(expected)} times), on the weights training reached then",
+        )
+
+    def accuracy(state: dict, X: np.ndarray, y: np.ndarray) -> float:
+        return float(np.mean(np.argmax(torch_net(state, X, None, 0.0)[0].detach().numpy(), axis=1) == y))
+
+    val = [accuracy(state, data["X_val"], data["y_val"]) for state in checks]
+    best = int(np.argmax(val))  # the first of the best, as the lab's `val_acc > best_val_acc` keeps
     if not _same_params(final, checks[best]):
         raise PartFailed(
             WRONG,
-            f"after train() the model's params are not those of the best validation accuracy ({accuracies[best]:.2f}, "
+            f"after train() the model's params are not those of the best validation accuracy ({val[best]:.2f}, "
             f"check {best + 1} of {len(checks)}): keep best_params at each better check and restore them at the end",
         )
-    for name, truth in (("loss_history", model.losses), ("val_acc_history", accuracies)):
+    train = [accuracy(state, data["X_train"], data["y_train"]) for state in checks]
+    for name, truth in (("loss_history", model.losses), ("val_acc_history", val), ("train_acc_history", train)):
         got = answer.get(name)
         if not (isinstance(got, list) and len(got) == len(truth) and np.allclose(got, truth, rtol=1e-12, atol=0)):
             raise PartFailed(WRONG, f"solver.{name} is not the {len(truth)} values training went through")
-    if not (isinstance(answer.get("train_acc_history"), list) and len(answer["train_acc_history"]) == len(checks)):
-        raise PartFailed(WRONG, f"solver.train_acc_history should have one entry per accuracy check ({len(checks)})")
+
+
+def _close_params(got: dict, state: dict) -> bool:
+    """got equals state to the last bits (the last step's weights are computed here and in the child alike)."""
+    return set(got) == set(state) and all(
+        got[k].shape == state[k].shape and np.allclose(got[k], state[k], rtol=1e-12, atol=0) for k in state
+    )
 
 
 def _same_params(got: dict, state: dict) -> bool:
@@ -943,7 +982,7 @@ def grade_folder(
     parts = [(index, part) for index, part in enumerate(PARTS) if only is None or part.name in only]
     try:
         scratch = Scratch(folder, slot)
-    except (SubmissionError, OSError) as err:
+    except Exception as err:  # too large, too deep, unreadable: the submission's problem, never the grading's
         message = clean(f"cannot copy the submission: {err}")
         return [PartResult(part.name, "error", message=message) for _, part in parts], []
     try:

@@ -47,6 +47,7 @@ LAB_FILES = ("layers.py", "layer_utils.py", "fc_net.py", "optim.py", "solver.py"
 UID_BASE = 2_000_000_000  # children as root run as UID_BASE + slot: uids no account on the machine has
 MAX_SUBMISSION_BYTES = 20 * 2**20
 MAX_SUBMISSION_FILES = 500
+MAX_SUBMISSION_DEPTH = 16
 OUTPUT_KEPT = 16384  # bytes of a child's printed output the parent reads
 TRACE_BEFORE_LIMIT = 0.5  # seconds before its time limit a child writes where it is (faulthandler)
 WORK_BYTES = 64 * 2**20  # with bubblewrap: all a child may write (a tmpfs; without it, RLIMIT_FSIZE per file)
@@ -218,6 +219,8 @@ def _copy_tree(source: Path, target: Path) -> list[str]:
     skipped, budget, count = [], MAX_SUBMISSION_BYTES, 0
     for folder, dirs, files in os.walk(source, followlinks=False):
         rel = Path(folder).relative_to(source)
+        if len(rel.parts) >= MAX_SUBMISSION_DEPTH:  # (os.walk recurses: a deep tree would exhaust the stack)
+            raise SubmissionError(f"folders nested more than {MAX_SUBMISSION_DEPTH} deep; hand in the lab's folder")
         dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not os.path.islink(os.path.join(folder, d)))
         (target / rel).mkdir(parents=True, exist_ok=True)
         for name in sorted(files):

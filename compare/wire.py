@@ -15,6 +15,8 @@ import struct
 import numpy as np
 
 MAX_BYTES = 256 * 2**20  # one message, header and arrays together
+MAX_HEADER_BYTES = 2**20  # its JSON header: names and numbers only (arrays travel beside it); parsing JSON takes
+# far more memory than its bytes, so this bound keeps a forged header from swamping the reader
 ARRAY_KINDS = "biuf"  # bool, signed and unsigned integers, floats
 
 
@@ -84,6 +86,8 @@ def read_message(read) -> dict:
     """
     budget = [MAX_BYTES]
     (size,) = struct.unpack(">Q", _read_exact(read, 8, budget))
+    if size > MAX_HEADER_BYTES:
+        raise WireError(f"a message header of {size} bytes; at most {MAX_HEADER_BYTES}")
     try:
         header = json.loads(_read_exact(read, size, budget).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:

@@ -1034,6 +1034,23 @@ SOLVERS_THAT_DO_NOT_TRAIN = {
         def train(self):
             self.model.params = {k: np.zeros_like(v) for k, v in self.model.params.items()}
         """,
+    "trains as watched, then hands back the untrained weights": """
+        def train(self):
+            m, d = self.model, {"X": self.X_train, "y": self.y_train}
+            start = {k: v.copy() for k, v in m.params.items()}
+            lr, n = self.optim_config["learning_rate"], len(d["X"])
+            self.loss_history = []
+            for t in range(self.num_epochs * (n // self.batch_size)):
+                idx = np.random.choice(n, self.batch_size)
+                loss, grads = m.loss(d["X"][idx], d["y"][idx])
+                self.loss_history.append(loss)
+                m.params = {k: m.params[k] - lr * grads[k] for k in m.params}
+                if (t + 1) % (n // self.batch_size) == 0:
+                    lr *= self.lr_decay
+            m.params = start
+            self.val_acc_history = [float(np.mean(np.argmax(m.loss(self.X_val), axis=1) == self.y_val))]
+            self.train_acc_history = [12345.0]
+        """,
 }
 
 
@@ -1041,6 +1058,67 @@ SOLVERS_THAT_DO_NOT_TRAIN = {
 def test_a_solver_that_does_not_train_gets_no_credit(tmp_path, solver):
     folder = submission(tmp_path / "student", {"solver.Solver.train": SOLVERS_THAT_DO_NOT_TRAIN[solver]})
     assert_no_credit(graded(folder, "Solver", MOMENTUM), ("Solver",), (MOMENTUM,))
+
+
+RULES_WITHOUT_DEFAULTS = {  # right on the state they are given, wrong for a fresh config or other hyperparameters
+    "optim.sgd_momentum": """
+        def sgd_momentum(w, dw, config):
+            v = 0.9 * config["velocity"] - config["learning_rate"] * dw
+            config["velocity"] = v
+            return w + v, config
+        """,
+    "optim.rmsprop": """
+        def rmsprop(w, dw, config):
+            cache = 0.99 * config["cache"] + 0.01 * dw**2
+            config["cache"] = cache
+            return w - config["learning_rate"] * dw / (np.sqrt(cache) + 1e-8), config
+        """,
+    "optim.adam": """
+        def adam(w, dw, config):
+            config["t"] += 1
+            config["m"] = 0.9 * config["m"] + 0.1 * dw
+            config["v"] = 0.999 * config["v"] + 0.001 * dw**2
+            mh, vh = config["m"] / (1 - 0.9 ** config["t"]), config["v"] / (1 - 0.999 ** config["t"])
+            return w - config["learning_rate"] * mh / (np.sqrt(vh) + 1e-8), config
+        """,
+}
+
+
+@pytest.mark.parametrize("rule", RULES_WITHOUT_DEFAULTS)
+def test_an_update_rule_without_the_labs_defaults_or_hyperparameters_gets_no_credit(tmp_path, rule):
+    part = f"update rule {rule.split('.')[1]}"
+    results = graded(submission(tmp_path / "student", {rule: RULES_WITHOUT_DEFAULTS[rule]}), part)
+    assert not results[part].passed, said(results[part])
+
+
+def test_a_submission_nested_too_deep_costs_only_itself_and_leaves_nothing(tmp_path):
+    from compare.grade import grade_folder
+
+    deep = honest(tmp_path / "deep")
+    nested = deep.joinpath(*["d"] * 40)  # deeper still (1200), os.walk would recurse past Python's stack
+    nested.mkdir(parents=True)
+    before = set(Path(tempfile.gettempdir()).glob("lab-grade-*"))
+    results, _ = grade_folder(deep, only=(MOMENTUM,))
+    assert results[0].status == "error" and "nested more than" in results[0].message
+    assert set(Path(tempfile.gettempdir()).glob("lab-grade-*")) <= before
+
+
+def test_a_forged_message_header_too_large_to_parse_is_refused_at_once(tmp_path):
+    cheat = """
+        def sgd_momentum(w, dw, config=None):
+            import fcntl, os, stat, struct, time
+            for fd in range(3, 64):
+                try:
+                    if stat.S_ISFIFO(os.fstat(fd).st_mode) and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == 1:
+                        os.write(fd, struct.pack(">Q", 64 * 2**20) + b'{"a":[' + b"[]," * 100_000)
+                except OSError:
+                    pass
+            time.sleep(60)
+        """
+    start = time.monotonic()
+    results = graded(submission(tmp_path / "student", {"optim.sgd_momentum": cheat}), MOMENTUM, time_limit=20)
+    assert results[MOMENTUM].status == "error" and "header" in results[MOMENTUM].message, said(results[MOMENTUM])
+    assert time.monotonic() - start < 10  # refused from its length, not parsed until the time limit
 
 
 @pytest.mark.parametrize("value", ["np.nan", "np.inf", "-np.inf"])
