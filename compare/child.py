@@ -212,9 +212,9 @@ def probe_model_numerical(lab, init: dict, params: dict, X, y, reg: float, name:
 
 
 def probe_update(lab, rule: str, w, dw, config: dict) -> dict:
-    """optim.<rule>(w, dw, config) -> next_w, the config it returned, and w and dw afterwards."""
+    """optim.<rule>(w, dw, config) -> next_w and the config it returned."""
     next_w, next_config = lab_function(lab, f"optim.{rule}")(w, dw, config)
-    return {"next_w": plain(next_w), "config": plain(dict(next_config or {})), "w_after": w}
+    return {"next_w": plain(next_w), "config": plain(dict(next_config or {}))}
 
 
 class ParentModel:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from common import lab_folder
 from common.lab_folder import find_lab_folders
 from compare.wire import WireError, encode, read_message
 
@@ -43,7 +44,7 @@ KIT_SUPPORT = (
     "runtime",
     "batches",
 )  # common/ as the kit uses it
-LAB_FILES = ("layers.py", "layer_utils.py", "fc_net.py", "optim.py", "solver.py")
+LAB_FILES = (*lab_folder.LAB_FILES, "solver.py")  # a submission's files: solver.py too, when it has one
 UID_BASE = 2_000_000_000  # children as root run as UID_BASE + slot: uids no account on the machine has
 MAX_SUBMISSION_BYTES = 20 * 2**20
 MAX_SUBMISSION_FILES = 500
