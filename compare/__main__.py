@@ -26,6 +26,7 @@ _ROOT, _CWD = Path(__file__).resolve().parents[1], Path.cwd().resolve()
 sys.path[:] = [p for p in sys.path if (where := Path(p or os.curdir).resolve()) == _ROOT or where != _CWD]
 
 from compare.gradebook import FORMATS  # noqa: E402 (after the path is cleaned)
+from compare.messages import LANGUAGES  # noqa: E402 (after the path is cleaned)
 from compare.metrics import ERROR_MEASURE, Check  # noqa: E402 (after the path is cleaned)
 
 
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--explain", action="store_true", help="teaching mode: derivations next to the checks")
     parser.add_argument(
-        "--lang", choices=["en", "ko"], default="en", help="with --impl --explain: the derivations in Korean (ko)"
+        "--lang", choices=LANGUAGES, default="en", help="with --impl: the table, messages and --explain in Korean (ko)"
     )
     parser.add_argument("--impl", nargs="+", default=None, help="grade these folders or packages instead (see above)")
     parser.add_argument("--json", default=None, metavar="FILE", help="with one --impl: also write the grades as JSON")
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     for flag in ("json", "out", "points", "time_limit"):
         if getattr(args, flag) is not None:
             parser.error(f"--{flag.replace('_', '-')} goes with --impl")
+    if args.lang != "en":
+        parser.error("--lang goes with --impl (the agreement checks are in English)")
     from compare.checks import run_all
     from compare.explain import explain
 
@@ -151,12 +154,14 @@ def grade_one(submission, args, points: dict, time_limit: float) -> int:
     from common.artifacts import save_json
     from compare.grade import clean, explain_failures, format_grades, grade_folder
     from compare.gradebook import student_json
+    from compare.messages import language, tr
 
-    results, skipped = grade_folder(submission.folder, time_limit=time_limit)
+    results, skipped = grade_folder(submission.folder, time_limit=time_limit, lang=args.lang)
     if skipped:
         names = ", ".join(ascii(name) for name in skipped[:5])  # quoted and escaped: a name cannot pose as output
-        print(clean(f"not graded (links and special files are not copied): {names}"))
-    print(format_grades(results))
+        with language(args.lang):
+            print(clean(tr("not graded (links and special files are not copied): {names}", names=names)))
+    print(format_grades(results, args.lang))
     if args.explain:
         print("\n" + explain_failures(results, args.lang))
     if args.json is not None:
@@ -194,7 +199,7 @@ def grade_many(submissions: list, args, points: dict, time_limit: float) -> int:
             out / "students" / f"{safe_name(s.student)}.json", student_json(args.format, s.student, s.results, points)
         )
 
-    grade_class(submissions, args.jobs, time_limit, progress)
+    grade_class(submissions, args.jobs, time_limit, progress, args.lang)
     with atomic_open(out / "grades.csv") as f:
         f.write(gradebook_csv(submissions, points))
     print(f"wrote {out / 'grades.csv'} and {len(submissions)} files in {out / 'students'}")

@@ -24,8 +24,9 @@ import torch
 import torch.nn.functional as F
 
 from compare.adapter import leaf
+from compare.messages import language, status, tr, tr_known
 from compare.metrics import relative_error
-from compare.sandbox import Child, ChildFailed, Scratch
+from compare.sandbox import CHILD_MESSAGES, Child, ChildFailed, Scratch
 
 AUTOGRAD_TOLERANCE = 1e-10  # float64: a correct part sums in its own order (~1e-15); a bug, or a backward pass
 # taken by finite differences (~1e-11 at best, far worse on the inputs below that are built for it), is off by more
@@ -78,7 +79,7 @@ def clean(text: str) -> str:
 
 def _as_array(name: str, value) -> np.ndarray:
     if not isinstance(value, np.ndarray):
-        raise PartFailed("wrong", f"{name} is not a NumPy array or a number")
+        raise PartFailed("wrong", tr("{name} is not a NumPy array or a number", name=name))
     return value
 
 
@@ -86,14 +87,24 @@ def compare(name: str, got, truth, dtype=np.float64) -> float:
     """Relative error of ``got`` against ``truth``; PartFailed for a wrong shape or dtype, or NaN."""
     got, truth = _as_array(name, got), np.asarray(truth, dtype=np.float64)
     if got.shape != truth.shape:
-        hint = " (transposed?)" if got.shape == truth.shape[::-1] and got.ndim == 2 else ""
+        hint = tr(" (transposed?)") if got.shape == truth.shape[::-1] and got.ndim == 2 else ""
         if got.size == truth.size and got.ndim != truth.ndim:
-            hint = f" (reshape it back to {truth.shape}, the input's shape)"
-        raise PartFailed("wrong shape", f"{name} has shape {got.shape}, expected {truth.shape}{hint}")
+            hint = tr(" (reshape it back to {shape}, the input's shape)", shape=truth.shape)
+        said = tr(
+            "{name} has shape {got}, expected {expected}{hint}",
+            name=name,
+            got=got.shape,
+            expected=truth.shape,
+            hint=hint,
+        )
+        raise PartFailed("wrong shape", said)
     if not np.issubdtype(got.dtype, np.floating) or got.dtype != np.dtype(dtype):
-        raise PartFailed("wrong dtype", f"{name} is {got.dtype}, expected {np.dtype(dtype).name}")
+        raise PartFailed(
+            "wrong dtype",
+            tr("{name} is {got}, expected {expected}", name=name, got=got.dtype, expected=np.dtype(dtype).name),
+        )
     if not np.all(np.isfinite(got)):
-        raise PartFailed("nan", f"{name} holds NaN or infinity")
+        raise PartFailed("nan", tr("{name} holds NaN or infinity", name=name))
     return relative_error(got, truth)[1]
 
 
@@ -108,20 +119,28 @@ def diagnose(name: str, got, truth, extra: dict | None = None) -> str:
         return a.shape == b.shape and np.max(np.abs(a - b)) <= 1e-6 * max(scale, np.max(np.abs(a)))
 
     if close(got, -truth):
-        return f"{name} has the wrong sign everywhere"
+        return tr("{name} has the wrong sign everywhere", name=name)
     for factor, words in ((extra or {}).get("factors", {})).items():
         if close(got, truth * factor):
-            return f"{name} is {words}"
+            return tr("{name} is {words}", name=name, words=words)
     for words, candidate in ((extra or {}).get("alternatives", {})).items():
         if close(got, candidate):
-            return f"{name} {words}"
+            return tr("{name} {words}", name=name, words=words)
     wrong = ~np.isclose(got, truth, rtol=1e-6, atol=1e-9 * scale)
     if not wrong.any():  # off everywhere by less than 1e-6 relative, yet beyond the tolerance
-        return f"{name} is off by up to {relative_error(got, truth)[1]:.1e} relative: a rounding or a constant differs"
+        error = relative_error(got, truth)[1]
+        return tr(
+            "{name} is off by up to {error:.1e} relative: a rounding or a constant differs", name=name, error=error
+        )
     first = tuple(int(i) for i in np.argwhere(wrong)[0])
-    return (
-        f"{name}: {int(wrong.sum())} of {wrong.size} entries differ; the first at {first}: "
-        f"{got[first]:.6g} where {truth[first]:.6g} is right"
+    return tr(
+        "{name}: {count} of {size} entries differ; the first at {first}: {got:.6g} where {truth:.6g} is right",
+        name=name,
+        count=int(wrong.sum()),
+        size=wrong.size,
+        first=first,
+        got=got[first],
+        truth=truth[first],
     )
 
 
@@ -131,18 +150,20 @@ def diagnose(name: str, got, truth, extra: dict | None = None) -> str:
 def call(child: Child, fn: str, *args) -> tuple[list, list]:
     """The submission's fn(*args) -> (its outputs, its arguments afterwards), as plain values."""
     answer = child.probe("call", fn=fn, args=list(args))
-    return _list(answer.get("outputs"), "outputs"), _list(answer.get("args_after"), "arguments")
+    return _list(answer.get("outputs"), tr("outputs")), _list(answer.get("args_after"), tr("arguments"))
 
 
 def _list(value, what: str) -> list:
     if not isinstance(value, list):
-        raise PartFailed("wrong", f"the child sent no {what}")
+        raise PartFailed("wrong", tr("the child sent no {what}", what=what))
     return value
 
 
 def _output(values: list, index: int, name: str):
     if index >= len(values):
-        raise PartFailed("wrong", f"{name} is missing: the function returned {len(values)} value(s)")
+        raise PartFailed(
+            "wrong", tr("{name} is missing: the function returned {count} value(s)", name=name, count=len(values))
+        )
     return values[index]
 
 
@@ -158,7 +179,7 @@ def _difference(answer: dict, x: np.ndarray, dout=None) -> np.ndarray:
     out_shape = () if dout is None else np.shape(dout)
     for values in (plus, minus):
         if not isinstance(values, np.ndarray) or values.shape != (x.size, *out_shape):
-            raise PartFailed("wrong", "the forward pass gives outputs of another shape when its input moves")
+            raise PartFailed("wrong", tr("the forward pass gives outputs of another shape when its input moves"))
     with np.errstate(all="ignore"):
         change = (plus.astype(np.float64) - minus.astype(np.float64)) / (2 * STEP)
         if dout is not None:
@@ -169,7 +190,8 @@ def _difference(answer: dict, x: np.ndarray, dout=None) -> np.ndarray:
 def _unchanged(name: str, before: np.ndarray, after, instead: str) -> None:
     """PartFailed when the function wrote into its input ``name``, saying what to write ``instead``."""
     if not (isinstance(after, np.ndarray) and after.shape == before.shape and np.array_equal(before, after)):
-        raise PartFailed(WRONG, f"writes into its input {name}, which belongs to the caller: {instead}")
+        said = tr("writes into its input {name}, which belongs to the caller: {instead}", name=name, instead=instead)
+        raise PartFailed(WRONG, said)
 
 
 def _max(*errors: float) -> float:
@@ -197,7 +219,7 @@ def grade_affine_forward(child: Child, r: PartResult, rng: np.random.Generator) 
     b = np.linspace(-0.3, 0.1, num=3)
     outputs, after = call(child, "layers.affine_forward", x, w, b)
     out = _output(outputs, 0, "out")
-    _unchanged("x", x, after[0], "compute out as a new array")
+    _unchanged("x", x, after[0], tr("compute out as a new array"))
     lab = [[1.49834967, 1.70660132, 1.91485297], [3.25553199, 3.5141327, 3.77273342]]
     errors = [compare("out", out, _affine_truth(x, w, b))]
     r.vs_lab = relative_error(out.astype(np.float64), np.asarray(lab))[1]
@@ -206,13 +228,13 @@ def grade_affine_forward(child: Child, r: PartResult, rng: np.random.Generator) 
     errors.append(compare("out", out2, _affine_truth(x2, w2, b2)))
     r.vs_autograd = _max(*errors)
     flat = x2.reshape(4, -1)
-    r.message = diagnose("out", out2, flat @ w2 + b2, {"alternatives": {"ignores b": flat @ w2}})
+    r.message = diagnose("out", out2, flat @ w2 + b2, {"alternatives": {tr("ignores b"): flat @ w2}})
     try:
         single = call(child, "layers.affine_forward", *(a.astype(np.float32) for a in (x2, w2, b2)))[0]
     except (ChildFailed, PartFailed):  # float32 is a note only: a float64-only layer is still correct
         single = [None]
     if isinstance(single[0], np.ndarray) and single[0].dtype == np.float64:
-        r.notes.append("turns float32 inputs into a float64 output (silent upcast: twice the memory, slower)")
+        r.notes.append(tr("turns float32 inputs into a float64 output (silent upcast: twice the memory, slower)"))
 
 
 def _autograd_affine(x, w, b, dout, relu: bool = False) -> dict[str, np.ndarray]:
@@ -227,7 +249,7 @@ def _autograd_affine(x, w, b, dout, relu: bool = False) -> dict[str, np.ndarray]
 def _backward(child: Child, forward: str, args: list, backward: str, dout: np.ndarray) -> tuple[list, list]:
     """(forward's outputs, backward's outputs) of the submission: backward(dout, cache of forward(*args))."""
     answer = child.probe("backward", forward=forward, args=list(args), backward=backward, dout=dout)
-    return _list(answer.get("forward"), "forward outputs"), _list(answer.get("outputs"), "outputs")
+    return _list(answer.get("forward"), tr("forward outputs")), _list(answer.get("outputs"), tr("outputs"))
 
 
 def grade_affine_backward(child: Child, r: PartResult, rng: np.random.Generator) -> None:
@@ -243,14 +265,20 @@ def grade_affine_backward(child: Child, r: PartResult, rng: np.random.Generator)
     r.vs_autograd = _max(*errors)
     numeric = {k: numerical(child, "layers.affine_forward", [x, w, b], i, dout) for i, k in enumerate(truth)}
     r.vs_numerical = _max(*(relative_error(got[k].astype(np.float64), numeric[k])[1] for k in truth))
-    factors = {1 / 10: "divided by N = 10: this layer has no 1/N, the loss does", 10: "multiplied by N = 10"}
+    factors = {
+        1 / 10: tr("divided by N = {n}: this layer has no 1/N, the loss does", n=10),
+        10: tr("multiplied by N = {n}", n=10),
+    }
     r.message = "; ".join(filter(None, (diagnose(k, got[k], truth[k], {"factors": factors}) for k in truth)))
 
 
 def _padded(answer: tuple[list, list], count: int) -> tuple[list, list]:
     forward, outputs = answer
     if len(outputs) != count:
-        raise PartFailed("wrong", f"the backward pass returned {len(outputs)} value(s), expected {count}")
+        said = tr(
+            "the backward pass returned {count} value(s), expected {expected}", count=len(outputs), expected=count
+        )
+        raise PartFailed("wrong", said)
     return forward, outputs
 
 
@@ -258,7 +286,7 @@ def grade_relu_forward(child: Child, r: PartResult, rng: np.random.Generator) ->
     x = np.linspace(-0.5, 0.5, num=12).reshape(3, 4)
     outputs, after = call(child, "layers.relu_forward", x)
     out = _output(outputs, 0, "out")
-    _unchanged("x", x, after[0], "make a new array, e.g. out = np.maximum(0, x)")
+    _unchanged("x", x, after[0], tr("make a new array, e.g. out = np.maximum(0, x)"))
     errors = [compare("out", out, np.maximum(x, 0))]
     lab = [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.04545455, 0.13636364], [0.22727273, 0.31818182, 0.40909091, 0.5]]
     r.vs_lab = relative_error(out.astype(np.float64), np.asarray(lab))[1]
@@ -284,8 +312,8 @@ def grade_relu_backward(child: Child, r: PartResult, rng: np.random.Generator) -
     answer = child.probe(
         "backward", forward="layers.relu_forward", args=[x], backward="layers.relu_backward", dout=dout
     )
-    dx = _output(_list(answer.get("outputs"), "outputs"), 0, "dx")
-    _unchanged("dout", dout, answer.get("dout_after"), "make dx a new array, e.g. dx = dout * (x > 0)")
+    dx = _output(_list(answer.get("outputs"), tr("outputs")), 0, "dx")
+    _unchanged("dout", dout, answer.get("dout_after"), tr("make dx a new array, e.g. dx = dout * (x > 0)"))
     tx = leaf(x)
     torch.relu(tx).backward(torch.from_numpy(dout))
     truth = tx.grad.numpy()
@@ -294,7 +322,10 @@ def grade_relu_backward(child: Child, r: PartResult, rng: np.random.Generator) -
     near_dx = _output(near_outputs, 0, "dx")  # tell the sides apart there; the mask does
     r.vs_autograd = _max(compare("dx", dx, truth), compare("dx", near_dx, dout * (near > 0)))
     r.vs_numerical = relative_error(dx.astype(np.float64), numerical(child, "layers.relu_forward", [x], 0, dout))[1]
-    alternatives = {"is dout itself: the ReLU mask (x > 0) is missing": dout, "uses the mask x < 0": dout * (x < 0)}
+    alternatives = {
+        tr("is dout itself: the ReLU mask (x > 0) is missing"): dout,
+        tr("uses the mask x < 0"): dout * (x < 0),
+    }
     r.message = diagnose("dx", dx, truth, {"alternatives": alternatives})
 
 
@@ -327,14 +358,14 @@ def _loss_part(
     numeric = _difference(child.probe("numerical", fn=fn, args=[x, y], wrt=0, h=STEP), x)
     r.vs_numerical = relative_error(dx.astype(np.float64), numeric)[1]
     r.vs_lab, r.lab_tolerance = abs(float(loss) - lab_loss), lab_tolerance  # the lab checks |loss - figure|
-    factors = {50: "N = 50 times too large: divide by N (the loss is a mean over the batch)"}
+    factors = {50: tr("N = {n} times too large: divide by N (the loss is a mean over the batch)", n=50)}
     r.message = diagnose("dx", dx, tx.grad.numpy(), {"factors": factors, "alternatives": mistakes(x, y)})
     if not r.message and not abs(float(loss) - t_loss.item()) <= AUTOGRAD_TOLERANCE * abs(t_loss.item()):
         ratio, extra = float(loss) / t_loss.item(), float(loss) - t_loss.item()
-        r.message = f"loss is {float(loss):.6g}, expected {t_loss.item():.6g}" + (
-            " (N = 50 times too large: divide by N)"
+        r.message = tr("loss is {loss:.6g}, expected {truth:.6g}", loss=float(loss), truth=t_loss.item()) + (
+            tr(" (N = {n} times too large: divide by N)", n=50)
             if math.isclose(ratio, 50, rel_tol=1e-6)
-            else " (1 too large: the correct class's own margin, always 1, is counted; skip j == y)"
+            else tr(" (1 too large: the correct class's own margin, always 1, is counted; skip j == y)")
             if math.isclose(extra, 1, rel_tol=1e-6)
             else ""
         )
@@ -346,8 +377,10 @@ def _loss_part(
         if not finite:
             raise PartFailed(
                 "nan",
-                "scores near 1000 give a NaN or infinite loss: subtract each row's max before exp "
-                "(exp(1000) overflows)",
+                tr(
+                    "scores near 1000 give a NaN or infinite loss: subtract each row's max before exp "
+                    "(exp(1000) overflows)"
+                ),
             )
     x2 = 3 * rng.standard_normal((20, 7)) + 1e3  # a trained net's scores, all near 1e3: the chain rule is exact
     # there, a difference quotient is not (x + h rounds at 1e-13)
@@ -372,7 +405,7 @@ def _svm_mistakes(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     n = len(x)
     positive = (x - x[np.arange(n), y][:, None] + 1 > 0).astype(np.float64)
     positive[np.arange(n), y] = 0
-    return {"misses the correct class's column: dx[i, y_i] = -(number of positive margins) / N": positive / n}
+    return {tr("misses the correct class's column: dx[i, y_i] = -(number of positive margins) / N"): positive / n}
 
 
 def _softmax_mistakes(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
@@ -381,8 +414,8 @@ def _softmax_mistakes(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     probs = np.exp(x - x.max(axis=1, keepdims=True))
     probs /= probs.sum(axis=1, keepdims=True)
     return {
-        "misses the -1 at the correct class: dx = (softmax - one_hot(y)) / N": probs / n,
-        "subtracts 1 from every class, not only the correct one: only dx[i, y_i] gets the -1": (probs - 1) / n,
+        tr("misses the -1 at the correct class: dx = (softmax - one_hot(y)) / N"): probs / n,
+        tr("subtracts 1 from every class, not only the correct one: only dx[i, y_i] gets the -1"): (probs - 1) / n,
     }
 
 
@@ -442,7 +475,7 @@ def _model(child: Child, init: dict, params=None, X=None, y=None, reg=None) -> d
     """The submission's TwoLayerNet(**init) after np.random.seed(231): {"params"} and, given X, {"loss": outputs}."""
     answer = child.probe("model", init=init, params=params, X=X, y=y, reg=reg)
     if not isinstance(answer.get("params"), dict):
-        raise PartFailed("wrong", "model.params is not a dict of arrays")
+        raise PartFailed("wrong", tr("model.params is not a dict of arrays"))
     return answer
 
 
@@ -451,7 +484,7 @@ def grade_twolayer_init(child: Child, r: PartResult, rng: np.random.Generator) -
     params = _model(child, LAB_INIT)["params"]
     for name, shape in shapes.items():
         compare(name, params.get(name), np.zeros(shape))  # shape and dtype only
-    problems = [f"{n} is not all zeros" for n in ("b1", "b2") if np.any(params[n] != 0)]
+    problems = [tr("{name} is not all zeros", name=n) for n in ("b1", "b2") if np.any(params[n] != 0)]
     # a second, larger net with a weight_scale drawn per run: enough entries to judge the spread
     scale, sizes = float(10 ** rng.uniform(-3, -1)), (300, 200, 10)
     big = _model(child, {**dict(zip(("input_dim", "hidden_dim", "num_classes"), sizes)), "weight_scale": scale})
@@ -461,11 +494,17 @@ def grade_twolayer_init(child: Child, r: PartResult, rng: np.random.Generator) -
         w = big[name].astype(np.float64)
         if not (abs(w.std() / scale - 1) <= 0.08 and abs(w.mean()) <= 6 * scale / math.sqrt(w.size)):
             problems.append(
-                f"with weight_scale = {scale:.3g}, {name} has mean {w.mean():.2e} and std {w.std():.2e}; "
-                f"expected N(0, weight_scale^2) entries"
+                tr(
+                    "with weight_scale = {scale:.3g}, {name} has mean {mean:.2e} and std {std:.2e}; "
+                    "expected N(0, weight_scale^2) entries",
+                    scale=scale,
+                    name=name,
+                    mean=w.mean(),
+                    std=w.std(),
+                )
             )
     if np.array_equal(big["W1"][:, 0], big["W1"][:, 1]):
-        problems.append("W1's columns are all alike: draw each weight on its own")
+        problems.append(tr("W1's columns are all alike: draw each weight on its own"))
     if problems:
         raise PartFailed(WRONG, "; ".join(problems))
     r.vs_autograd = None
@@ -486,7 +525,7 @@ def grade_twolayer_scores(child: Child, r: PartResult, rng: np.random.Generator)
     errors.append(compare("scores", scores2, truth))
     r.vs_autograd = _max(*errors)
     no_relu = (X2 @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"]
-    r.message = diagnose("scores", scores2, truth, {"alternatives": {"skip the ReLU": no_relu}})
+    r.message = diagnose("scores", scores2, truth, {"alternatives": {tr("skip the ReLU"): no_relu}})
 
 
 def grade_twolayer_loss(child: Child, r: PartResult, rng: np.random.Generator) -> None:
@@ -501,7 +540,12 @@ def grade_twolayer_loss(child: Child, r: PartResult, rng: np.random.Generator) -
         if lab is not None:
             lab_errors.append(abs(float(loss) - lab) / lab)
         if not errors[-1] <= AUTOGRAD_TOLERANCE:
-            said = f"with reg = {reg:.3g} the loss is {float(loss):.10g}, expected {truth:.10g}"
+            said = tr(
+                "with reg = {reg:.3g} the loss is {loss:.10g}, expected {truth:.10g}",
+                reg=reg,
+                loss=float(loss),
+                truth=truth,
+            )
             for words, wrong in _loss_mistakes(params, X, y, reg).items():
                 if math.isclose(float(loss), wrong, rel_tol=1e-9):
                     said += f": {words}"
@@ -509,7 +553,7 @@ def grade_twolayer_loss(child: Child, r: PartResult, rng: np.random.Generator) -
             messages.append(said)
     r.vs_autograd, r.vs_lab = _max(*errors), _max(*lab_errors)
     if messages and errors[0] <= AUTOGRAD_TOLERANCE:
-        messages.append("only the regularization differs: it is 0.5 * reg * (sum W1^2 + sum W2^2), no biases")
+        messages.append(tr("only the regularization differs: it is 0.5 * reg * (sum W1^2 + sum W2^2), no biases"))
     r.message = "; ".join(messages)
 
 
@@ -519,10 +563,10 @@ def _loss_mistakes(params: dict, X: np.ndarray, y: np.ndarray, reg: float) -> di
     weights = float((params["W1"] ** 2).sum() + (params["W2"] ** 2).sum())
     biases = float((params["b1"] ** 2).sum() + (params["b2"] ** 2).sum())
     return {
-        "the regularization lacks its 1/2: 0.5 * reg * (sum W1^2 + sum W2^2)": data_loss + reg * weights,
-        "the biases are regularized too; only W1 and W2 are": data_loss + 0.5 * reg * (weights + biases),
-        "the data loss is a sum over the batch, not a mean": len(X) * data_loss + 0.5 * reg * weights,
-        "the regularization is missing": data_loss,
+        tr("the regularization lacks its 1/2: 0.5 * reg * (sum W1^2 + sum W2^2)"): data_loss + reg * weights,
+        tr("the biases are regularized too; only W1 and W2 are"): data_loss + 0.5 * reg * (weights + biases),
+        tr("the data loss is a sum over the batch, not a mean"): len(X) * data_loss + 0.5 * reg * weights,
+        tr("the regularization is missing"): data_loss,
     }
 
 
@@ -535,7 +579,7 @@ def grade_twolayer_grads(child: Child, r: PartResult, rng: np.random.Generator) 
     outputs = _model(child, init, params, X, y, reg)["loss"]
     grads = _output(outputs, 1, "grads")
     if not isinstance(grads, dict):
-        raise PartFailed("wrong", "grads is not a dict of arrays")
+        raise PartFailed("wrong", tr("grads is not a dict of arrays"))
     _, loss, leaves = torch_net(params, X, y, reg)
     loss.backward()
     truth = {k: leaves[k].grad.numpy() for k in params}
@@ -545,7 +589,7 @@ def grade_twolayer_grads(child: Child, r: PartResult, rng: np.random.Generator) 
     _, heavy_loss, heavy_leaves = torch_net(heavy, X, y, strong)
     heavy_loss.backward()
     if not isinstance(heavy_grads, dict):
-        raise PartFailed("wrong", "grads is not a dict of arrays")
+        raise PartFailed("wrong", tr("grads is not a dict of arrays"))
     errors += [compare(f"grads[{k!r}]", heavy_grads.get(k), heavy_leaves[k].grad.numpy()) for k in heavy]
     r.vs_autograd = _max(*errors)
     numeric = {}
@@ -557,10 +601,12 @@ def grade_twolayer_grads(child: Child, r: PartResult, rng: np.random.Generator) 
     for k in truth:
         alternatives = {}
         if k.startswith("b"):
-            alternatives["adds reg * b: the biases are regularized, they should not be"] = truth[k] + reg * params[k]
+            alternatives[tr("adds reg * b: the biases are regularized, they should not be")] = (
+                truth[k] + reg * params[k]
+            )
         else:
-            alternatives["lacks reg * W: the regularization gradient is missing"] = truth[k] - reg * params[k]
-            alternatives["has 2 * reg * W: the loss is 0.5 * reg * sum(W^2), its gradient reg * W"] = (
+            alternatives[tr("lacks reg * W: the regularization gradient is missing")] = truth[k] - reg * params[k]
+            alternatives[tr("has 2 * reg * W: the loss is 0.5 * reg * sum(W^2), its gradient reg * W")] = (
                 truth[k] + reg * params[k]
             )
         messages.append(diagnose(f"grads[{k!r}]", grads[k], truth[k], {"alternatives": alternatives}))
@@ -632,10 +678,12 @@ def update_mistakes(rule: str, w: np.ndarray, dw: np.ndarray, config: dict) -> d
     """The classic wrong versions of one step of rule: {what the code does instead: its next_w}."""
     lr, eps = config["learning_rate"], 1e-8
     if rule == "sgd_momentum":
-        return {"adds the gradient: v = mu * v - lr * dw, then w + v": w + (0.9 * config["velocity"] + lr * dw)}
+        return {tr("adds the gradient: v = mu * v - lr * dw, then w + v"): w + (0.9 * config["velocity"] + lr * dw)}
     if rule == "rmsprop":
         cache = 0.99 * config["cache"] + 0.01 * dw**2
-        return {"puts epsilon inside the square root: divide by sqrt(cache) + eps": w - lr * dw / np.sqrt(cache + eps)}
+        return {
+            tr("puts epsilon inside the square root: divide by sqrt(cache) + eps"): w - lr * dw / np.sqrt(cache + eps)
+        }
     if rule != "adam":
         return {}
     m = 0.9 * config["m"] + 0.1 * dw
@@ -643,12 +691,14 @@ def update_mistakes(rule: str, w: np.ndarray, dw: np.ndarray, config: dict) -> d
     step, mistakes = config["t"] + 1, {}
     if config["t"] > 0:
         stale = m / (1 - 0.9 ** config["t"]), v / (1 - 0.999 ** config["t"])
-        mistakes["corrects the bias with t before its increment: t = t + 1 first, then 1 - beta ** t"] = w - lr * stale[
-            0
-        ] / (np.sqrt(stale[1]) + eps)
+        mistakes[tr("corrects the bias with t before its increment: t = t + 1 first, then 1 - beta ** t")] = (
+            w - lr * stale[0] / (np.sqrt(stale[1]) + eps)
+        )
     m_hat, v_hat = m / (1 - 0.9**step), v / (1 - 0.999**step)
-    mistakes["puts epsilon inside the square root: divide by sqrt(v_hat) + eps"] = w - lr * m_hat / np.sqrt(v_hat + eps)
-    mistakes["leaves out the bias correction: m / (1 - beta1 ** t), v / (1 - beta2 ** t)"] = w - lr * m / (
+    mistakes[tr("puts epsilon inside the square root: divide by sqrt(v_hat) + eps")] = w - lr * m_hat / np.sqrt(
+        v_hat + eps
+    )
+    mistakes[tr("leaves out the bias correction: m / (1 - beta1 ** t), v / (1 - beta2 ** t)")] = w - lr * m / (
         np.sqrt(v) + eps
     )
     return mistakes
@@ -699,8 +749,10 @@ def grade_update(rule: str) -> Callable:
             for key, truth in lab_state_after(rule, w2, dw2, config_used).items():
                 got = state.get(key) if isinstance(state, dict) else None
                 if got is None or np.shape(got) != np.shape(truth) or not np.allclose(got, truth, rtol=1e-8, atol=0):
-                    r.message = f"the returned config[{key!r}] is not the lab's state after the step" + (
-                        ": it has the opposite sign (the lab keeps v = mu * v - lr * dw)"
+                    r.message = tr(
+                        "the returned config[{key}] is not the lab's state after the step", key=repr(key)
+                    ) + (
+                        tr(": it has the opposite sign (the lab keeps v = mu * v - lr * dw)")
                         if got is not None and np.shape(got) == np.shape(truth) and np.allclose(got, -truth)
                         else ""
                     )
@@ -770,27 +822,37 @@ class ParentModel:
 
     def _check(self, question) -> tuple:
         if len(self.calls) >= MAX_SOLVER_CALLS:
-            raise ValueError(f"model.loss was called {MAX_SOLVER_CALLS} times; training takes far fewer")
+            raise ValueError(
+                tr("model.loss was called {count} times; training takes far fewer", count=MAX_SOLVER_CALLS)
+            )
         X, y, params = (question.get(k) for k in ("X", "y", "params")) if isinstance(question, dict) else (None,) * 3
         rows, features, classes = SOLVER_DATA["train"] + SOLVER_DATA["val"], SOLVER_DATA["features"], self.classes
         if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == features and 0 < len(X) <= rows):
-            raise ValueError(f"model.loss: X must be an (N, {features}) array of the data's rows, N <= {rows}")
+            raise ValueError(
+                tr(
+                    "model.loss: X must be an (N, {features}) array of the data's rows, N <= {rows}",
+                    features=features,
+                    rows=rows,
+                )
+            )
         if X.dtype.kind != "f" or not np.all(np.isfinite(X)):
-            raise ValueError("model.loss: X must hold finite floats")
+            raise ValueError(tr("model.loss: X must hold finite floats"))
         if y is not None:
             if not (isinstance(y, np.ndarray) and y.shape == (len(X),) and y.dtype.kind in "iu"):
-                raise ValueError("model.loss: y must be an (N,) integer array")
+                raise ValueError(tr("model.loss: y must be an (N,) integer array"))
             if not np.all((y >= 0) & (y < classes)):
-                raise ValueError(f"model.loss: labels must be in 0..{classes - 1}")
+                raise ValueError(tr("model.loss: labels must be in 0..{last}", last=classes - 1))
             y = y.astype(np.int64)
         if not isinstance(params, dict) or set(params) != set(self.shapes):
-            raise ValueError("model.params must hold W1, b1, W2, b2")
+            raise ValueError(tr("model.params must hold W1, b1, W2, b2"))
         for k, shape in self.shapes.items():
             v = params[k]
             if not (
                 isinstance(v, np.ndarray) and v.shape == shape and v.dtype == np.float64 and np.all(np.isfinite(v))
             ):
-                raise ValueError(f"model.params[{k!r}] must be a finite float64 array of shape {shape}")
+                raise ValueError(
+                    tr("model.params[{key}] must be a finite float64 array of shape {shape}", key=repr(k), shape=shape)
+                )
         return X.astype(np.float64), y, params
 
 
@@ -809,37 +871,54 @@ def grade_solver(child: Child, r: PartResult, rng: np.random.Generator) -> None:
     per_epoch = n // SOLVER_SETTINGS["batch_size"]
     expected = SOLVER_SETTINGS["num_epochs"] * per_epoch
     if len(steps) != expected:
-        raise PartFailed(WRONG, f"the Solver made {len(steps)} training steps; {expected} expected (10 epochs of 5)")
+        said = tr(
+            "the Solver made {count} training steps; {expected} expected (10 epochs of 5)",
+            count=len(steps),
+            expected=expected,
+        )
+        raise PartFailed(WRONG, said)
     rows = {row.tobytes(): i for i, row in enumerate(data["X_train"])}
     batches = []
     for _, X_batch, y_batch, _ in steps:
         if len(X_batch) != SOLVER_SETTINGS["batch_size"]:
-            raise PartFailed(WRONG, f"the Solver trained on a batch of {len(X_batch)} rows; batch_size is 10")
+            raise PartFailed(
+                WRONG, tr("the Solver trained on a batch of {rows} rows; batch_size is 10", rows=len(X_batch))
+            )
         indices = [rows.get(row.astype(np.float64).tobytes()) for row in X_batch]
         if None in indices or not np.array_equal(data["y_train"][indices], y_batch):
-            raise PartFailed(WRONG, "the Solver trained on rows (or labels) that are not the training data's")
+            raise PartFailed(WRONG, tr("the Solver trained on rows (or labels) that are not the training data's"))
         batches.append(tuple(sorted(indices)))
     if len(set(batches)) <= expected // 2:
-        raise PartFailed(WRONG, f"the Solver trained on only {len(set(batches))} different minibatches in {expected}")
+        said = tr(
+            "the Solver trained on only {count} different minibatches in {expected}",
+            count=len(set(batches)),
+            expected=expected,
+        )
+        raise PartFailed(WRONG, said)
     for step, ((before, *_, grads), (after, *_)) in enumerate(zip(steps, steps[1:])):
         lr = SOLVER_SETTINGS["optim_config"]["learning_rate"] * SOLVER_SETTINGS["lr_decay"] ** (step // per_epoch)
         error = _max(*(relative_error(after[key], before[key] - lr * grads[key])[1] for key in before))
         if not error <= 1e-10:
-            raise PartFailed(
-                WRONG,
-                f"after step {step + 1} the weights are not w - learning_rate * dw with learning_rate = {lr:.4g} "
+            said = tr(
+                "after step {step} the weights are not w - learning_rate * dw with learning_rate = {lr:.4g} "
                 "(0.1, times lr_decay = 0.9 after each epoch); check optim.sgd and the Solver's decay",
+                step=step + 1,
+                lr=lr,
             )
+            raise PartFailed(WRONG, said)
     before, _, _, grads = steps[-1]
     lr = SOLVER_SETTINGS["optim_config"]["learning_rate"] * SOLVER_SETTINGS["lr_decay"] ** ((expected - 1) // per_epoch)
     trained = {key: before[key] - lr * grads[key] for key in before}  # the weights after the last step
     final = answer.get("params")
     if not isinstance(final, dict) or not any(_same_params(final, p) for p in [trained, *(c[0] for c in model.calls)]):
-        raise PartFailed(WRONG, "after train() the model's params are none of the weights training went through")
+        raise PartFailed(WRONG, tr("after train() the model's params are none of the weights training went through"))
     scores = torch_net(trained, data["X_train"], None, 0.0)[0].detach().numpy()
     accuracy = float(np.mean(np.argmax(scores, axis=1) == data["y_train"]))
     if not accuracy >= 0.9:  # 300 draws of this problem all reach 1.0 with the lab's Solver
-        raise PartFailed(WRONG, f"training accuracy after 10 epochs is {accuracy:.2f}; a working Solver reaches 1.0")
+        said = tr(
+            "training accuracy after 10 epochs is {accuracy:.2f}; a working Solver reaches 1.0", accuracy=accuracy
+        )
+        raise PartFailed(WRONG, said)
     _check_best_and_histories(model, data, final, answer, trained)
 
 
@@ -857,11 +936,13 @@ def _check_best_and_histories(model: ParentModel, data: dict, final: dict, answe
         if y_asked is None and sorted(row.astype(np.float64).tobytes() for row in X_asked) == val_rows
     ]
     if len(checks) != len(expected) or not all(map(_close_params, checks, expected)):
-        raise PartFailed(
-            WRONG,
-            f"the Solver checked the validation accuracy {len(checks)} times; the lab's checks it after the first "
-            f"step and after each epoch ({len(expected)} times), on the weights training reached then",
+        said = tr(
+            "the Solver checked the validation accuracy {count} times; the lab's checks it after the first step and "
+            "after each epoch ({expected} times), on the weights training reached then",
+            count=len(checks),
+            expected=len(expected),
         )
+        raise PartFailed(WRONG, said)
 
     def accuracy(state: dict, X: np.ndarray, y: np.ndarray) -> float:
         return float(np.mean(np.argmax(torch_net(state, X, None, 0.0)[0].detach().numpy(), axis=1) == y))
@@ -869,16 +950,21 @@ def _check_best_and_histories(model: ParentModel, data: dict, final: dict, answe
     val = [accuracy(state, data["X_val"], data["y_val"]) for state in checks]
     best = int(np.argmax(val))  # the first of the best, as the lab's `val_acc > best_val_acc` keeps
     if not _same_params(final, checks[best]):
-        raise PartFailed(
-            WRONG,
-            f"after train() the model's params are not those of the best validation accuracy ({val[best]:.2f}, "
-            f"check {best + 1} of {len(checks)}): keep best_params at each better check and restore them at the end",
+        said = tr(
+            "after train() the model's params are not those of the best validation accuracy ({accuracy:.2f}, check "
+            "{check} of {count}): keep best_params at each better check and restore them at the end",
+            accuracy=val[best],
+            check=best + 1,
+            count=len(checks),
         )
+        raise PartFailed(WRONG, said)
     train = [accuracy(state, data["X_train"], data["y_train"]) for state in checks]
     for name, truth in (("loss_history", model.losses), ("val_acc_history", val), ("train_acc_history", train)):
         got = answer.get(name)
         if not (isinstance(got, list) and len(got) == len(truth) and np.allclose(got, truth, rtol=1e-12, atol=0)):
-            raise PartFailed(WRONG, f"solver.{name} is not the {len(truth)} values training went through")
+            raise PartFailed(
+                WRONG, tr("solver.{name} is not the {count} values training went through", name=name, count=len(truth))
+            )
 
 
 def _close_params(got: dict, state: dict) -> bool:
@@ -939,20 +1025,23 @@ def grade_part(scratch: Scratch, part: Part, rng: np.random.Generator, time_limi
             part.grader(child, result, rng)
     except ChildFailed as err:
         result.status = "timeout" if err.status == "timeout" else err.status
-        result.message = clean(str(err)) + (f" ({clean(err.where)})" if err.where else "")
+        result.message = clean(tr_known(str(err), CHILD_MESSAGES)) + (f" ({clean(err.where)})" if err.where else "")
     except PartFailed as err:
         result.status, result.message = err.status, clean(str(err))
     except Exception as err:  # an answer in a form no check foresaw: the part's, never the grading's, failure
         result.status = "error"
-        result.message = clean(f"the grader could not use the submission's answer ({type(err).__name__}: {err})")
+        said = tr(
+            "the grader could not use the submission's answer ({kind}: {error})", kind=type(err).__name__, error=err
+        )
+        result.message = clean(said)
     else:
         problems = []
         if result.vs_autograd is not None and not result.vs_autograd <= result.tolerance:
-            problems.append(result.message or "differs from autograd beyond the tolerance")
+            problems.append(result.message or tr("differs from autograd beyond the tolerance"))
         if result.vs_numerical is not None and not result.vs_numerical <= NUMERICAL_TOLERANCE:
-            problems.append("the backward pass disagrees with the numerical gradient of its own forward pass")
+            problems.append(tr("the backward pass disagrees with the numerical gradient of its own forward pass"))
         if result.vs_lab is not None and not result.vs_lab <= result.lab_tolerance:
-            problems.append("differs from the lab's expected figures")
+            problems.append(tr("differs from the lab's expected figures"))
         result.status = WRONG if problems else CORRECT
         result.message = "; ".join(dict.fromkeys(problems))
     finally:
@@ -961,7 +1050,7 @@ def grade_part(scratch: Scratch, part: Part, rng: np.random.Generator, time_limi
     if (
         child is not None and child.printed() and result.status != "timeout"
     ):  # (a timeout's output is the child's own traceback)
-        result.notes.append("prints while it runs")
+        result.notes.append(tr("prints while it runs"))
     return result
 
 
@@ -971,18 +1060,24 @@ def grade_folder(
     time_limit: float = TIME_LIMIT_SECONDS,
     slot: int = 0,
     only: tuple[str, ...] | None = None,
+    lang: str = "en",
 ) -> tuple[list[PartResult], list[str]]:
     """The lab's parts (or those named in only) graded on the lab files in folder -> (results, files left out).
 
     Inputs beyond the lab's fixtures come from seed (a secret one per call when None); slot is the job
-    slot, which picks the child's uid.
+    slot, which picks the child's uid; lang, the language of the messages ("en" or "ko").
     """
+    with language(lang):
+        return _grade_folder(folder, seed, time_limit, slot, only)
+
+
+def _grade_folder(folder, seed, time_limit, slot, only) -> tuple[list[PartResult], list[str]]:
     seed = secrets.randbits(64) if seed is None else seed
     parts = [(index, part) for index, part in enumerate(PARTS) if only is None or part.name in only]
     try:
         scratch = Scratch(folder, slot)
     except Exception as err:  # too large, too deep, unreadable: the submission's problem, never the grading's
-        message = clean(f"cannot copy the submission: {err}")
+        message = clean(tr("cannot copy the submission: {error}", error=err))
         return [PartResult(part.name, "error", message=message) for _, part in parts], []
     try:
         results = [grade_part(scratch, part, np.random.default_rng([seed, index]), time_limit) for index, part in parts]
@@ -998,24 +1093,37 @@ def blame_upstream(results: list[PartResult]) -> list[PartResult]:
     for r in results:
         upstream = [name for name in uses[r.part] if name in failed]
         if not r.passed and upstream:
-            verb = "fails" if len(upstream) == 1 else "fail"
-            r.notes.append(f"it runs {' and '.join(upstream)}, which {verb}: fix that first")
+            parts = tr(" and ").join(upstream)
+            if len(upstream) == 1:
+                r.notes.append(tr("it runs {parts}, which fails: fix that first", parts=parts))
+            else:
+                r.notes.append(tr("it runs {parts}, which fail: fix those first", parts=parts))
     return results
 
 
 def grade(
-    target: str, time_limit: float = TIME_LIMIT_SECONDS, seed: int | None = None, only: tuple[str, ...] | None = None
+    target: str,
+    time_limit: float = TIME_LIMIT_SECONDS,
+    seed: int | None = None,
+    only: tuple[str, ...] | None = None,
+    lang: str = "en",
 ) -> list[PartResult]:
     """The lab's parts (or those named in only) graded on the target: a folder with the lab's files, or a
     package name. Raises TargetError for a target that is neither.
     """
     from compare.target import resolve_target
 
-    return grade_folder(resolve_target(target), seed, time_limit, only=only)[0]
+    return grade_folder(resolve_target(target), seed, time_limit, only=only, lang=lang)[0]
 
 
-def format_grades(results: list[PartResult]) -> str:
-    """The table (part, status, each error against the tolerance that judged it, what went wrong) and the score."""
+def format_grades(results: list[PartResult], lang: str = "en") -> str:
+    """The table (part, status, each error against the tolerance that judged it, what went wrong) and the score:
+    the parts the student writes, then those the kit gives (their code runs the student's, so they count too)."""
+    with language(lang):
+        return _format_grades(results)
+
+
+def _format_grades(results: list[PartResult]) -> str:
 
     def judged(value: float | None, tolerance: float) -> str:
         if value is None:
@@ -1024,17 +1132,26 @@ def format_grades(results: list[PartResult]) -> str:
 
     given = {part.name for part in PARTS if part.given}
     rows = [
-        "| part | status | vs autograd | vs numerical | vs the lab's figures | what went wrong |",
+        tr("| part | status | vs autograd | vs numerical | vs the lab's figures | what went wrong |"),
         "|---|---|---|---|---|---|",
     ]
     for r in results:
         said = "; ".join(filter(None, [r.message, *r.notes])).replace("|", "/")
         rows.append(
-            f"| {r.part}{' (given)' if r.part in given else ''} | {r.status} | {judged(r.vs_autograd, r.tolerance)} "
-            f"| {judged(r.vs_numerical, NUMERICAL_TOLERANCE)} | {judged(r.vs_lab, r.lab_tolerance)} | {said} |"
+            f"| {r.part}{tr(' (given)') if r.part in given else ''} | {status(r.status)} "
+            f"| {judged(r.vs_autograd, r.tolerance)} | {judged(r.vs_numerical, NUMERICAL_TOLERANCE)} "
+            f"| {judged(r.vs_lab, r.lab_tolerance)} | {said} |"
         )
-    correct = sum(r.passed for r in results)
-    return "\n".join(rows) + f"\n\n{correct}/{len(results)} parts correct"
+    own = [r for r in results if r.part not in given]
+    kit = [r for r in results if r.part in given]
+    score = tr("{correct}/{total} parts correct", correct=sum(r.passed for r in own), total=len(own))
+    if kit:
+        score += tr(
+            " (the parts you write; the parts the kit gives: {given_correct}/{given})",
+            given=len(kit),
+            given_correct=sum(r.passed for r in kit),
+        )
+    return "\n".join(rows) + "\n\n" + score
 
 
 DERIVATIONS = {"en": "derivations.md", "ko": "derivations.ko.md"}  # the same sections (tests/test_docs.py)
@@ -1059,18 +1176,36 @@ def derivation(section: str, lang: str = "en") -> str:
 
 def explain_failures(results: list[PartResult], lang: str = "en") -> str:
     """For each part that is not correct: what differs; each derivation to follow once, after its parts."""
+    with language(lang):
+        return _explain_failures(results, lang)
+
+
+def _explain_failures(results: list[PartResult], lang: str) -> str:
     blocks, sections = [], {}
     for r in results:
         if not r.passed:
             sections.setdefault(r.derivation, []).append(r)
     for section, failing in sections.items():
         for r in failing:
-            said = "Not implemented yet: write it, then run this again." if r.status == NOT_IMPLEMENTED else r.message
+            said = (
+                tr("Not implemented yet: write it, then run this again.") if r.status == NOT_IMPLEMENTED else r.message
+            )
             notes = "".join(f"\n{note}." for note in r.notes)
-            blocks.append(f"### {r.part}: {r.status}\n\nWhat differs: {said or r.status}{notes}")
+            shown = status(r.status)
+            blocks.append(
+                tr(
+                    "### {part}: {status}\n\nWhat differs: {said}{notes}",
+                    part=r.part,
+                    status=shown,
+                    said=said or shown,
+                    notes=notes,
+                )
+            )
         if section:
             names = ", ".join(r.part for r in failing)
+            where = tr("docs/{file}, section {section}", file=DERIVATIONS[lang], section=section)
             text = derivation(section, lang)
-            where = f"docs/{DERIVATIONS[lang]}, section {section}"
-            blocks.append(f"The derivation to follow for {names} ({where}):\n\n{text}")
-    return "\n\n".join(blocks) if blocks else "Every part is correct."
+            blocks.append(
+                tr("The derivation to follow for {names} ({where}):\n\n{text}", names=names, where=where, text=text)
+            )
+    return "\n\n".join(blocks) if blocks else tr("Every part is correct.")

@@ -25,10 +25,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from compare.grade import PARTS, PartResult, grade_folder
+from compare.messages import language, tr_known
 from compare.sandbox import SubmissionError, find_lab_folder
 from compare.target import TargetError, resolve_target
 
 FORMATS = ("native", "gradescope")
+NO_LAB_FILES = "no lab files found (layers.py, layer_utils.py, fc_net.py, optim.py, solver.py)"
+LINKED = "a link to another folder, not a folder: not graded"
+PROBLEMS = (
+    NO_LAB_FILES,
+    LINKED,
+    "{count} copies of the lab's files ({shown}): hand in one",
+)  # Korean in compare.messages
 
 
 @dataclass
@@ -40,7 +48,7 @@ class Submission:
     results: list[PartResult] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # files not copied for grading (links, special files)
     seconds: float = 0.0
-    problem: str = "no lab files found (layers.py, layer_utils.py, fc_net.py, optim.py, solver.py)"  # no folder
+    problem: str = NO_LAB_FILES  # why folder is None
 
 
 def find_submissions(targets: list[str], one: bool = False) -> list[Submission]:
@@ -76,7 +84,7 @@ def find_submissions(targets: list[str], one: bool = False) -> list[Submission]:
 def _submission(folder: Path) -> Submission:
     """One student's folder as a Submission (with the problem, when its lab files cannot be told apart)."""
     if folder.is_symlink():
-        return Submission(printable(folder.name), None, problem="a link to another folder, not a folder: not graded")
+        return Submission(printable(folder.name), None, problem=LINKED)
     try:
         return Submission(printable(folder.name), find_lab_folder(folder))
     except SubmissionError as err:
@@ -135,9 +143,14 @@ def load_points(path: str | None) -> dict[str, float]:
 
 
 def grade_class(
-    submissions: list[Submission], jobs: int, time_limit: float, progress: Callable[[Submission, int], None]
+    submissions: list[Submission],
+    jobs: int,
+    time_limit: float,
+    progress: Callable[[Submission, int], None],
+    lang: str = "en",
 ) -> None:
-    """Grade every submission, jobs at a time (each in its own job slot); progress(submission, done) after each."""
+    """Grade every submission, jobs at a time (each in its own job slot); progress(submission, done) after each;
+    the messages in lang ("en" or "ko")."""
     slots: queue.Queue[int] = queue.Queue()
     for slot in range(jobs):
         slots.put(slot)
@@ -148,10 +161,12 @@ def grade_class(
         start = time.monotonic()
         try:
             if submission.folder is None:
-                submission.results = [PartResult(p.name, "not implemented", message=submission.problem) for p in PARTS]
+                with language(lang):
+                    problem = tr_known(submission.problem, PROBLEMS)
+                submission.results = [PartResult(p.name, "not implemented", message=problem) for p in PARTS]
             else:
                 submission.results, submission.skipped = grade_folder(
-                    submission.folder, time_limit=time_limit, slot=slot
+                    submission.folder, time_limit=time_limit, slot=slot, lang=lang
                 )
         finally:
             slots.put(slot)

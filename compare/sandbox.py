@@ -31,6 +31,7 @@ from pathlib import Path
 
 from common import lab_folder
 from common.lab_folder import find_lab_folders
+from compare.messages import tr
 from compare.wire import WireError, encode, read_message
 
 HERE = Path(__file__).resolve().parent
@@ -60,6 +61,16 @@ LIMITS = {
     "core_bytes": 0,
 }
 ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "LANG": "C.UTF-8"}
+
+
+# What the child says in English of its own (compare/child.py cannot import the catalogue): translated here.
+CHILD_MESSAGES = (
+    "there is no {module}.py",
+    "{module}.py has no {name}",
+    "{module}.py does not import: {error}",
+    "the result cannot be sent back: {error}",
+    "{function}: not implemented yet",  # the kit's stubs (exercises/blank.py)
+)
 
 
 class SubmissionError(ValueError):
@@ -208,7 +219,9 @@ def find_lab_folder(folder: Path) -> Path | None:
     found = find_lab_folders(folder, complete=False)
     if len(found) > 1:
         shown = ", ".join(str(f.relative_to(folder.resolve())) for f in found[:3])
-        raise SubmissionError(f"{len(found)} copies of the lab's files ({shown}): hand in one")
+        raise SubmissionError(
+            tr("{count} copies of the lab's files ({shown}): hand in one", count=len(found), shown=shown)
+        )
     return found[0] if found else None
 
 
@@ -221,7 +234,9 @@ def _copy_tree(source: Path, target: Path) -> list[str]:
     for folder, dirs, files in os.walk(source, followlinks=False):
         rel = Path(folder).relative_to(source)
         if len(rel.parts) >= MAX_SUBMISSION_DEPTH:  # (os.walk recurses: a deep tree would exhaust the stack)
-            raise SubmissionError(f"folders nested more than {MAX_SUBMISSION_DEPTH} deep; hand in the lab's folder")
+            raise SubmissionError(
+                tr("folders nested more than {depth} deep; hand in the lab's folder", depth=MAX_SUBMISSION_DEPTH)
+            )
         dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not os.path.islink(os.path.join(folder, d)))
         (target / rel).mkdir(parents=True, exist_ok=True)
         for name in sorted(files):
@@ -232,7 +247,9 @@ def _copy_tree(source: Path, target: Path) -> list[str]:
                 continue
             count += 1
             if count > MAX_SUBMISSION_FILES:
-                raise SubmissionError(f"more than {MAX_SUBMISSION_FILES} files; hand in the lab's folder alone")
+                raise SubmissionError(
+                    tr("more than {count} files; hand in the lab's folder alone", count=MAX_SUBMISSION_FILES)
+                )
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
             with os.fdopen(fd, "rb") as f:
                 if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
@@ -242,7 +259,7 @@ def _copy_tree(source: Path, target: Path) -> list[str]:
             budget -= len(data)
             if budget < 0:
                 raise SubmissionError(
-                    f"larger than {MAX_SUBMISSION_BYTES // 2**20} MiB; hand in the lab's folder alone"
+                    tr("larger than {size} MiB; hand in the lab's folder alone", size=MAX_SUBMISSION_BYTES // 2**20)
                 )
             (target / rel / name).write_bytes(data)
     return skipped
@@ -384,7 +401,7 @@ class Child:
         except (WireError, RecursionError, ValueError) as err:
             self.kill()
             raise ChildFailed(
-                "error", f"the submission's process sent something that is not a result ({err})"
+                "error", tr("the submission's process sent something that is not a result ({error})", error=err)
             ) from None
         return message
 
@@ -394,7 +411,7 @@ class Child:
         while True:
             message = self._receive()
             if not isinstance(message, dict):
-                raise ChildFailed("error", "the submission's process sent something that is not a result")
+                raise ChildFailed("error", tr("the submission's process sent something that is not a result"))
             if "ask" in message and self.answer is not None:
                 self._write(encode(self.answer(message["ask"])))
                 continue
@@ -403,7 +420,7 @@ class Child:
                 return message
             if status in ("error", "not implemented"):
                 raise ChildFailed(status, str(message.get("message", "")), str(message.get("where", "")))
-            raise ChildFailed("error", "the submission's process sent something that is not a result")
+            raise ChildFailed("error", tr("the submission's process sent something that is not a result"))
 
     def _timed_out(self) -> ChildFailed:
         """Kill the child that ran past its limit -> the failure, with the last line of the submission it reached."""
@@ -416,8 +433,11 @@ class Child:
             if match and match.group(1).startswith(folder):
                 where = f"{match.group(1)[len(folder) :]}:{match.group(2)} in {match.group(3)}"
                 break
+        limit = f"{self.time_limit:g}"
         return ChildFailed(
-            "timeout", f"ran past the {self.time_limit:g} s limit", f"still running at {where}" if where else ""
+            "timeout",
+            tr("ran past the {limit} s limit", limit=limit),
+            tr("still running at {where}", where=where) if where else "",
         )
 
     def _ended(self) -> str:
@@ -426,14 +446,14 @@ class Child:
             code = self.process.wait(timeout=max(0.1, self.deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             self.kill()
-            return "closed its pipe and then hung"
+            return tr("closed its pipe and then hung")
         if code > 128 and self.scratch.isolation.bwrap:  # bubblewrap reports its child's signal as 128 + N
             code = 128 - code
         if code < 0:
             name = signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
-            why = {"SIGXCPU": " (the CPU time limit)", "SIGXFSZ": " (the file size limit)"}.get(name, "")
-            return f"the submission's process was killed by {name}{why}"
-        return f"the submission's process ended (exit code {code}) before answering"
+            why = {"SIGXCPU": tr(" (the CPU time limit)"), "SIGXFSZ": tr(" (the file size limit)")}.get(name, "")
+            return tr("the submission's process was killed by {signal}{why}", signal=name, why=why)
+        return tr("the submission's process ended (exit code {code}) before answering", code=code)
 
     def printed(self) -> str:
         """The first bytes the child printed (stdout and stderr together), as text."""

@@ -23,7 +23,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-SAMPLES = {"grade": ["python", "-m", "compare", "--impl", "numpy_impl"]}
+README_KO = ROOT / "README.ko.md"
+SAMPLES = {
+    "grade": ["python", "-m", "compare", "--impl", "numpy_impl"],
+    "grade_ko": ["python", "-m", "compare", "--impl", "numpy_impl", "--lang", "ko"],
+}
 
 
 def run(command: list[str]) -> str:
@@ -226,8 +230,10 @@ def tuning_reports() -> dict[Path, str]:
 
 
 def main(argv: list[str]) -> int:
-    current = {page: page.read_text(encoding="utf-8") for page in RECORD_PAGES}
-    fresh = {page: rewrite_records(rewrite(text) if page == README else text) for page, text in current.items()}
+    current = {page: page.read_text(encoding="utf-8") for page in [*RECORD_PAGES, README_KO]}
+    fresh = {
+        page: rewrite_records(rewrite(text) if page in (README, README_KO) else text) for page, text in current.items()
+    }
     if "--check" in argv:
         stale = [page.name for page in current if fresh[page] != current[page]]
         if stale:

@@ -38,8 +38,17 @@ def student_source(source: str) -> tuple[str, list[str], list[str]]:
     return blanked.replace("numpy_impl", PACKAGE), names, solutions
 
 
-def kit_files() -> tuple[dict[str, str], dict[str, list[str]]]:
-    """The student's copy in memory -> ({path inside OUT: text}, {file: the functions to implement in it})."""
+def graded_parts() -> tuple[int, int]:
+    """-> (the graded parts the student writes, the parts the kit gives written)."""
+    from compare.grade import PARTS  # torch: imported only when a kit is made
+
+    given = sum(part.given for part in PARTS)
+    return len(PARTS) - given, given
+
+
+def kit_files(lang: str = "en") -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The student's copy in memory -> ({path inside OUT: text}, {file: the functions to implement in it}); lang is
+    the grader's language in the README's commands ("en" or "ko")."""
     files, todo = {}, {}
     for path in sorted(ORACLE.glob("*.py")):
         text, names, _ = student_source(path.read_text(encoding="utf-8"))
@@ -54,7 +63,7 @@ def kit_files() -> tuple[dict[str, str], dict[str, list[str]]]:
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
     files["two_layer_net.ipynb"] = json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
-    files["README.md"] = student_readme(todo)
+    files["README.md"] = student_readme(todo, lang)
     return files, todo
 
 
@@ -100,14 +109,14 @@ def backup_folder(out: Path) -> Path:
     return target
 
 
-def make_exercise(out: Path, overwrite: bool = False, backup: bool = False) -> dict[str, list[str]]:
+def make_exercise(out: Path, overwrite: bool = False, backup: bool = False, lang: str = "en") -> dict[str, list[str]]:
     """Write the student's copy into out -> {file: the functions to implement in it}.
 
     A folder that already holds files is written into only with ``overwrite``, only when it is a kit,
     and only when none of its kit files differs from a fresh kit's, unless ``backup``: then the folder
     is first copied to a sibling (named on stdout). Files of the student's own are left as they are.
     """
-    files, todo = kit_files()
+    files, todo = kit_files(lang)
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
             raise ValueError(f"{out}: already holds files; give a new folder, or pass --overwrite")
@@ -132,7 +141,7 @@ def make_exercise(out: Path, overwrite: bool = False, backup: bool = False) -> d
     return todo
 
 
-def student_readme(todo: dict[str, list[str]]) -> str:
+def student_readme(todo: dict[str, list[str]], lang: str = "en") -> str:
     """The student's README, in Korean then English, listing the functions to implement in order."""
     steps = [
         f"{i}. `{PACKAGE}/{name}`: {', '.join(f'`{f}`' for f in todo[name])}"
@@ -140,7 +149,8 @@ def student_readme(todo: dict[str, list[str]]) -> str:
     ]
     steps = "\n".join(steps)
     python = shlex.quote(sys.executable)
-    commands = "\n".join(f"    {command}" for command in kit_commands())
+    commands = "\n".join(f"    {command}" for command in kit_commands(lang))
+    own, given = graded_parts() if todo else (0, 0)  # (is_kit reads the first line only)
     return f"""# 2층 신경망 실습 / The two-layer net lab
 
 ## 한국어
@@ -156,8 +166,10 @@ def student_readme(todo: dict[str, list[str]]) -> str:
 
 {commands}
 
-채점과 확인: 이 폴더에서 `python -m compare --impl {PACKAGE}` 를 실행하면 부분마다 torch autograd,
-수치 미분(numerical gradient), 실습의 기대값과 비교한 표와 점수(`16/16 parts correct`)가 나옵니다.
+채점과 확인: 위의 첫 명령(`python -m compare --impl {PACKAGE}`, `--lang ko`면 한국어)을 실행하면 부분마다
+torch autograd, 수치 미분(numerical gradient), 실습의 기대값과 비교한 표와 점수가 나옵니다. 점수는 여러분이
+작성하는 {own}개 부분을 셉니다(`{own}/{own} 부분 정답`; 함수 하나가 여러 부분으로 채점되기도 합니다). 이미 작성되어
+있는 {given}개 부분(affine-ReLU 샌드위치, sgd, Solver)도 여러분의 코드를 실행하므로 따로 표시됩니다.
 `--explain`을 붙이면 틀린 부분마다 어디가 다른지(부호, 1/N 누락, 전치 등)와 따라야 할 유도 과정을
 보여 줍니다. 모두 맞으면 노트북(`two_layer_net.ipynb`)으로 학습과 하이퍼파라미터 탐색을 진행하세요.
 목표: 첫 학습에서 검증 정확도 약 36%, 튜닝 후 검증과 테스트 모두 48% 이상.
@@ -180,12 +192,15 @@ Run every command in this folder, as written, with the project's Python (`{pytho
 
 {commands}
 
-To check your work, run `python -m compare --impl {PACKAGE}` in this folder. It grades every part
-against torch autograd, the numerical gradient and the lab's expected figures, and prints a
-score (`16/16 parts correct`). `--explain` says, for each failing part, where the numbers differ (a
-sign, a missing 1/N, a transposed factor, ...) and which derivation to follow. Then work
-through the notebook (`two_layer_net.ipynb`): train, then tune. The targets: about 36% validation
-accuracy after the first run, and above 48% on validation and test after tuning.
+To check your work, run the first command above (`python -m compare --impl {PACKAGE}`; `--lang ko` for
+Korean). It grades every part against torch autograd, the numerical gradient and the lab's expected
+figures, and prints a score over the {own} parts you write (`{own}/{own} parts correct`; one function
+can be graded as several parts). The {given} parts that come written (the affine-ReLU sandwich, sgd,
+the Solver) run your code too, so they are shown beside the score. `--explain` says, for each
+failing part, where the numbers differ (a sign, a missing 1/N, a transposed factor, ...) and which
+derivation to follow. Then work through the notebook (`two_layer_net.ipynb`): train, then tune.
+The targets: about 36% validation accuracy after the first run, and above 48% on validation and test
+after tuning.
 The `train.py --impl {PACKAGE}` command above trains your own `{PACKAGE}/` code (`fc_net.py`'s
 `TwoLayerNet`, `optim.py`, `solver.py`) on CIFAR-10, running it in that process on your machine, and
 saves the run (history, plots, model) in this folder's `runs/`. `tune.py --impl {PACKAGE} --lang ko
@@ -194,9 +209,9 @@ analysis column left for you to fill.
 """
 
 
-def kit_commands() -> list[str]:
+def kit_commands(lang: str = "en") -> list[str]:
     """The kit's commands, exact for this machine: the Python running `exercises make` (the project's), with
-    train.py and tune.py by their absolute paths, so they run as written from the kit folder."""
+    train.py and tune.py by their absolute paths, so they run as written from the kit folder; the grader in lang."""
     python = shlex.quote(sys.executable)
     try:  # installed (pip install -e .): the project's packages import from anywhere
         importlib.metadata.distribution("two-layer-net")
@@ -205,7 +220,7 @@ def kit_commands() -> list[str]:
         grade = f"PYTHONPATH={shlex.quote(str(ROOT))} {python} -m compare --impl {PACKAGE}"
     train, tune = (shlex.quote(str(ROOT / name)) for name in ("train.py", "tune.py"))
     return [
-        grade,
+        grade + (f" --lang {lang}" if lang != "en" else ""),
         f"{python} {train} --impl {PACKAGE} --num-epochs 5",
         f"{python} {tune} --impl {PACKAGE} --lang ko --no-analysis",
     ]
@@ -225,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     make.add_argument(
         "--autograder", action="store_true", help="also write OUT/autograder/: a Gradescope autograder, for the teacher"
     )
+    make.add_argument(
+        "--lang", choices=("en", "ko"), default="en", help="the grader's language in the kit's commands and autograder"
+    )
     args = parser.parse_args(argv)
     if args.backup and not args.overwrite:
         parser.error("--backup goes with --overwrite")
@@ -233,13 +251,17 @@ def main(argv: list[str] | None = None) -> int:
             from exercises.autograder import FOLDER, autograder_files, autograder_problem, make_autograder
 
             folder = Path(args.out) / FOLDER
-            if problem := autograder_problem(folder, autograder_files(), args.overwrite, args.backup):
+            if problem := autograder_problem(folder, autograder_files(args.lang), args.overwrite, args.backup):
                 raise ValueError(problem)
-        todo = make_exercise(Path(args.out), args.overwrite, args.backup)
+        todo = make_exercise(Path(args.out), args.overwrite, args.backup, args.lang)
         count = sum(len(names) for names in todo.values())
-        print(f"wrote {args.out}: {count} parts to implement in {len(todo)} files; start with {args.out}/README.md")
+        own, given = graded_parts()
+        print(
+            f"wrote {args.out}: {count} functions to implement in {len(todo)} files, graded as {own} parts "
+            f"({given} more come written); start with {args.out}/README.md"
+        )
         if args.autograder:
-            make_autograder(folder, args.overwrite, args.backup)
+            make_autograder(folder, args.overwrite, args.backup, args.lang)
             print(f"wrote {folder}: zip it for Gradescope as {folder}/README.md says (not for students)")
     except (ValueError, OSError) as err:
         print(f"python -m exercises: error: {err}", file=sys.stderr)

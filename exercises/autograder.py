@@ -41,8 +41,8 @@ def _pins() -> tuple[str, str, str]:
     return project["version"], wanted["numpy"], wanted["torch"]
 
 
-def autograder_files() -> dict[str, str]:
-    """The autograder folder in memory: {path inside it: text}."""
+def autograder_files(lang: str = "en") -> dict[str, str]:
+    """The autograder folder in memory: {path inside it: text}; its messages to students in lang ("en", "ko")."""
     from compare.grade import PARTS  # torch: imported only when an autograder is made
 
     version, numpy_pin, torch_pin = _pins()
@@ -56,7 +56,7 @@ def autograder_files() -> dict[str, str]:
     names = [part.name for part in PARTS]
     files["points.toml"] = POINTS_HEADER + "".join(f"{json.dumps(p.name)} = {0 if p.given else 1}\n" for p in PARTS)
     files["setup.sh"] = SETUP_SH.replace("@NUMPY@", numpy_pin).replace("@TORCH@", torch_pin)
-    files["run_autograder"] = RUN_AUTOGRADER.replace("@MARK@", MARK)
+    files["run_autograder"] = RUN_AUTOGRADER.replace("@MARK@", MARK).replace("@LANG@", lang)
     files["README.md"] = README.replace("@PARTS@", str(len(names)))
     return files
 
@@ -99,7 +99,7 @@ def autograder_problem(folder: Path, files: dict[str, str], overwrite: bool, bac
     return ""
 
 
-def make_autograder(folder: Path, overwrite: bool = False, backup: bool = False) -> list[str]:
+def make_autograder(folder: Path, overwrite: bool = False, backup: bool = False, lang: str = "en") -> list[str]:
     """Write the autograder folder -> the files written. ValueError (nothing written) when it must not be:
     a folder that holds files is rewritten only with ``overwrite``, only when it is an autograder, and,
     when any of its files was edited (points.toml), only with ``backup``: then it is first copied to a
@@ -107,7 +107,7 @@ def make_autograder(folder: Path, overwrite: bool = False, backup: bool = False)
     """
     from exercises.__main__ import backup_folder, changed_files
 
-    files = autograder_files()
+    files = autograder_files(lang)
     if problem := autograder_problem(folder, files, overwrite, backup):
         raise ValueError(problem)
     if folder.is_dir() and any(folder.iterdir()) and changed_files(folder, files):
@@ -202,8 +202,8 @@ LOG="$(mktemp)"
 # goes on sys.path explicitly (-c with the folder as its first argument). No pip install is needed, and
 # the same line runs on Gradescope and in a local test.
 GRADE='import sys; sys.path.insert(0, sys.argv[1]); from compare.__main__ import main; sys.exit(main(sys.argv[2:]))'
-"$PYTHON" -I -c "$GRADE" "$SOURCE" --impl "$ROOT/submission" --json "$RESULTS" --format gradescope "${POINTS[@]}" \
-    2>&1 | tee "$LOG"
+"$PYTHON" -I -c "$GRADE" "$SOURCE" --impl "$ROOT/submission" --json "$RESULTS" --format gradescope \
+    --lang @LANG@ "${POINTS[@]}" 2>&1 | tee "$LOG"
 code="${PIPESTATUS[0]}"
 
 # 0: every part correct; 1: some part is not (the grader wrote results.json either way). Anything else,

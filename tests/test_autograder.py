@@ -31,7 +31,7 @@ def autograder(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("kit") / "kit"
     proc = make(out)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith(f"wrote {out}: 11 parts") and f"wrote {out / 'autograder'}" in proc.stdout
+    assert proc.stdout.startswith(f"wrote {out}: 11 functions") and f"wrote {out / 'autograder'}" in proc.stdout
     return out / "autograder"
 
 

@@ -18,7 +18,7 @@ def test_readme_samples_are_what_their_commands_print_now():
         import samples
     finally:
         sys.path.pop(0)
-    text = (ROOT / "README.md").read_text()
+    text = "".join((ROOT / name).read_text() for name in ("README.md", "README.ko.md"))
 
     def numbers_masked(s):  # the last digits of a rounding error differ between BLAS builds and secret inputs;
         s = re.sub(r"isolation: .*", "isolation: #", s)  # the sandbox's layers between machines

@@ -23,7 +23,7 @@ def exercise(tmp_path_factory) -> Path:
         [sys.executable, "-m", "exercises", "make", str(out)], cwd=ROOT, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith(f"wrote {out}: 11 parts to implement in 3 files")
+    assert proc.stdout.startswith(f"wrote {out}: 11 functions to implement in 3 files, graded as 13 parts")
     return out
 
 

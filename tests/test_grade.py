@@ -254,7 +254,7 @@ def test_command_line_scores_writes_json_explains_and_exits_by_the_result(tmp_pa
         timeout=300,
     )
     assert proc.returncode == 1, proc.stderr
-    assert "14/16 parts correct" in proc.stdout  # the student's TwoLayerNet uses the student's softmax
+    assert "11/13 parts correct" in proc.stdout  # the student's TwoLayerNet uses the student's softmax
     assert "### softmax loss: wrong" in proc.stdout and "## 4. Softmax cross-entropy" in proc.stdout
     graded = json.loads((tmp_path / "g.json").read_text())
     assert graded["correct"] == 14 and graded["parts"] == 16
