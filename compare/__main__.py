@@ -165,7 +165,7 @@ def grade_one(submission, args, points: dict, time_limit: float) -> int:
     if args.explain:
         print("\n" + explain_failures(results, args.lang))
     if args.json is not None:
-        save_json(args.json, student_json(args.format, submission.student, results, points))
+        save_json(args.json, student_json(args.format, submission.student, results, points, args.lang))
     return 0 if all(r.passed for r in results) else 1
 
 
@@ -196,7 +196,8 @@ def grade_many(submissions: list, args, points: dict, time_limit: float) -> int:
             flush=True,
         )
         save_json(
-            out / "students" / f"{safe_name(s.student)}.json", student_json(args.format, s.student, s.results, points)
+            out / "students" / f"{safe_name(s.student)}.json",
+            student_json(args.format, s.student, s.results, points, args.lang),
         )
 
     grade_class(submissions, args.jobs, time_limit, progress, args.lang)

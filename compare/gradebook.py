@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from compare.grade import PARTS, PartResult, grade_folder
-from compare.messages import language, tr_known
+from compare.messages import language, status, tr_known
 from compare.sandbox import SubmissionError, find_lab_folder
 from compare.target import TargetError, resolve_target
 
@@ -201,9 +201,12 @@ def native_json(student: str, results: list[PartResult], points: dict[str, float
     }
 
 
-def gradescope_json(results: list[PartResult], points: dict[str, float]) -> dict:
-    """Gradescope's results.json: score, max_score, and one test per part (name, score, max_score, output)."""
+def gradescope_json(results: list[PartResult], points: dict[str, float], lang: str = "en") -> dict:
+    """Gradescope's results.json: score, max_score, and one test per part (name, score, max_score, output: the
+    status and the messages, in lang)."""
     earned, possible = scored(results, points)
+    with language(lang):
+        shown = {r.part: status(r.status) for r in results}
     tests = []
     for r in results:
         output = "; ".join(filter(None, [r.message, *r.notes]))
@@ -213,15 +216,17 @@ def gradescope_json(results: list[PartResult], points: dict[str, float]) -> dict
                 "score": points[r.part] if r.passed else 0.0,
                 "max_score": points[r.part],
                 "status": "passed" if r.passed else "failed",
-                "output": f"{r.status}" + (f": {output}" if output else ""),
+                "output": shown[r.part] + (f": {output}" if output else ""),
                 "visibility": "visible",
             }
         )
     return {"score": earned, "max_score": possible, "tests": tests}
 
 
-def student_json(fmt: str, student: str, results: list[PartResult], points: dict[str, float]) -> dict:
-    return gradescope_json(results, points) if fmt == "gradescope" else native_json(student, results, points)
+def student_json(fmt: str, student: str, results: list[PartResult], points: dict[str, float], lang: str = "en") -> dict:
+    if fmt == "gradescope":
+        return gradescope_json(results, points, lang)
+    return native_json(student, results, points)
 
 
 def safe_name(student: str) -> str:

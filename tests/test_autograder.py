@@ -121,6 +121,19 @@ def test_a_kit_folder_with_one_broken_part_loses_its_points(autograder, tmp_path
     assert failed[0]["output"].startswith("not implemented")
 
 
+@pytest.mark.slow
+def test_an_autograder_made_in_korean_tells_the_student_in_korean(tmp_path):
+    out = tmp_path / "kit"
+    assert make(out, "--lang", "ko").returncode == 0
+    root = gradescope_root(out / "autograder", tmp_path, sorted(ORACLE.glob("*.py")))
+    optim = root / "submission" / "optim.py"
+    optim.write_text(optim.read_text().replace("v = mu * v - lr * dw", "v = mu * v + lr * dw"))
+    results = run_autograder(root)
+    failed = [t for t in results["tests"] if t["status"] != "passed"]
+    assert [t["name"] for t in failed] == ["update rule sgd_momentum"] and results["score"] == 12
+    assert failed[0]["output"].startswith("오답: ") and "gradient를 더합니다" in failed[0]["output"], failed[0]
+
+
 def test_an_empty_submission_gets_a_zero_score_saying_why(autograder, tmp_path):
     root = gradescope_root(autograder, tmp_path, [])
     results = run_autograder(root)

@@ -151,6 +151,33 @@ NAMED_MISTAKES = {
         "ReLU backward",
         "writes into its input dout",
     ),
+    "init ignoring weight_scale": (
+        {"fc_net.py": [("(weight_scale * rng.standard_normal((input_dim", "(1e-3 * rng.standard_normal((input_dim")]},
+        "TwoLayerNet init",
+        "W1 has mean",
+    ),
+    "init with biases of ones": (
+        {"fc_net.py": [("np.zeros(hidden_dim, dtype=self.dtype)", "np.ones(hidden_dim, dtype=self.dtype)")]},
+        "TwoLayerNet init",
+        "b1 is not all zeros",
+    ),
+    "the regularization gradient doubled": (
+        {"fc_net.py": [('grads["W1"] += self.reg * W1', 'grads["W1"] += 2 * self.reg * W1')]},
+        "TwoLayerNet gradients",
+        "has 2 * reg * W: the loss is 0.5 * reg * sum(W^2)",
+    ),
+    "the data loss summed over the batch": (
+        {
+            "fc_net.py": [
+                (
+                    "loss, dscores = softmax_loss(scores, y)\n",
+                    "loss, dscores = softmax_loss(scores, y)\n        loss *= len(X)\n",
+                )
+            ]
+        },
+        "TwoLayerNet loss",
+        "the data loss is a sum over the batch, not a mean",
+    ),
 }
 
 

@@ -122,6 +122,10 @@ KOREAN_NAMES = {  # mistake -> words of its Korean message
     "the velocity kept with the other sign": "부호가 반대입니다 (실습은 v = mu * v - lr * dw로 저장합니다)",
     "dx not reshaped back": "입력의 shape인 (10, 2, 3)(으)로 reshape해 되돌리세요",
     "relu_backward writing into dout": "입력 dout에 값을 덮어씁니다",
+    "init ignoring weight_scale": "원소가 N(0, weight_scale^2)를 따라야 합니다",
+    "init with biases of ones": "b1이(가) 모두 0이 아닙니다",
+    "the regularization gradient doubled": "gradient는 reg * W입니다",
+    "the data loss summed over the batch": "data loss가 배치에 대한 평균이 아니라 합입니다",
 }
 
 
