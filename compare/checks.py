@@ -278,6 +278,70 @@ def check_update_rules(dtype: str = "float64", seed: int = 0, steps: int = 3) ->
     return checks
 
 
+def check_engine_kernels(dtype: str = "float64", seed: int = 0, n: int = 37, hidden: int = 300) -> list[Check]:
+    """Each of the engine's compiled loops (numpy_recipe.kernels) at sizes that span its threads, against the plain
+    formula it replaces: the lab's relu_forward, relu_backward and update rules, torch's SGD (Nesterov) and AdamW,
+    and torchvision's flips and crops of the gathered rows."""
+    import torchvision.transforms.v2.functional as TF
+
+    rng = np.random.default_rng(seed)
+    a, bias, dout = (rng.standard_normal(shape).astype(dtype) for shape in ((n, hidden), (hidden,), (n, hidden)))
+    a[0, :5] = -bias[:5]  # exact zeros at the kink: the ReLU and its mask take 0 there
+    lab_hidden, relu_cache = relu_forward(a + bias)
+    lab_dhidden = relu_backward(dout, relu_cache)
+    relu_out, dmasked, dbias = a.copy(), dout.copy(), np.empty_like(bias)
+    numpy_recipe.kernels.add_bias_relu(relu_out, bias)
+    numpy_recipe.kernels.relu_backward_bias_grad(dmasked, relu_out, dbias)
+    group = "engine kernel"
+    checks = [
+        make_check(group, "fused bias + ReLU vs the lab's relu_forward(a + b)", relu_out, lab_hidden, dtype),
+        make_check(group, "fused ReLU backward vs the lab's relu_backward", dmasked, lab_dhidden, dtype),
+        make_check(group, "its bias gradient vs the sum of the lab's", dbias, lab_dhidden.sum(axis=0), dtype),
+    ]
+
+    w0 = rng.standard_normal((n, hidden)).astype(dtype)
+    dws = [rng.standard_normal((n, hidden)).astype(dtype) for _ in range(3)]
+    lr = UPDATE_RULE_LRS["adam"]
+    engine_w, engine_config = w0.copy(), {"learning_rate": lr, "weight_decay": WEIGHT_DECAY}
+    lab_w, lab_config = w0.copy(), {"learning_rate": lr}
+    torch_w = torch.tensor(w0)
+    optimizer = torch_impl.make_optimizer("adam", [torch_w], dict(engine_config))
+    for dw in dws:
+        engine_w, engine_config = numpy_recipe.optim.adam(engine_w, dw, engine_config)
+        lab_w, lab_config = numpy_impl.optim.adam(lab_w * (1 - lr * WEIGHT_DECAY), dw, lab_config)
+        torch_w.grad = torch.from_numpy(dw)
+        optimizer.step()
+    label = f"one-pass AdamW, {w0.size:,} weights, 3 steps"
+    checks.append(make_check(group, f"{label} vs the lab's adam after w *= 1 - lr wd", engine_w, lab_w, dtype))
+    checks.append(make_check(group, f"{label} vs torch's AdamW", engine_w, torch_w.numpy(), dtype))
+
+    lr = UPDATE_RULE_LRS["sgd_nesterov"]
+    engine_w, config = w0.copy(), {"learning_rate": lr}
+    torch_w = torch.tensor(w0)
+    optimizer = torch_impl.make_optimizer("sgd_nesterov", [torch_w], dict(config))
+    for dw in dws:
+        engine_w, config = numpy_recipe.optim.sgd_nesterov(engine_w, dw, config)
+        torch_w.grad = torch.from_numpy(dw)
+        optimizer.step()
+    label = f"one-pass Nesterov, {w0.size:,} weights, 3 steps vs torch's SGD(nesterov=True)"
+    checks.append(make_check(group, label, engine_w, torch_w.numpy(), dtype))
+
+    padding, dims = 3, (3, 7, 6)
+    images = rng.standard_normal((2 * n, *dims)).astype(dtype)
+    rows = rng.integers(len(images), size=n)
+    flips, shifts = draw_augmentation(n, rng, flip=True, padding=padding)
+    ours = flip_and_shift(images, flips, shifts, rows=rows)
+    theirs = []
+    for image, flip, (dy, dx) in zip(torch.from_numpy(images[rows]), flips, shifts):
+        image = TF.horizontal_flip(image) if flip else image
+        padded = TF.pad(image, [padding] * 4, fill=0)
+        theirs.append(TF.crop(padded, int(dy) + padding, int(dx) + padding, dims[1], dims[2]))
+    checks.append(
+        make_check(group, "gather + flips + crops in one pass vs torchvision", ours, torch.stack(theirs).numpy(), dtype)
+    )
+    return checks
+
+
 def check_preprocessing(
     dtype: str = "float64", seed: int = 0, n: int = 300, dims: tuple = (3, 4, 4), epsilon: float = 0.1
 ) -> list[Check]:
@@ -563,6 +627,7 @@ ALL_CHECKS = (
     check_engine_model,
     check_projection,
     check_update_rules,
+    check_engine_kernels,
     check_preprocessing,
     check_trajectories,
 )

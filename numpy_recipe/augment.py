@@ -1,25 +1,28 @@
-"""Training-batch augmentation in NumPy: apply a batch stream's draws (common.batches) by slicing."""
+"""Training-batch augmentation in NumPy: apply a batch stream's draws (common.batches) in one compiled pass."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from numpy_recipe import kernels
 
-def flip_and_shift(images: np.ndarray, flips: np.ndarray, shifts: np.ndarray, out: np.ndarray | None = None):
-    """images (N, C, H, W) -> (N, C, H, W): image i mirrored left-right if flips[i], then cropped at offset shifts[i].
+
+def flip_and_shift(
+    images: np.ndarray,
+    flips: np.ndarray,
+    shifts: np.ndarray,
+    out: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
+) -> np.ndarray:
+    """images (M, C, H, W) -> (N, C, H, W): image rows[i] (default: i) mirrored left-right if flips[i], then cropped
+    at offset shifts[i].
 
     A shift (dy, dx) is the crop of the zero-padded image whose top-left corner sits (dy, dx)
-    pixels from the original's: out[i, :, r, c] = flipped[i, :, r + dy, c + dx], 0 outside.
+    pixels from the original's: out[i, :, r, c] = flipped[rows[i], :, r + dy, c + dx], 0 outside.
+    The gather of the rows, the mirror and the crop are one pass (kernels.gather_flip_shift).
     """
-    n, _, height, width = images.shape
+    rows = np.arange(len(images)) if rows is None else np.asarray(rows)
     if out is None:
-        out = np.empty_like(images)
-    for i in range(n):  # one slice copy per image: ~2 us each, far cheaper than fancy indexing
-        source = images[i, :, :, ::-1] if flips[i] else images[i]
-        dy, dx = int(shifts[i, 0]), int(shifts[i, 1])
-        if dy or dx:
-            out[i].fill(0)
-        out[i, :, max(0, -dy) : height - max(0, dy), max(0, -dx) : width - max(0, dx)] = source[
-            :, max(0, dy) : height - max(0, -dy), max(0, dx) : width - max(0, -dx)
-        ]
+        out = np.empty((len(rows), *images.shape[1:]), dtype=images.dtype)
+    kernels.gather_flip_shift(images, rows, np.asarray(flips), np.asarray(shifts), out)
     return out

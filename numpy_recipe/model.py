@@ -1,5 +1,5 @@
 """The recipes' network: numpy_impl.TwoLayerNet's maths with label smoothing and a fixed first-layer projection,
-computed with as few passes over the hidden layer as NumPy allows."""
+computed with one compiled pass over the hidden layer each way (numpy_recipe.kernels) beside the matrix products."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 from common.dtypes import check_float_dtype
 from common.init import PARAM_NAMES
 from numpy_impl.layers import softmax_loss
+from numpy_recipe import kernels
 
 
 def smoothed_softmax_loss(x: np.ndarray, y: np.ndarray, smoothing: float) -> tuple[float, np.ndarray]:
@@ -77,8 +78,7 @@ class RecipeNet:
             X = X @ self.projection
         W1, b1, W2, b2 = (self.params[name] for name in PARAM_NAMES)
         hidden = X @ W1
-        hidden += b1
-        np.maximum(hidden, 0, out=hidden)
+        kernels.add_bias_relu(hidden, b1)  # one pass: hidden = max(0, hidden + b1)
         scores = hidden @ W2
         scores += b2
         if y is None:
@@ -87,8 +87,9 @@ class RecipeNet:
         loss, dscores = smoothed_softmax_loss(scores, y, self.label_smoothing)
         dW2, db2 = hidden.T @ dscores, dscores.sum(axis=0)
         dhidden = dscores @ W2.T
-        np.multiply(dhidden, hidden > 0, out=dhidden)  # a multiply by the mask: ~10x faster than np.where here
-        dW1, db1 = X.T @ dhidden, dhidden.sum(axis=0)
+        db1 = np.empty_like(b1)
+        kernels.relu_backward_bias_grad(dhidden, hidden, db1)  # one pass: dhidden *= [hidden > 0], db1 = its sums
+        dW1 = X.T @ dhidden
         if self.reg:
             loss += 0.5 * self.reg * (np.vdot(W1, W1) + np.vdot(W2, W2))  # vdot: sum of squares, no temporary
             dW1 += self.reg * W1

@@ -66,7 +66,7 @@ class Solver(numpy_impl.Solver):
         super().__init__(model, data, **kwargs)
         self._check_recipe_arguments()
         self.stream = BatchStream(len(self.X_train), self.batch_size, self.seed, self.augmentation)
-        self._X_batch = self._y_batch = self._X_augmented = None
+        self._X_batch = self._y_batch = None
         self._checkpoint_written = None  # the prefix of this run's newest checkpoint, deleted when the next is written
 
     def _check_recipe_arguments(self) -> None:
@@ -114,13 +114,12 @@ class Solver(numpy_impl.Solver):
         if self._X_batch is None:
             self._X_batch = np.empty((self.batch_size, *self.X_train.shape[1:]), dtype=self.X_train.dtype)
             self._y_batch = np.empty(self.batch_size, dtype=self.y_train.dtype)
-        np.take(self.X_train, batch.indices, axis=0, out=self._X_batch)
         np.take(self.y_train, batch.indices, axis=0, out=self._y_batch)
         if batch.flips is None:
-            return self._X_batch, self._y_batch
-        if self._X_augmented is None:
-            self._X_augmented = np.empty_like(self._X_batch)
-        return flip_and_shift(self._X_batch, batch.flips, batch.shifts, out=self._X_augmented), self._y_batch
+            np.take(self.X_train, batch.indices, axis=0, out=self._X_batch)
+        else:  # the rows' gather, flips and crops in one pass
+            flip_and_shift(self.X_train, batch.flips, batch.shifts, out=self._X_batch, rows=batch.indices)
+        return self._X_batch, self._y_batch
 
     def _step(self) -> None:
         """One gradient update on the stream's next minibatch, at the schedule's learning rate."""

@@ -32,6 +32,7 @@ from compare.checks import (
 )
 from compare.metrics import relative_error
 from numpy_impl.optim import sgd_momentum
+from tests.test_engine_kernels import mutant_kernel
 
 DTYPES = ["float64", "float32"]
 SEEDS = [0, 1, 2]
@@ -102,8 +103,8 @@ def mutant_source(module, original: str, replacement: str) -> dict:
 def test_a_wrong_relu_mask_in_the_engine_fails_against_the_oracle_and_autograd(monkeypatch):
     """The engine's in-place ReLU backward with the mask hidden >= 0 (all ones after the ReLU) is caught in W1 and
     b1, by the oracle and by torch; W2 and b2 do not see the mask."""
-    broken = mutant_source(numpy_recipe.model, "hidden > 0, out=dhidden", "hidden >= 0, out=dhidden")["RecipeNet"]
-    monkeypatch.setattr(numpy_recipe, "RecipeNet", broken)
+    broken = mutant_kernel("relu_backward_bias_grad", "if hidden[i, j] > 0 else zero", "if hidden[i, j] >= 0 else zero")
+    monkeypatch.setattr(numpy_recipe.kernels, "relu_backward_bias_grad", broken)
     failed = {(c.group, c.name) for c in check_engine_model("float64", 0) if not c.passed}
     assert failed == {
         (ENGINE_VS_ORACLE, "model grad W1"),
@@ -150,7 +151,7 @@ def test_update_rules_agree(dtype, seed):
 def test_a_bug_in_an_engine_rule_fails_against_the_oracle_and_torch(monkeypatch):
     """Adam's bias correction one step ahead in the engine's in-place rule is caught by the lab's adam and by torch's,
     with and without weight decay."""
-    broken = mutant_source(numpy_recipe.optim, "1 - beta1**t, out=step", "1 - beta1 ** (t + 1), out=step")["adam"]
+    broken = mutant_source(numpy_recipe.optim, "lr / (1 - beta1**t)", "lr / (1 - beta1 ** (t + 1))")["adam"]
     monkeypatch.setitem(numpy_recipe.optim.RULES, "adam", broken)
     failed = {(c.group, c.name) for c in check_update_rules("float64", 0) if not c.passed}
     assert failed == {
