@@ -3,7 +3,7 @@
 
     python tune.py --strategy greedy                       # the lab's coordinate search, default budget
     python tune.py --strategy tpe --trials 30 --jobs 2 --prune median
-    python tune.py --strategy random --storage postgresql://user:pw@host/db --study shared   # many machines
+    python tune.py --strategy random --storage postgresql+psycopg2://user:pw@host/db --study shared  # many machines
     python tune.py --impl my-lab/lab --lang ko --no-analysis   # your own lab's code (python -m exercises make)
 
 Every strategy runs as an Optuna study stored in a database (default: SQLite in --out), so
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import warnings
 from pathlib import Path
 
 from common.artifacts import save_json, writable_folder
@@ -68,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--jobs", type=int, default=1, help="trials at once, in separate processes")
     parser.add_argument("--storage", default=None, help="Optuna storage URL (default: sqlite:///OUT/study.db)")
+    parser.add_argument(
+        "--heartbeat",
+        type=int,
+        default=10,
+        help="seconds between a running trial's heartbeats to a database storage; a trial silent for 6 of them "
+        "is failed and retried by the other workers",
+    )
     parser.add_argument("--study", default=None, help="study name (default: <impl>-<strategy>)")
     parser.add_argument("--space", default=None, help="TOML or JSON file overriding the search space")
     parser.add_argument(
@@ -99,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
 def check_args(args: argparse.Namespace) -> None:
     if args.jobs < 1:
         raise UsageError(f"--jobs must be a positive integer, got {args.jobs}")
+    if args.heartbeat < 1:
+        raise UsageError(f"--heartbeat must be a positive integer, got {args.heartbeat}")
     if args.trials is not None and args.trials < 1:
         raise UsageError(f"--trials must be a positive integer, got {args.trials}")
     try:
@@ -112,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats, fixed parameters
     try:
         check_args(args)
         if is_student_impl(args.impl):  # the student's files import before anything is written

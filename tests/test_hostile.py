@@ -254,13 +254,10 @@ def test_a_trial_whose_process_died_is_marked_interrupted(tmp_path):
     trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": dead.pid, "process": "1"})
     alive = s.ask()
     alive.set_user_attr("worker", {"host": "another-machine", "pid": 1, "process": "1"})
-    alive.set_user_attr("heartbeat", time.time())
-    assert study.fail_dead_trials(s) == 1
+    assert study.fail_dead_trials(s) == 1  # a storage without heartbeats: only this host's processes are known
     states = {t.number: (t.state.name, t.user_attrs.get("error")) for t in s.get_trials()}
     assert states == {0: ("FAIL", f"interrupted (its process {dead.pid} ended)"), 1: ("RUNNING", None)}
-    two_hours_later = time.time() + 7200  # the other machine has sent no heartbeat since
-    assert study.fail_dead_trials(s, now=two_hours_later) == 1
-    assert s.get_trials()[1].user_attrs["error"] == "interrupted (no heartbeat from another-machine for 120 min)"
+    # another machine's silent trial is failed by Optuna's heartbeat check: tests/test_tuning_workers.py
 
 
 # ----------------------------------------------------------------------------- 3. a full disk

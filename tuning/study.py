@@ -7,20 +7,16 @@ database, so re-running the same command resumes it; --jobs worker processes sha
 from __future__ import annotations
 
 import argparse
-import fcntl
 import itertools
+import logging
 import math
 import multiprocessing
 import os
-import re
 import signal
 import socket
 import stat
 import sys
 import time
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,12 +27,7 @@ from common.artifacts import atomic_open, load_json
 from common.config import NAMES, Config
 from common.lab_folder import is_student_impl
 from common.plots import plot_accuracy, plot_loss, save_figure, use_korean_font
-from common.runtime import (
-    check_memory,
-    process_identity,
-    recorded_process_alive,
-    retain_freed_memory,
-)
+from common.runtime import check_memory, process_identity, process_running, retain_freed_memory
 from common.signals import STOP_SIGNALS, DeferredSignals, exit_code
 from experiment.models import training_memory
 from experiment.runs import CLAIM, RUN_FILES, claim_out, fit, library_versions, load_splits, release_claim, train_run
@@ -140,19 +131,43 @@ def suggest(trial, space: SearchSpace, strategy: str) -> dict:
     return params
 
 
+class NotTrained(Exception):
+    """A trial that holds no place in the study (a duplicate, or beyond --trials): failed at once, never trained."""
+
+
+def claim_place(trial, config: dict, args: argparse.Namespace, space: SearchSpace) -> None:
+    """Raise NotTrained unless ``trial`` may train ``config``: the earliest trial of a configuration trains it,
+    and a random or TPE trial only while fewer than --trials come before it. Optuna numbers trials one at a
+    time (under a lock on the study), so every trial numbered below this one is already visible."""
+    while True:  # a trial is numbered before its parameters are written: wait for those of the trials ahead
+        ahead = [t for t in counted_trials(trial.study) if t.number < trial.number]
+        if all(t.state.name != "RUNNING" or params_key(t, space) is not None for t in ahead):
+            break
+        fail_dead_trials(trial.study)
+        time.sleep(0.05)
+    key = config_key({name: config[name] for name in space.params})
+    same = next((t for t in ahead if params_key(t, space) == key), None)
+    if same is not None:
+        trial.set_user_attr("duplicate_of", same.number)
+        raise NotTrained(f"trial {same.number} holds this configuration")
+    total = args.trials or 20  # random and TPE's default
+    if args.strategy in ("random", "tpe") and len(ahead) >= total:
+        trial.set_user_attr("surplus", True)
+        raise NotTrained(f"the study already holds its {total} trials")
+
+
 def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
     """Optuna objective: train the suggested configuration, report val acc each epoch, return the best."""
     import optuna
 
     config = {**space.fixed, **suggest(trial, space, args.strategy)}
+    claim_place(trial, config, args, space)
     trial.set_user_attr("fixed", space.fixed)
-    pid = os.getpid()  # who runs it: a trial whose process is gone is marked interrupted (fail_dead_trials)
+    pid = os.getpid()  # who runs it: on a storage without heartbeats, fail_dead_trials checks this process
     trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": pid, "process": process_identity(pid)})
-    trial.set_user_attr("heartbeat", time.time())
 
     def report(solver):
         stop_if_interrupted()
-        trial.set_user_attr("heartbeat", time.time())  # another machine's fail_dead_trials reads it
         if solver.epoch > 0:
             trial.report(solver.val_acc_history[-1], solver.epoch)
             if trial.should_prune():
@@ -164,15 +179,17 @@ def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
         stop_if_interrupted()
         run_config = trial_config(config, args)
         result = train_config(run_config, trial_data(run_config, args.data_dir), report)
-    except optuna.TrialPruned:
-        raise
+    except (optuna.TrialPruned, optuna.exceptions.UpdateFinishedTrialError):
+        raise  # the second: another worker failed this trial as stale (fail_stale_trials); its retry trains it
     except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM: failed, and run again when the study resumes
         trial.set_user_attr("error", f"interrupted ({str(interrupt) or 'SIGINT'})")
         trial.set_user_attr("interrupted", True)
         raise
     except Exception as err:  # recorded as a failed trial with its error; the study goes on
         student = is_student_impl(args.impl)  # a student's own code: where it raised, file:line
-        trial.set_user_attr("error", describe_error(err, args.impl) if student else f"{type(err).__name__}: {err}")
+        error = describe_error(err, args.impl) if student else f"{type(err).__name__}: {err}"
+        trial.set_user_attr("error", error)
+        print(f"trial {trial.number} failed: {error}", flush=True)
         raise
     for key in ("train_acc", "diverged", "seconds", "train_acc_history", "val_acc_history", "epoch_loss"):
         trial.set_user_attr(key, result[key])
@@ -185,19 +202,19 @@ def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
     return result["val_acc"]
 
 
-# ----------------------------------------------------------------------------- studies and workers
+# ----------------------------------------------------------------------------- the study's database
 
 
 def mask_password(text: str, url: str) -> str:
-    """text with the password of storage ``url`` (and the URL's password field) replaced by ***."""
+    """text with the password of storage ``url`` replaced by ***."""
     password = urlsplit(url).password if "://" in url else None
-    if password:
-        text = text.replace(password, "***")
-    return re.sub(r"(://[^/:@]*:)[^/@]*@", r"\1***@", text)
+    return text.replace(password, "***") if password else text
 
 
-def sqlite_path(url: str) -> Path | None:
-    """The file of an SQLite storage URL (sqlite:///relative or sqlite:////absolute), or None for any other."""
+def storage_file(url: str) -> Path | None:
+    """The file of an SQLite URL (sqlite:///relative, sqlite:////absolute) or a journal:FILE, or None."""
+    if url.startswith(JOURNAL):
+        return Path(url.removeprefix(JOURNAL))
     if not url.startswith("sqlite:///"):
         return None
     path = url.removeprefix("sqlite:///").split("?", 1)[0]
@@ -205,9 +222,9 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def check_storage_file(url: str) -> None:
-    """Refuse an SQLite study database that exists but is not a regular file (a FIFO would block, a link to
-    /dev/zero read forever, a folder fail deep in SQLAlchemy), without opening it: UsageError."""
-    path = sqlite_path(url)
+    """Refuse a study file that exists but is not a regular file (a FIFO would block, a link to /dev/zero
+    read forever, a folder fail deep in SQLAlchemy), without opening it: UsageError."""
+    path = storage_file(url)
     if path is None or not os.path.lexists(path):
         return
     try:
@@ -219,12 +236,35 @@ def check_storage_file(url: str) -> None:
         raise UsageError(f"--storage {path}: is {kind}; the study's database must be a regular file")
 
 
-def make_storage(url: str):
-    """The study's database; SQLite waits up to a minute for a lock held by another worker process."""
+JOURNAL = "journal:"  # --storage journal:FILE: Optuna's JournalStorage on a file, no server
+
+
+def make_storage(url: str, heartbeat: int = 10):
+    """The study's storage: a JournalStorage for journal:FILE, else an RDBStorage whose running trials send a
+    heartbeat every ``heartbeat`` s; one silent for 6 heartbeats is failed and retried (up to 3 times)."""
     import optuna
 
-    engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+    if url.startswith(JOURNAL):
+        from optuna.storages.journal import JournalFileBackend
+
+        return optuna.storages.JournalStorage(JournalFileBackend(url.removeprefix(JOURNAL)))
+    sqlite = url.startswith("sqlite")
+    storage = optuna.storages.RDBStorage(
+        url,
+        # SQLite waits up to a minute for a lock held by another process; the driver's own transactions off
+        engine_kwargs={"connect_args": {"timeout": 60, "isolation_level": None}} if sqlite else {},
+        heartbeat_interval=heartbeat,
+        grace_period=6 * heartbeat,
+        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3),
+    )
+    if sqlite:  # SQLite has no row locks: a read then a write (popping a queued trial) must be one locked step
+        from sqlalchemy import event
+
+        event.listen(storage.engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE"))
+    return storage
+
+
+DRIVER_HINT = "; install the database driver and name it in the URL, e.g. pip install psycopg2-binary with postgresql+psycopg2://..."
 
 
 def make_study(args: argparse.Namespace, space: SearchSpace):
@@ -235,12 +275,7 @@ def make_study(args: argparse.Namespace, space: SearchSpace):
 
     check_storage_file(args.storage)
 
-    samplers = {  # greedy and grid enqueue every configuration themselves (run_configs)
-        "greedy": lambda: PerTrialRandomSampler(args.seed),
-        "grid": lambda: PerTrialRandomSampler(args.seed),
-        "random": lambda: PerTrialRandomSampler(args.seed),
-        "tpe": lambda: PerTrialTPESampler(args.seed),
-    }
+    sampler = PerTrialTPESampler if args.strategy == "tpe" else PerTrialRandomSampler  # greedy, grid: fixed
     pruners = {
         "none": optuna.pruners.NopPruner,
         "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
@@ -250,8 +285,8 @@ def make_study(args: argparse.Namespace, space: SearchSpace):
         try:
             return optuna.create_study(
                 study_name=args.study,
-                storage=make_storage(args.storage),
-                sampler=samplers[args.strategy](),
+                storage=make_storage(args.storage, args.heartbeat),
+                sampler=sampler(args.seed),
                 pruner=pruners[args.prune](),
                 direction="maximize",
                 load_if_exists=True,
@@ -259,26 +294,22 @@ def make_study(args: argparse.Namespace, space: SearchSpace):
         except Exception as err:  # sqlalchemy errors, a missing database driver, ...
             # Workers started together race to create the tables, the schema version or the study;
             # the loser retries. Any other failure (no such server, no driver) is reported at once.
-            transient = ("already exists", "UNIQUE constraint failed", "database is locked")
+            transient = ("already exists", "UNIQUE constraint failed", "duplicate key", "database is locked")
             if any(text in str(err) for text in transient) and attempt < 4:
                 time.sleep(0.5 + attempt)
                 continue
             first_line = str(err).splitlines()[0] if str(err) else ""
-            hint = (
-                (
-                    "; install the database driver and name it in the URL, e.g. pip install psycopg2-binary "
-                    "with postgresql+psycopg2://..."
-                )
-                if isinstance(err, ImportError)
-                else ""
-            )
+            hint = DRIVER_HINT if isinstance(err, ImportError) else ""
             message = f"--storage {args.storage}: cannot open the study ({type(err).__name__}: {first_line}){hint}"
             raise UsageError(mask_password(message, args.storage)) from None
 
 
+# ----------------------------------------------------------------------------- worker processes
+
+
 def limit_threads(jobs: int) -> None:
     """Give each of `jobs` worker processes its share of the cores, for BLAS and torch alike."""
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    threads = max(1, len(os.sched_getaffinity(0)) // jobs)  # the cores this process may use
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(threads)
@@ -308,148 +339,9 @@ def _worker_init(args: argparse.Namespace, space: SearchSpace, pool_worker: bool
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    logging.getLogger("optuna.study._optimize").setLevel(logging.ERROR)  # the objective says why a trial failed
     limit_threads(args.jobs)
     retain_freed_memory()
-
-
-def counted_trials(study) -> list:
-    """The trials that count: all but those interrupted (which run again) and duplicates never trained."""
-    return [
-        t
-        for t in study.get_trials(deepcopy=False)
-        if not t.user_attrs.get("interrupted") and "duplicate_of" not in t.user_attrs
-    ]
-
-
-def _run_sampled(n_trials: int, total: int) -> int:
-    """Worker: run up to n_trials of the study's own sampler, stopping once the study holds `total` trials."""
-    study = make_study(_ARGS, _SPACE)
-
-    def stop_at_total(study, trial) -> None:  # a budget shared by every worker and process on the study
-        if len(counted_trials(study)) >= total:
-            study.stop()
-
-    study.optimize(
-        lambda t: objective(t, _ARGS, _SPACE), n_trials=n_trials, catch=(Exception,), callbacks=[stop_at_total]
-    )
-    return n_trials
-
-
-POLL_SECONDS = 2.0
-
-
-def _run_config(config: dict) -> tuple[dict, float | None]:
-    """Worker: run one given configuration (greedy, grid) as a trial of the study -> (its params, its value).
-
-    A configuration the study already holds, finished or running in another process, is not
-    trained again: its value is used, once known. An interrupted one is trained again.
-    """
-    import optuna
-
-    study = make_study(_ARGS, _SPACE)
-    with claim_lock(_ARGS.storage):  # check and claim at once, for every process on this machine
-        existing = _same_config(study, config)
-        if existing is None:
-            with warnings.catch_warnings():  # "experimental" since Optuna 2.4, and what we need: fixed values
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                study.sampler = optuna.samplers.PartialFixedSampler(config, study.sampler)
-            trial = study.ask()
-            suggest(trial, _SPACE, _ARGS.strategy)  # the claim: the trial's parameters, visible to all
-    if existing is None:
-        # Two machines on one database server may still claim together: the earlier trial trains it.
-        existing = _same_config(study, config, before=trial.number)
-        if existing is None:
-            return config, _train(study, trial)
-        trial.set_user_attr("duplicate_of", existing.number)
-        study.tell(trial, state=_state("FAIL"))
-    while existing.state.name == "RUNNING":
-        stop_if_interrupted()
-        if not fail_dead_trials(study, [existing]):
-            time.sleep(POLL_SECONDS)
-        existing = study._storage.get_trial(existing._trial_id)
-    return config, existing.value if existing.state.name == "COMPLETE" else None
-
-
-@contextmanager
-def claim_lock(storage: str) -> Iterator[None]:
-    """An exclusive lock beside an SQLite study's file (STUDY.db.lock), held by one process at a time."""
-    path = storage.removeprefix("sqlite:///") if storage.startswith("sqlite:///") else None
-    if path is None or not Path(path).parent.is_dir():
-        yield
-        return
-    with open(f"{path}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _state(name: str):
-    import optuna
-
-    return optuna.trial.TrialState[name]
-
-
-def _train(study, trial) -> float | None:
-    """Train an asked trial and tell the study how it ended -> its value (None unless it completed)."""
-    import optuna
-
-    try:
-        value = objective(trial, _ARGS, _SPACE)
-    except optuna.TrialPruned:
-        study.tell(trial, state=_state("PRUNED"))
-        return None
-    except KeyboardInterrupt:
-        study.tell(trial, state=_state("FAIL"))
-        raise
-    except Exception:
-        study.tell(trial, state=_state("FAIL"))
-        return None
-    study.tell(trial, value)
-    return value
-
-
-def _same_config(study, config: dict, before: int | None = None):
-    """The study's (earliest) trial of this configuration, numbered below ``before`` if given, or None."""
-    key = config_key(config)
-    for t in counted_trials(study):
-        if t.state.name == "WAITING" or (before is not None and t.number >= before):
-            continue
-        if all(n in t.params for n in config) and config_key({n: t.params[n] for n in config}) == key:
-            return t
-    return None
-
-
-def fail_dead_trials(study, trials=None, now: float | None = None) -> int:
-    """Mark the running trials whose worker is gone as failed (interrupted); -> how many.
-
-    On this host the worker's process is checked. A trial of another host is gone when its
-    heartbeat (set at the start and after every epoch) is older than STALE_AFTER_SECONDS.
-    """
-    import optuna
-
-    marked, now = 0, time.time() if now is None else now
-    running = [t for t in (trials or study.get_trials(deepcopy=False)) if t.state.name == "RUNNING"]
-    for t in running:
-        worker = t.user_attrs.get("worker") or {}
-        if not worker:
-            continue  # just asked: its worker has not said who it is yet
-        heartbeat = t.user_attrs.get("heartbeat", now)  # none yet: it has just started
-        if recorded_process_alive(worker.get("host"), worker["pid"], worker.get("process"), heartbeat, now=now):
-            continue
-        if worker.get("host") == socket.gethostname():
-            reason = f"interrupted (its process {worker['pid']} ended)"
-        else:
-            reason = f"interrupted (no heartbeat from {worker.get('host')} for {(now - heartbeat) / 60:.0f} min)"
-        storage = study._storage  # Optuna's own fail_stale_trials marks stale trials the same way
-        try:
-            storage.set_trial_user_attr(t._trial_id, "error", reason)
-            storage.set_trial_user_attr(t._trial_id, "interrupted", True)
-            marked += storage.set_trial_state_values(t._trial_id, state=optuna.trial.TrialState.FAIL)
-        except optuna.exceptions.UpdateFinishedTrialError:  # another process got there first
-            continue
-    return marked
 
 
 def _exit_at_once(signum, frame) -> None:
@@ -494,6 +386,101 @@ class Workers:
             self.pool.terminate() if interrupted else self.pool.close()
             self.pool.join()
         DEFERRED.stop()
+
+
+# ----------------------------------------------------------------------------- the study's trials
+
+POLL_SECONDS = 1.0  # how often a worker waiting on another's trial looks again
+
+
+NOT_COUNTED = {"interrupted", "duplicate_of", "surplus"}  # the user attributes of trials that hold no place
+
+
+def counted_trials(trials) -> list:
+    """The trials that hold a place: all but the interrupted and the retried (each runs again) and those
+    never trained (a duplicate, beyond --trials). ``trials``: a study's trials, or the study."""
+    trials = trials.get_trials(deepcopy=False) if hasattr(trials, "get_trials") else trials
+    retried = {number for t in trials for number in t.system_attrs.get("retry_history", ())}  # Optuna's retries
+    return [t for t in trials if t.number not in retried and not NOT_COUNTED & t.user_attrs.keys()]
+
+
+def params_key(trial, space: SearchSpace) -> tuple | None:
+    """The tuned configuration of a trial as config_key, or None while it has not all its parameters."""
+    if not all(name in trial.params for name in space.params):
+        return None
+    return config_key({name: trial.params[name] for name in space.params})
+
+
+def fail_dead_trials(study) -> int:
+    """Fail the running trials whose worker is gone; -> how many this call marked interrupted. With heartbeats
+    (RDBStorage) Optuna's fail_stale_trials fails and retries them. Hand-written for a JournalStorage, which
+    keeps no heartbeat in Optuna 5.1: a trial of this host whose process ended (other hosts' go unseen)."""
+    import optuna
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+
+    if is_heartbeat_enabled(study._storage):
+        optuna.storages.fail_stale_trials(study)
+        return 0
+    marked, storage = 0, study._storage
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        worker = t.user_attrs.get("worker") or {}
+        if worker.get("host") != socket.gethostname() or process_running(worker["pid"], worker.get("process")):
+            continue  # another host's, just asked (no worker yet), or alive
+        try:
+            storage.set_trial_user_attr(t._trial_id, "error", f"interrupted (its process {worker['pid']} ended)")
+            storage.set_trial_user_attr(t._trial_id, "interrupted", True)
+            marked += storage.set_trial_state_values(t._trial_id, state=optuna.trial.TrialState.FAIL)
+        except optuna.exceptions.UpdateFinishedTrialError:  # another process got there first
+            continue
+    return marked
+
+
+def run_one_trial(study) -> None:
+    """Run the study's next trial: a queued one (a retry) first, else a new one from the sampler."""
+    import optuna
+
+    try:
+        study.optimize(lambda t: objective(t, _ARGS, _SPACE), n_trials=1, catch=(Exception,))
+    except optuna.exceptions.UpdateFinishedTrialError:
+        pass  # failed as stale by another worker while it ran (a lost heartbeat): its retry runs it again
+
+
+def _run_config(config: dict) -> tuple[dict, float | None]:
+    """Worker: have one configuration (greedy, grid) trained in the study -> (its params, its value or None).
+
+    This worker trains it, or waits for the one whose trial holds it (claim_place) and takes over if it dies."""
+    import optuna
+
+    study = make_study(_ARGS, _SPACE)
+    study.sampler = optuna.samplers.PartialFixedSampler(config, study.sampler)  # a new trial takes this config
+    key = config_key(config)
+    while True:
+        stop_if_interrupted()
+        fail_dead_trials(study)
+        holder = next((t for t in counted_trials(study) if params_key(t, _SPACE) == key), None)
+        if holder is None or holder.state.name == "WAITING":
+            run_one_trial(study)
+        elif holder.state.name == "RUNNING":
+            time.sleep(POLL_SECONDS)
+        else:
+            return config, holder.value if holder.state.name == "COMPLETE" else None
+
+
+def _run_sampled(_=None) -> None:
+    """Worker: run the sampler's trials until the study holds --trials finished ones (shared by every worker)."""
+    study = make_study(_ARGS, _SPACE)
+    total = _ARGS.trials or 20
+    while True:
+        stop_if_interrupted()
+        fail_dead_trials(study)
+        counted = counted_trials(study)
+        states = {t.state.name for t in counted}
+        if len(counted) < total or "WAITING" in states:
+            run_one_trial(study)
+        elif "RUNNING" in states:
+            time.sleep(POLL_SECONDS)  # all places taken; a running trial may still fail as stale and free one
+        else:
+            return
 
 
 def finished_configs(study, names) -> dict[tuple, float | None]:
@@ -548,30 +535,36 @@ def run_grid(args, space: SearchSpace, study, workers: Workers) -> None:
 
 
 def run_sampled(args, space: SearchSpace, study, workers: Workers) -> None:
+    """Random or TPE: every worker runs the sampler's trials until the study holds --trials (default 20)."""
     done = len([t for t in counted_trials(study) if t.state.name in ("COMPLETE", "PRUNED", "FAIL")])
-    total = args.trials if args.trials is not None else 20
-    remaining = max(0, total - done)
-    if remaining == 0:
-        print(f"the study already has {done} finished trials (of {total}); nothing to run", flush=True)
+    if done >= (args.trials or 20):
+        print(f"the study already has {done} finished trials (of {args.trials or 20}); nothing to run", flush=True)
         return
-    shares = [remaining // args.jobs + (1 if i < remaining % args.jobs else 0) for i in range(args.jobs)]
-    workers.map(partial(_run_sampled, total=total), [n for n in shares if n])
+    workers.map(_run_sampled, [None] * args.jobs)
 
 
 # ----------------------------------------------------------------------------- reporting
 
 
 def trial_records(study, space: SearchSpace) -> list[dict]:
-    """One record per trial of the study (duplicates that were never trained left out)."""
+    """One record per trial of the study (those never trained left out: duplicates, beyond --trials)."""
+    trials = study.get_trials(deepcopy=False)
+    retried_as = {t.system_attrs["retry_history"][-1]: t.number for t in trials if t.system_attrs.get("retry_history")}
     records = []
-    for t in study.get_trials(deepcopy=False):
-        if "duplicate_of" in t.user_attrs:
-            continue
+    for t in trials:
         attrs = t.user_attrs
+        if "duplicate_of" in attrs or "surplus" in attrs:
+            continue
         val = t.value
         if t.state.name == "PRUNED" and t.intermediate_values:
             val = max(t.intermediate_values.values())
-        state = "interrupted" if attrs.get("interrupted") else STATES.get(t.state.name, t.state.name.lower())
+        state, error = STATES.get(t.state.name, t.state.name.lower()), attrs.get("error")
+        if attrs.get("interrupted"):
+            state = "interrupted"
+        elif t.number in retried_as:  # failed by Optuna's heartbeat check: its worker went silent
+            state, error = "interrupted", f"its worker stopped (no heartbeat); retried as trial {retried_as[t.number]}"
+        elif t.state.name == "FAIL" and error is None:
+            error = "its worker stopped (no heartbeat), too often to retry"
         records.append(
             {
                 "number": t.number,
@@ -581,7 +574,7 @@ def trial_records(study, space: SearchSpace) -> list[dict]:
                 "val_acc": val,
                 "seconds": attrs.get("seconds"),
                 "diverged": attrs.get("diverged", False),
-                "error": attrs.get("error"),
+                "error": error,
                 "pruned_epoch": attrs.get("pruned_epoch"),
                 "user_attrs": attrs,
             }
