@@ -23,8 +23,13 @@ The results (benchmarks/recipe_results.json) render the speed tables of docs/per
 from __future__ import annotations
 
 import argparse
+import importlib
+import re
 import statistics
+import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable
 from functools import partial
@@ -45,9 +50,12 @@ from common.config import RECIPES, Config  # noqa: E402
 from common.init import initial_params  # noqa: E402
 from common.preprocess import PREPROCESSINGS, fit_preprocessing, preprocess, principal_directions  # noqa: E402
 from common.runtime import retain_freed_memory  # noqa: E402
+from numpy_recipe import kernels  # noqa: E402
 from numpy_recipe.augment import flip_and_shift  # noqa: E402
 
 NUM_TRAIN, PADDING = 49_000, 4
+RECIPE_ROWS = ("best", "v2")
+LEVERS_BEFORE = "af74711"  # the engine before its compiled loops (plain NumPy, one core)
 BATCH, HIDDEN, COMPONENTS = (RECIPES["best"][key] for key in ("batch_size", "hidden_size", "pca_components"))
 
 
@@ -159,12 +167,11 @@ def step_parts_seconds(impl, X: np.ndarray, y: np.ndarray, projection: np.ndarra
                 rule(w, grads[name], configs[name])
 
         b1 = model.params["b1"]
+        db1 = np.empty_like(b1)
 
-        def passes() -> None:  # as numpy_recipe.RecipeNet.loss does them
-            np.add(hidden, b1, out=hidden)
-            np.maximum(hidden, 0, out=hidden)
-            np.multiply(upstream, hidden > 0, out=upstream)
-            upstream.sum(axis=0)
+        def passes() -> None:  # as numpy_recipe.RecipeNet.loss does them: two compiled passes
+            kernels.add_bias_relu(hidden, b1)
+            kernels.relu_backward_bias_grad(upstream, hidden, db1)
 
     else:
         X, y = torch.from_numpy(X[:BATCH]), torch.from_numpy(y[:BATCH]).long()
@@ -212,42 +219,166 @@ def step_parts_seconds(impl, X: np.ndarray, y: np.ndarray, projection: np.ndarra
     }
 
 
-def step_seconds(
-    impl, X: np.ndarray, y: np.ndarray, projection: np.ndarray, recipe: str, repeats: int, augment: bool = True
+def interleaved_step_seconds(
+    X: np.ndarray, y: np.ndarray, projection: np.ndarray, recipe: str, repeats: int, augment: bool = True
 ) -> dict:
     """One Solver update of a recipe's network (its update rule, rate, weight decay, L2 and label smoothing), with
-    the recipe's flips and crops or (augment=False) without, paired with the products: after every update the
-    on_iteration callback runs one update's products, timed apart from the steps. One epoch of repeats + 2
-    updates; the first two are left out (buffers, the first accuracy check). {"seconds", "products_seconds"}."""
+    the recipe's flips and crops or (augment=False) without, in each implementation's Solver, the two Solvers taking
+    their updates in turn: NumPy's update, its products, torch's update, its products, and so on. Each Solver runs
+    in a thread of its own that waits (on a semaphore, idle) while the other steps, so a machine that changes speed
+    moves both implementations' steps alike. One epoch of repeats + 2 updates each; the first two are left out
+    (buffers, the first accuracy check). -> {impl: {"seconds", "products_seconds"}} (medians) and
+    "numpy_over_torch": the median over the rounds of NumPy's update / torch's in the same round."""
     config = Config(**RECIPES[recipe])
     options = config.solver_options()  # update rule and optim_config (rate, weight decay) as train.py builds them
     rows = BATCH * (repeats + 2)
     data = {"X_train": X[:rows], "y_train": y[:rows], "X_val": X[:BATCH], "y_val": y[:BATCH]}
-    model = recipe_model(impl, config, projection)
-    products = update_products(impl)
-    times: dict = {"seconds": [], "products_seconds": []}
-    step_started = [time.perf_counter()]
+    impls = {"numpy": numpy_recipe, "torch": torch_impl}
+    names = list(impls)
+    turns = {name: threading.Semaphore(0) for name in names}
+    times: dict = {name: {"seconds": [], "products_seconds": []} for name in names}
+    started: dict = {}
+    products = {name: update_products(impl) for name, impl in impls.items()}
 
-    def between_steps(_) -> None:
-        times["seconds"].append(time.perf_counter() - step_started[0])
-        products()
-        times["products_seconds"].append(products.seconds)
-        step_started[0] = time.perf_counter()
+    def after_update(name: str) -> Callable:
+        other = names[1 - names.index(name)]
 
-    solver = impl.Solver(
-        model,
-        data,
-        update_rule=options["update_rule"],
-        optim_config=options["optim_config"],
-        augment={"flip": True, "padding": PADDING} if augment else None,
-        batch_size=BATCH,
-        num_epochs=1,
-        verbose=False,
-        seed=0,
-        on_iteration=between_steps,
-    )
-    solver.train()
-    return {key: statistics.median(values[2:]) for key, values in times.items()}
+        def hook(_) -> None:
+            times[name]["seconds"].append(time.perf_counter() - started[name])
+            products[name]()
+            times[name]["products_seconds"].append(products[name].seconds)
+            turns[other].release()  # the other implementation's update
+            turns[name].acquire()
+            started[name] = time.perf_counter()
+
+        return hook
+
+    def train(name: str) -> None:
+        solver = impls[name].Solver(
+            recipe_model(impls[name], config, projection),
+            data,
+            update_rule=options["update_rule"],
+            optim_config=options["optim_config"],
+            augment={"flip": True, "padding": PADDING} if augment else None,
+            batch_size=BATCH,
+            num_epochs=1,
+            verbose=False,
+            seed=0,
+            on_iteration=after_update(name),
+        )
+        turns[name].acquire()
+        started[name] = time.perf_counter()
+        solver.train()
+        turns[names[1 - names.index(name)]].release()  # let the other finish its epoch
+
+    threads = [threading.Thread(target=train, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    turns[names[0]].release()
+    for thread in threads:
+        thread.join()
+    medians = {name: {key: statistics.median(values[2:]) for key, values in t.items()} for name, t in times.items()}
+    rounds = zip(times["numpy"]["seconds"][2:], times["torch"]["seconds"][2:])
+    return {**medians, "numpy_over_torch": statistics.median(a / b for a, b in rounds)}
+
+
+def engine_before(ref: str):
+    """numpy_recipe as it was at commit ref, imported as the module numpy_recipe_before (git archive into a
+    temporary folder), for the levers' before-and-after."""
+    folder = Path(tempfile.mkdtemp(prefix="engine_before_"))
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "numpy_recipe"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    package = folder / "numpy_recipe_before"
+    (folder / "numpy_recipe").rename(package)
+    for path in package.glob("*.py"):
+        path.write_text(re.sub(r"\bnumpy_recipe\b", "numpy_recipe_before", path.read_text()))
+    sys.path.insert(0, str(folder))
+    return importlib.import_module("numpy_recipe_before")
+
+
+def lever_seconds(X: np.ndarray, y: np.ndarray, projection: np.ndarray, ref: str, repeats: int) -> dict:
+    """Each NumPy lever before (the engine at commit ref) and after (now), at v3's shape on one fixed batch, the two
+    taken in turn, each followed by the products (paired): {lever: {"before": {...}, "after": {...}}} of
+    {"seconds", "products_seconds"} medians over 4 * repeats rounds."""
+    before = engine_before(ref)
+    config = Config(**RECIPES["best"])
+    optim_config = config.solver_options()["optim_config"]
+    draws = BatchStream(len(X), BATCH, seed=0, augmentation=Augmentation(flip=True, padding=PADDING)).next_batch()
+    rng = np.random.default_rng(1)
+    hidden = rng.standard_normal((BATCH, HIDDEN), dtype=np.float32)
+    upstream = rng.standard_normal((BATCH, HIDDEN), dtype=np.float32)
+    gathered, batch = np.empty((BATCH, *X.shape[1:]), np.float32), np.empty((BATCH, *X.shape[1:]), np.float32)
+    levers = {}
+    for name, engine in (("before", before), ("after", numpy_recipe)):
+        model = recipe_model(numpy_recipe, config, projection)
+        _, grads = model.loss(X[:BATCH], y[:BATCH])
+        configs = {param: dict(optim_config) for param in model.params}
+        b1, db1 = model.params["b1"], np.empty_like(model.params["b1"])
+        step_model = engine.RecipeNet(model.params, config.reg, config.label_smoothing, projection)
+        step_configs = {param: dict(optim_config) for param in model.params}
+
+        def update(engine=engine, model=model, grads=grads, configs=configs) -> None:
+            for param, w in model.params.items():
+                engine.optim.adam(w, grads[param], configs[param])
+
+        def model_step(engine=engine, model=step_model, configs=step_configs) -> None:
+            _, step_grads = model.loss(X[:BATCH], y[:BATCH])
+            for param, w in model.params.items():
+                engine.optim.adam(w, step_grads[param], configs[param])
+
+        if engine is before:
+
+            def passes(b1=b1) -> None:  # as RecipeNet.loss did them at ref: four NumPy passes
+                np.add(hidden, b1, out=hidden)
+                np.maximum(hidden, 0, out=hidden)
+                np.multiply(upstream, hidden > 0, out=upstream)
+                upstream.sum(axis=0)
+
+            def gather_batch() -> None:  # as the Solver did at ref: the rows, then one slice copy per image
+                np.take(X, draws.indices, axis=0, out=gathered)
+                before.augment.flip_and_shift(gathered, draws.flips, draws.shifts, out=batch)
+
+        else:
+
+            def passes(b1=b1, db1=db1) -> None:
+                kernels.add_bias_relu(hidden, b1)
+                kernels.relu_backward_bias_grad(upstream, hidden, db1)
+
+            def gather_batch() -> None:
+                flip_and_shift(X, draws.flips, draws.shifts, out=batch, rows=draws.indices)
+
+        solver = engine.Solver(
+            engine.RecipeNet(model.params, config.reg, config.label_smoothing, projection),
+            {"X_train": X, "y_train": y, "X_val": X[:BATCH], "y_val": y[:BATCH]},
+            **{key: value for key, value in config.solver_options().items() if key != "optim_config"},
+            optim_config=dict(optim_config),
+            verbose=False,
+        )
+        solver._reset()
+        levers[name] = {
+            "update": update,
+            "hidden_passes": passes,
+            "batch": gather_batch,
+            "model_step": model_step,
+            "solver_step": solver._step,  # its updates, without the accuracy checks at the epochs' ends
+        }
+    products = update_products(numpy_recipe)
+    results: dict = {}
+    for lever in levers["before"]:
+        times: dict = {side: {"seconds": [], "products_seconds": []} for side in ("before", "after")}
+        for side in ("before", "after"):  # warm-up: compilation, buffers, the optimizer's state
+            levers[side][lever]()
+        for _ in range(4 * repeats):
+            for side in ("before", "after"):
+                started = time.perf_counter()
+                levers[side][lever]()
+                times[side]["seconds"].append(time.perf_counter() - started)
+                products()
+                times[side]["products_seconds"].append(products.seconds)
+        results[lever] = {
+            side: {key: statistics.median(values) for key, values in t.items()} for side, t in times.items()
+        }
+    return results
 
 
 def ratio(measured: dict) -> float:
@@ -267,7 +398,7 @@ def extras_table(results: dict) -> str:
         f"| projection onto the top {results['shape']['pca_components']} principal directions of the ZCA images | "
         f"{results['projection_seconds']:.2f} s | |",
         "",
-        f"| flips and crops (padding {PADDING}) of a batch of {results['shape']['batch']} | "
+        f"| a batch of {results['shape']['batch']}: its rows gathered, flipped and cropped (padding {PADDING}) | "
         + " | ".join(results["augment_batch_seconds"])
         + " |",
         "|---|" + "---|" * len(results["augment_batch_seconds"]),
@@ -289,17 +420,22 @@ def speed_table(results: dict) -> str:
     names = {"best": f"v3 (`--recipe best`, {RECIPES['best']['update_rule']})", "v2": "v2 (Nesterov, L2)"}
     lines = [
         f"| recipe | implementation | the Solver's step (k = {shape['pca_components']}, H = {shape['hidden']}, "
-        f"batch {shape['batch']}) | its matrix products | step / products | without flips and crops: step "
-        "(/ products) |",
-        "|---|---|---|---|---|---|",
+        f"batch {shape['batch']}) | its matrix products | step / products | numpy / torch, step by step | "
+        "without flips and crops: step (/ products) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for recipe, by_impl in steps.items():
         for impl, measured in by_impl.items():
             plain = unaugmented[impl]
             without = f"{1e3 * plain['seconds']:.1f} ms ({ratio(plain):.2f})" if recipe == "best" else ""
+            versus = ""
+            if impl == "numpy":
+                versus = f"**{results['numpy_over_torch'][recipe]:.2f}**"
+                if recipe == "best":
+                    versus += f" ({results['numpy_over_torch']['best, without flips and crops']:.2f})"
             lines.append(
                 f"| {names.get(recipe, recipe)} | {impl} | {1e3 * measured['seconds']:.1f} ms | "
-                f"{1e3 * measured['products_seconds']:.1f} ms | **{ratio(measured):.2f}** | {without} |"
+                f"{1e3 * measured['products_seconds']:.1f} ms | **{ratio(measured):.2f}** | {versus} | {without} |"
             )
     lines += [
         "",
@@ -319,11 +455,40 @@ def speed_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+LEVER_NAMES = {
+    "update": "AdamW's update of all four parameters: 14 NumPy passes per block -> one compiled pass, bias "
+    "corrections folded into two scalars",
+    "hidden_passes": "the hidden layer's bias add, ReLU, ReLU backward and bias gradient: 4 NumPy passes -> 2 "
+    "compiled ones",
+    "batch": "the batch: a row gather, then one slice copy per image -> one compiled gather + flip + crop",
+    "model_step": "all of them in the model's step on a fixed batch (loss, gradients, update)",
+    "solver_step": "all of them in v3's Solver step (its batches, flips and crops, model step and update)",
+}
+
+
+def levers_table(results: dict) -> str:
+    """Each NumPy lever before (the engine at results['levers_before']) and after, paired with the products:
+    markdown, from a results dict."""
+    lines = [
+        f"| lever (v3's shape, one fixed batch) | before ({results['levers_before']}): ms (/ products) | after: ms "
+        "(/ products) | after / before |",
+        "|---|---|---|---|",
+    ]
+    for lever, sides in results["lever_seconds"].items():
+        before, after = sides["before"], sides["after"]
+        lines.append(
+            f"| {LEVER_NAMES[lever]} | {1e3 * before['seconds']:.1f} ({ratio(before):.2f}) | "
+            f"{1e3 * after['seconds']:.1f} ({ratio(after):.2f}) | **{after['seconds'] / before['seconds']:.2f}** |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "recipe_results.json"))
+    parser.add_argument("--before", default=LEVERS_BEFORE, help="the commit whose engine the levers are timed against")
     args = parser.parse_args()
     retain_freed_memory()
     raw = load_raw_cifar10(args.data_dir)
@@ -343,35 +508,41 @@ def main() -> int:
     projection = principal_directions(X, COMPONENTS)
     results["projection_seconds"] = time.perf_counter() - started
     draws = BatchStream(NUM_TRAIN, BATCH, seed=0, augmentation=Augmentation(flip=True, padding=PADDING)).next_batch()
-    batch, out = X[draws.indices], np.empty((BATCH, *X.shape[1:]), dtype=X.dtype)
-    t_batch, t_flips, t_shifts = (torch.from_numpy(a) for a in (batch, draws.flips, draws.shifts))
-    augment = {
-        "numpy": median_seconds(partial(flip_and_shift, batch, draws.flips, draws.shifts, out), 20 * args.repeats),
+    out = np.empty((BATCH, *X.shape[1:]), dtype=X.dtype)
+    t_X, t_rows, t_flips, t_shifts = (torch.from_numpy(a) for a in (X, draws.indices, draws.flips, draws.shifts))
+    augment = {  # the batch as each Solver makes it: its rows gathered, flipped and cropped
+        "numpy": median_seconds(
+            partial(flip_and_shift, X, draws.flips, draws.shifts, out=out, rows=draws.indices), 20 * args.repeats
+        ),
         "torch": median_seconds(
-            partial(torch_impl.flip_and_shift, t_batch, t_flips, t_shifts, PADDING), 20 * args.repeats
+            lambda: torch_impl.flip_and_shift(t_X[t_rows], t_flips, t_shifts, PADDING), 20 * args.repeats
         ),
     }
     impls = {"numpy": numpy_recipe, "torch": torch_impl}
-    steps = {
-        recipe: {name: step_seconds(impl, X, labels, projection, recipe, args.repeats) for name, impl in impls.items()}
-        for recipe in ("best", "v2")
+    print("the Solvers' steps, in turn ...", flush=True)
+    interleaved = {
+        recipe: interleaved_step_seconds(X, labels, projection, recipe, args.repeats) for recipe in RECIPE_ROWS
     }
-    unaugmented = {
-        name: step_seconds(impl, X, labels, projection, "best", args.repeats, False) for name, impl in impls.items()
-    }
+    unaugmented = interleaved_step_seconds(X, labels, projection, "best", args.repeats, False)
+    numpy_over_torch = {recipe: by_impl.pop("numpy_over_torch") for recipe, by_impl in interleaved.items()}
+    numpy_over_torch["best, without flips and crops"] = unaugmented.pop("numpy_over_torch")
     parts = {name: step_parts_seconds(impl, X, labels, projection, args.repeats) for name, impl in impls.items()}
+    print(f"the levers against the engine at {args.before} ...", flush=True)
     results.update(
         shape={"batch": BATCH, "hidden": HIDDEN, "pca_components": COMPONENTS},
         augment_batch_seconds=augment,
-        step_seconds=steps,
+        step_seconds=interleaved,
         step_without_augmentation_seconds=unaugmented,
         step_over_products={
-            recipe: {name: ratio(m) for name, m in by_impl.items()} for recipe, by_impl in steps.items()
+            recipe: {name: ratio(m) for name, m in by_impl.items()} for recipe, by_impl in interleaved.items()
         },
-        augment_share={name: augment[name] / steps["best"][name]["seconds"] for name in impls},
+        numpy_over_torch=numpy_over_torch,
+        augment_share={name: augment[name] / interleaved["best"][name]["seconds"] for name in impls},
         step_parts_seconds=parts,
+        levers_before=args.before,
+        lever_seconds=lever_seconds(X, labels, projection, args.before, args.repeats),
     )
-    print(f"{extras_table(results)}\n\n{speed_table(results)}")
+    print(f"{extras_table(results)}\n\n{speed_table(results)}\n\n{levers_table(results)}")
     save_json(args.out, results)
     return 0
 

@@ -279,9 +279,9 @@ def check_update_rules(dtype: str = "float64", seed: int = 0, steps: int = 3) ->
 
 
 def check_engine_kernels(dtype: str = "float64", seed: int = 0, n: int = 37, hidden: int = 300) -> list[Check]:
-    """Each of the engine's compiled loops (numpy_recipe.kernels) at sizes that span its threads, against the plain
-    formula it replaces: the lab's relu_forward, relu_backward and update rules, torch's SGD (Nesterov) and AdamW,
-    and torchvision's flips and crops of the gathered rows."""
+    """Each of the engine's compiled loops (numpy_recipe.kernels) against the plain formula it replaces: the lab's
+    relu_forward, relu_backward and update rules, torch's SGD (Nesterov) and AdamW, and torchvision's flips and crops
+    of the gathered rows."""
     import torchvision.transforms.v2.functional as TF
 
     rng = np.random.default_rng(seed)

@@ -1,24 +1,24 @@
 """The engine's compiled loops (Numba): each fuses passes that plain NumPy makes one at a time.
 
-The update rules' loops run on all cores (``prange``); the hidden layer's and the batch's are serial, which
-measured faster on 2 shared cores (docs/performance.md, "Levers"). Each computes, in the arrays' own dtype
-(every scalar is passed in it: no float64 inside a float32 run), what the lab's plain formula computes;
-compare/checks.py's ``check_engine_kernels`` checks each against it. Compiled on first use and cached beside
-this file (``cache=True``).
+Each runs on one core: spread over both (``prange``), the update measured slower inside the training step,
+where it follows the matrix products and their library's threads (docs/performance.md, "Levers"). Each
+computes, in the arrays' own dtype (every scalar is passed in it: no float64 inside a float32 run), what the
+lab's plain formula computes; compare/checks.py's ``check_engine_kernels`` checks each against it. Compiled on
+first use and cached beside this file (``cache=True``).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True, error_model="numpy")  # NumPy's division (no ZeroDivisionError check): the loop vectorizes
 def adamw_flat(w, dw, m, v, shrink, beta1, one_minus_beta1, beta2, one_minus_beta2, step_size, correction2, epsilon):
     """w, dw, m, v (n,), in place: m = b1 m + (1 - b1) dw; v = b2 v + (1 - b2) dw^2;
     w = shrink w - step_size m / (sqrt(v) / correction2 + epsilon), one pass (step_size = lr / (1 - b1^t),
     correction2 = sqrt(1 - b2^t), shrink = 1 - lr weight_decay: torch's AdamW)."""
-    for i in prange(w.size):
+    for i in range(w.size):
         g = dw[i]
         m_i = beta1 * m[i] + one_minus_beta1 * g
         v_i = beta2 * v[i] + one_minus_beta2 * (g * g)
@@ -27,10 +27,10 @@ def adamw_flat(w, dw, m, v, shrink, beta1, one_minus_beta1, beta2, one_minus_bet
         w[i] = w[i] * shrink - step_size * m_i / (np.sqrt(v_i) / correction2 + epsilon)
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def nesterov_flat(w, dw, velocity, momentum, learning_rate, learning_rate_times_momentum):
     """w, dw, velocity (n,), in place: v = momentum v + dw; w -= lr dw, then w -= (lr momentum) v (torch's form)."""
-    for i in prange(w.size):
+    for i in range(w.size):
         g = dw[i]
         v_i = momentum * velocity[i] + g
         velocity[i] = v_i
