@@ -173,7 +173,7 @@ def grade_many(submissions: list, args, points: dict, time_limit: float) -> int:
     """Grade a class into args.out: grades.csv and students/<student>.json; exit 0 once the gradebook is written."""
     from common.artifacts import atomic_open, save_json, writable_folder
     from compare.grade import clean
-    from compare.gradebook import grade_class, gradebook_csv, safe_name, scored, student_json
+    from compare.gradebook import counted, grade_class, gradebook_csv, safe_name, scored, student_json
 
     out = Path(args.out)
     try:
@@ -189,10 +189,10 @@ def grade_many(submissions: list, args, points: dict, time_limit: float) -> int:
 
     def progress(s, done: int) -> None:
         earned, possible = scored(s.results, points)
-        correct = sum(r.passed for r in s.results)
+        correct, parts, given_correct, given_parts = counted(s.results)
         print(
-            f"[{done}/{len(submissions)}] {clean(s.student)}: {correct}/{len(s.results)} parts, "
-            f"{earned:g}/{possible:g} points ({s.seconds:.1f} s)",
+            f"[{done}/{len(submissions)}] {clean(s.student)}: {correct}/{parts} parts "
+            f"(given {given_correct}/{given_parts}), {earned:g}/{possible:g} points ({s.seconds:.1f} s)",
             flush=True,
         )
         save_json(

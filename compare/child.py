@@ -95,13 +95,22 @@ class ImportFailed(Exception):
     """A module of the submission that raises on import (a syntax error, an import-time crash)."""
 
 
+class BrokenContract(Exception):
+    """A lab function that returns what the lab's signature does not allow (its message says what)."""
+
+
 def error(err: BaseException, folder: str) -> dict:
     """What went wrong in student code: its type, message and the last line of the submission it ran."""
     try:
-        message = str(err) if isinstance(err, NotImplementedError) else f"{type(err).__name__}: {err}"
+        if isinstance(err, (NotImplementedError, BrokenContract)):
+            message = str(err)
+        elif isinstance(err, SyntaxError):  # its str() repeats the file and line, which `where` gives
+            message = f"{type(err).__name__}: {err.msg}"
+        else:
+            message = f"{type(err).__name__}: {err}"
     except BaseException:  # a __str__ that raises
         message = type(err).__name__
-    where = ""
+    where = str(getattr(err, "where", "")) if isinstance(err, BrokenContract) else ""
     if isinstance(err, ImportFailed):
         message, err = str(err), err.__cause__ or err
     for frame in traceback.extract_tb(err.__traceback__):
@@ -213,7 +222,15 @@ def probe_model_numerical(lab, init: dict, params: dict, X, y, reg: float, name:
 
 def probe_update(lab, rule: str, w, dw, config: dict) -> dict:
     """optim.<rule>(w, dw, config) -> next_w and the config it returned."""
-    next_w, next_config = lab_function(lab, f"optim.{rule}")(w, dw, config)
+    update = lab_function(lab, f"optim.{rule}")
+    returned = update(w, dw, config)
+    if not (isinstance(returned, tuple) and len(returned) == 2):
+        what = f"a tuple of {len(returned)} values" if isinstance(returned, tuple) else type(returned).__name__
+        broken = BrokenContract(f"{rule} returned {what}; it must return the pair (next_w, config)")
+        code = getattr(update, "__code__", None)
+        broken.where = f"{os.path.basename(code.co_filename)}:{code.co_firstlineno}" if code else ""
+        raise broken
+    next_w, next_config = returned
     return {"next_w": plain(next_w), "config": plain(dict(next_config or {}))}
 
 

@@ -370,7 +370,7 @@ def _loss_part(
             else ""
         )
     if big:  # large scores: a softmax without the max shift overflows
-        big_x = 1000 * rng.standard_normal((5, 10)) + 800
+        big_x = 5 * rng.standard_normal((5, 10)) + 1000  # gaps of a few units: log(p) is finite in any correct form
         big = call(child, fn, big_x, y[:5])[0]
         big_loss, big_dx = _output(big, 0, "loss"), _output(big, 1, "dx")
         finite = all(isinstance(v, np.ndarray) and np.all(np.isfinite(v)) for v in (big_loss, big_dx))
@@ -744,7 +744,16 @@ def grade_update(rule: str) -> Callable:
             (rng.standard_normal((6, 3)), None),
         ):
             next_w2, state = _update(child, rule, w2, dw2, config_used)
-            errors.append(compare("next_w", next_w2, lab_update_in_torch(rule, w2, dw2, config_used)))
+            try:
+                errors.append(compare("next_w", next_w2, lab_update_in_torch(rule, w2, dw2, config_used)))
+            except PartFailed as err:
+                if err.status == "nan" and rule == "adam" and with_defaults(rule, w2, config_used)["t"] == 0:
+                    said = tr(
+                        ": on a fresh state (t = 0), 1 - beta1 ** t is 0 and the bias correction divides by it; "
+                        "add 1 to t first"
+                    )
+                    raise PartFailed("nan", f"{err}{said}") from None
+                raise
             cases.append((w2, dw2, with_defaults(rule, w2, config_used), next_w2))
             for key, truth in lab_state_after(rule, w2, dw2, config_used).items():
                 got = state.get(key) if isinstance(state, dict) else None
@@ -1039,7 +1048,15 @@ def grade_part(scratch: Scratch, part: Part, rng: np.random.Generator, time_limi
         if result.vs_autograd is not None and not result.vs_autograd <= result.tolerance:
             problems.append(result.message or tr("differs from autograd beyond the tolerance"))
         if result.vs_numerical is not None and not result.vs_numerical <= NUMERICAL_TOLERANCE:
-            problems.append(tr("the backward pass disagrees with the numerical gradient of its own forward pass"))
+            if result.vs_autograd is not None and result.vs_autograd <= result.tolerance:
+                result.notes.append(
+                    tr(
+                        "the backward pass is right (it agrees with autograd), but not with the numerical gradient "
+                        "of your forward pass: the forward pass or the loss is what is wrong"
+                    )
+                )
+            else:
+                problems.append(tr("the backward pass disagrees with the numerical gradient of its own forward pass"))
         if result.vs_lab is not None and not result.vs_lab <= result.lab_tolerance:
             problems.append(tr("differs from the lab's expected figures"))
         result.status = WRONG if problems else CORRECT

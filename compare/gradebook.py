@@ -188,13 +188,24 @@ def scored(results: list[PartResult], points: dict[str, float]) -> tuple[float, 
     return sum(points[r.part] for r in results if r.passed), sum(points[r.part] for r in results)
 
 
+def counted(results: list[PartResult]) -> tuple[int, int, int, int]:
+    """-> (correct, of the parts the student writes; correct, of the parts the kit gives), as the score line."""
+    given = {part.name for part in PARTS if part.given}
+    own = [r.passed for r in results if r.part not in given]
+    kit = [r.passed for r in results if r.part in given]
+    return sum(own), len(own), sum(kit), len(kit)
+
+
 def native_json(student: str, results: list[PartResult], points: dict[str, float]) -> dict:
-    """One student's grades: score, points, every part's fields."""
+    """One student's grades: the counts of the score line, points, every part's fields."""
     earned, possible = scored(results, points)
+    correct, parts, given_correct, given_parts = counted(results)
     return {
         "student": student,
-        "correct": sum(r.passed for r in results),
-        "parts": len(results),
+        "correct": correct,
+        "parts": parts,
+        "given_correct": given_correct,
+        "given_parts": given_parts,
         "score": earned,
         "max_score": possible,
         "results": [{**asdict(r), "passed": r.passed, "points": points[r.part] if r.passed else 0.0} for r in results],

@@ -70,6 +70,7 @@ CHILD_MESSAGES = (
     "{module}.py does not import: {error}",
     "the result cannot be sent back: {error}",
     "{function}: not implemented yet",  # the kit's stubs (exercises/blank.py)
+    "{rule} returned {what}; it must return the pair (next_w, config)",
 )
 
 
@@ -431,13 +432,14 @@ class Child:
         for line in self.printed().splitlines():  # faulthandler's dump: the most recent call first
             match = re.match(r'\s*File "(.+)", line (\d+) in (\S+)', line)
             if match and match.group(1).startswith(folder):
-                where = f"{match.group(1)[len(folder) :]}:{match.group(2)} in {match.group(3)}"
+                file, line, function = match.group(1)[len(folder) :], match.group(2), match.group(3)
+                where = tr("still running at {file}:{line} in {function}", file=file, line=line, function=function)
                 break
         limit = f"{self.time_limit:g}"
         return ChildFailed(
             "timeout",
             tr("ran past the {limit} s limit", limit=limit),
-            tr("still running at {where}", where=where) if where else "",
+            where,
         )
 
     def _ended(self) -> str:

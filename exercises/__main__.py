@@ -156,7 +156,7 @@ def student_readme(todo: dict[str, list[str]], lang: str = "en") -> str:
 ## 한국어
 
 `{PACKAGE}/` 폴더의 함수들은 아직 비어 있습니다: 각 함수는 `NotImplementedError`를 냅니다.
-아래 순서대로 구현하세요. 함수마다 docstring이 입력과 출력의 shape를, `docs/derivations.md`가
+아래 순서대로 구현하세요. 함수마다 docstring이 입력과 출력의 shape를, `docs/derivations.ko.md`가
 역전파 유도 과정을 설명합니다. 나머지 파일(`solver.py`, `gradient_check.py`, `checks.py`(입력 검사),
 `data_utils.py`, `vis_utils.py`)은 완성되어 있으니 읽기만 하면 됩니다.
 

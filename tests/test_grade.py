@@ -151,6 +151,16 @@ NAMED_MISTAKES = {
         "ReLU backward",
         "writes into its input dout",
     ),
+    "Adam's t incremented after the correction": (
+        {
+            "optim.py": [
+                ('    t = int(config["t"]) + 1\n', '    t = int(config["t"])\n'),
+                ("config.update(m=m, v=v, t=t)", "config.update(m=m, v=v, t=t + 1)"),
+            ]
+        },
+        "update rule adam",
+        "1 - beta1 ** t is 0 and the bias correction divides by it; add 1 to t first",
+    ),
     "init ignoring weight_scale": (
         {"fc_net.py": [("(weight_scale * rng.standard_normal((input_dim", "(1e-3 * rng.standard_normal((input_dim")]},
         "TwoLayerNet init",
@@ -196,6 +206,28 @@ def test_a_part_that_runs_a_failing_part_says_so(tmp_path):
     assert not results["softmax loss"].passed and results["softmax loss"].notes == []
     grads = results["TwoLayerNet gradients"]
     assert not grads.passed and grads.notes == ["it runs softmax loss, which fails: fix that first"]
+
+
+@pytest.mark.slow
+def test_a_right_backward_pass_is_not_failed_for_its_forward_pass(tmp_path):
+    """The loss lacks its 1/2 (its gradients are right): only TwoLayerNet loss fails; the gradients part passes
+    and says that the numerical gradient of the student's loss disagrees because of the loss."""
+    changes = NAMED_MISTAKES["regularization without its 1/2"][0]
+    results = by_part(grade(str(student_copy(tmp_path, changes)), only=("TwoLayerNet loss", "TwoLayerNet gradients")))
+    assert not results["TwoLayerNet loss"].passed
+    grads = results["TwoLayerNet gradients"]
+    assert grads.passed and grads.vs_numerical > 1e-6, (grads.status, grads.message)
+    assert any("the forward pass or the loss is what is wrong" in note for note in grads.notes), grads.notes
+
+
+def test_an_update_rule_that_returns_next_w_alone_is_told_to_return_the_pair(tmp_path):
+    folder = student_copy(tmp_path)
+    with open(folder / "optim.py", "a") as f:
+        f.write("\n\ndef rmsprop(w, dw, config=None):\n    return w - 1e-2 * dw\n")
+    line = len((folder / "optim.py").read_text().splitlines()) - 1  # the appended def, last but one
+    result = grade(str(folder), only=("update rule rmsprop",))[0]
+    assert result.status == "error"
+    assert result.message == f"rmsprop returned ndarray; it must return the pair (next_w, config) (optim.py:{line})"
 
 
 def test_bad_code_is_graded_part_by_part(tmp_path):
@@ -284,7 +316,7 @@ def test_command_line_scores_writes_json_explains_and_exits_by_the_result(tmp_pa
     assert "11/13 parts correct" in proc.stdout  # the student's TwoLayerNet uses the student's softmax
     assert "### softmax loss: wrong" in proc.stdout and "## 4. Softmax cross-entropy" in proc.stdout
     graded = json.loads((tmp_path / "g.json").read_text())
-    assert graded["correct"] == 14 and graded["parts"] == 16
+    assert (graded["correct"], graded["parts"], graded["given_correct"], graded["given_parts"]) == (11, 13, 3, 3)
     assert [r["part"] for r in graded["results"] if not r["passed"]] == ["softmax loss", "TwoLayerNet gradients"]
     ok = subprocess.run([sys.executable, "-m", "compare", "--impl", "numpy_impl"], cwd=ROOT, capture_output=True)
     assert ok.returncode == 0

@@ -63,8 +63,12 @@ def test_no_message_is_built_in_english_outside_the_catalogue():
             ):
                 said = [node.value]
             for value in said:
-                english = isinstance(value, ast.JoinedStr) or (
-                    isinstance(value, ast.Constant) and isinstance(value.value, str) and " " in value.value
+                literals = value.values if isinstance(value, ast.JoinedStr) else [value]
+                english = any(
+                    isinstance(part, ast.Constant)
+                    and isinstance(part.value, str)
+                    and re.search("[A-Za-z]{2}", part.value)
+                    for part in literals
                 )
                 assert not english, f"{path.name}:{node.lineno}: a message in English only; pass it through tr()"
 
@@ -107,8 +111,8 @@ def test_the_table_the_score_and_explain_are_in_korean():
     assert "| softmax loss | 오답 |" in table and "| Solver (제공됨) | 시간 초과 |" in table
     assert table.endswith("0/1 부분 정답 (직접 작성하는 부분 기준. 키트가 주는 부분: 1/2)")
     explained = explain_failures(results, "ko")
-    assert "### softmax loss: 오답\n\n다른 점: x" in explained
-    assert "softmax loss이(가) 따라야 할 유도 과정 (docs/derivations.ko.md, 4절)" in explained
+    assert "### softmax loss: 오답\n\n문제: x" in explained
+    assert "softmax loss: 참고할 유도 과정 (docs/derivations.ko.md, 4절)" in explained
     assert "## 4. " in explained and HANGUL.search(explained.split("## 4. ")[1])
 
 
@@ -118,12 +122,13 @@ KOREAN_NAMES = {  # mistake -> words of its Korean message
     "regularization without its 1/2": "정규화 항에 1/2이 빠졌습니다",
     "epsilon inside the square root (RMSProp)": "epsilon을 제곱근 안에 넣었습니다",
     "epsilon inside the square root (Adam)": "epsilon을 제곱근 안에 넣었습니다",
-    "Adam's bias correction with the old t": "t를 1 늘리기 전의 값으로 bias를 보정합니다",
+    "Adam's bias correction with the old t": "t를 1 늘리기 전의 값으로 편향 보정(bias correction)을 합니다",
     "the velocity kept with the other sign": "부호가 반대입니다 (실습은 v = mu * v - lr * dw로 저장합니다)",
     "dx not reshaped back": "입력의 shape인 (10, 2, 3)(으)로 reshape해 되돌리세요",
     "relu_backward writing into dout": "입력 dout에 값을 덮어씁니다",
+    "Adam's t incremented after the correction": "t에 먼저 1을 더하세요",
     "init ignoring weight_scale": "원소가 N(0, weight_scale^2)를 따라야 합니다",
-    "init with biases of ones": "b1이(가) 모두 0이 아닙니다",
+    "init with biases of ones": "b1이(가) 0으로만 채워져 있지 않습니다",
     "the regularization gradient doubled": "gradient는 reg * W입니다",
     "the data loss summed over the batch": "data loss가 배치에 대한 평균이 아니라 합입니다",
 }
