@@ -17,6 +17,7 @@ import socket
 import stat
 import sys
 import time
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -136,9 +137,8 @@ class NotTrained(Exception):
 
 
 def claim_place(trial, config: dict, args: argparse.Namespace, space: SearchSpace) -> None:
-    """Raise NotTrained unless ``trial`` may train ``config``: the earliest trial of a configuration trains it,
-    and a random or TPE trial only while fewer than --trials come before it. Optuna numbers trials one at a
-    time (under a lock on the study), so every trial numbered below this one is already visible."""
+    """Raise NotTrained unless ``trial`` may train ``config``: the earliest trial of a configuration trains it, and
+    a random or TPE trial only while fewer than --trials precede it (Optuna numbers trials one at a time)."""
     while True:  # a trial is numbered before its parameters are written: wait for those of the trials ahead
         ahead = [t for t in counted_trials(trial.study) if t.number < trial.number]
         if all(t.state.name != "RUNNING" or params_key(t, space) is not None for t in ahead):
@@ -377,6 +377,8 @@ class Workers:
     def map(self, fn, items: list):
         if self.pool:
             return self.pool.map(partial(_stopping_quietly, fn), items, chunksize=1)
+        if fn is _run_config:  # in one process: whichever configuration of the batch is free, in turn
+            return _run_configs(items)
         return [fn(item) for item in items]
 
     def close(self, interrupted: bool = False) -> None:
@@ -390,25 +392,26 @@ class Workers:
 
 # ----------------------------------------------------------------------------- the study's trials
 
-POLL_SECONDS = 1.0  # how often a worker waiting on another's trial looks again
-
-
 NOT_COUNTED = {"interrupted", "duplicate_of", "surplus"}  # the user attributes of trials that hold no place
 
 
 def counted_trials(trials) -> list:
-    """The trials that hold a place: all but the interrupted and the retried (each runs again) and those
-    never trained (a duplicate, beyond --trials). ``trials``: a study's trials, or the study."""
+    """The trials that hold a place: not interrupted or retried (each runs again), not refused by claim_place."""
     trials = trials.get_trials(deepcopy=False) if hasattr(trials, "get_trials") else trials
     retried = {number for t in trials for number in t.system_attrs.get("retry_history", ())}  # Optuna's retries
     return [t for t in trials if t.number not in retried and not NOT_COUNTED & t.user_attrs.keys()]
 
 
+def state(trial) -> str:
+    """The trial's state name, RUNNING for 10 s after Optuna failed it as stale: its retry is queued just after."""
+    stale = trial.state.name == "FAIL" and "error" not in trial.user_attrs and trial.datetime_complete is not None
+    return "RUNNING" if stale and (datetime.now() - trial.datetime_complete).total_seconds() < 10 else trial.state.name
+
+
 def params_key(trial, space: SearchSpace) -> tuple | None:
     """The tuned configuration of a trial as config_key, or None while it has not all its parameters."""
-    if not all(name in trial.params for name in space.params):
-        return None
-    return config_key({name: trial.params[name] for name in space.params})
+    complete = all(name in trial.params for name in space.params)
+    return config_key({name: trial.params[name] for name in space.params}) if complete else None
 
 
 def fail_dead_trials(study) -> int:
@@ -445,40 +448,49 @@ def run_one_trial(study) -> None:
         pass  # failed as stale by another worker while it ran (a lost heartbeat): its retry runs it again
 
 
-def _run_config(config: dict) -> tuple[dict, float | None]:
-    """Worker: have one configuration (greedy, grid) trained in the study -> (its params, its value or None).
+def _run_configs(configs: list[dict]) -> list[tuple[dict, float | None]]:
+    """Worker: have configurations (greedy, grid) trained in the study -> (params, value or None) for each.
 
-    This worker trains it, or waits for the one whose trial holds it (claim_place) and takes over if it dies."""
+    It trains the first one no trial holds (claim_place), looks again, and so on; one that another
+    worker's trial holds is left to it, and taken over if that trial fails as its worker dies."""
     import optuna
 
-    study = make_study(_ARGS, _SPACE)
-    study.sampler = optuna.samplers.PartialFixedSampler(config, study.sampler)  # a new trial takes this config
-    key = config_key(config)
-    while True:
+    study, results = make_study(_ARGS, _SPACE), {}
+    sampler = study.sampler
+    while len(results) < len(configs):
         stop_if_interrupted()
         fail_dead_trials(study)
-        holder = next((t for t in counted_trials(study) if params_key(t, _SPACE) == key), None)
-        if holder is None or holder.state.name == "WAITING":
-            run_one_trial(study)
-        elif holder.state.name == "RUNNING":
-            time.sleep(POLL_SECONDS)
-        else:
-            return config, holder.value if holder.state.name == "COMPLETE" else None
+        holders = {params_key(t, _SPACE): t for t in reversed(counted_trials(study))}  # the earliest of each
+        free = [c for c in configs if holders.get(config_key(c)) is None or state(holders[config_key(c)]) == "WAITING"]
+        for config in configs:
+            holder = holders.get(config_key(config))
+            if holder is not None and state(holder) not in ("RUNNING", "WAITING"):
+                results[config_key(config)] = holder.value if holder.state.name == "COMPLETE" else None
+        if free:
+            study.sampler = optuna.samplers.PartialFixedSampler(free[0], sampler)  # a new trial takes it
+            run_one_trial(study)  # (a queued retry goes first)
+        elif len(results) < len(configs):
+            time.sleep(1.0)
+    return [(config, results[config_key(config)]) for config in configs]
+
+
+def _run_config(config: dict) -> tuple[dict, float | None]:
+    """A pool worker's share of a batch: one configuration -> (its params, its value or None)."""
+    return _run_configs([config])[0]
 
 
 def _run_sampled(_=None) -> None:
     """Worker: run the sampler's trials until the study holds --trials finished ones (shared by every worker)."""
     study = make_study(_ARGS, _SPACE)
-    total = _ARGS.trials or 20
     while True:
         stop_if_interrupted()
         fail_dead_trials(study)
         counted = counted_trials(study)
-        states = {t.state.name for t in counted}
-        if len(counted) < total or "WAITING" in states:
+        states = {state(t) for t in counted}
+        if len(counted) < (_ARGS.trials or 20) or "WAITING" in states:
             run_one_trial(study)
         elif "RUNNING" in states:
-            time.sleep(POLL_SECONDS)  # all places taken; a running trial may still fail as stale and free one
+            time.sleep(1.0)  # all places taken; a running trial may still fail as stale and free one
         else:
             return
 
@@ -528,18 +540,11 @@ def run_grid(args, space: SearchSpace, study, workers: Workers) -> None:
     done = finished_configs(study, names)  # far larger than memory (1000 values each of four: 10^12)
     total = args.trials if args.trials is not None else math.prod(len(p.values) for p in space.params.values())
     todo = list(itertools.islice((c for c in grid if config_key(c) not in done), max(0, total - len(done))))
-    if not todo:
-        print(f"the study already has {len(done)} finished trials (of {total}); nothing to run", flush=True)
-        return
     workers.map(_run_config, todo)
 
 
 def run_sampled(args, space: SearchSpace, study, workers: Workers) -> None:
     """Random or TPE: every worker runs the sampler's trials until the study holds --trials (default 20)."""
-    done = len([t for t in counted_trials(study) if t.state.name in ("COMPLETE", "PRUNED", "FAIL")])
-    if done >= (args.trials or 20):
-        print(f"the study already has {done} finished trials (of {args.trials or 20}); nothing to run", flush=True)
-        return
     workers.map(_run_sampled, [None] * args.jobs)
 
 
