@@ -21,14 +21,19 @@ class TensorBoardLogger:
                 "--tensorboard needs the tensorboard package: pip install tensorboard "
                 "(or pip install -e '.[tensorboard]')"
             ) from None
-        self.writer = SummaryWriter(str(logdir))
+        self.open = lambda first_step: SummaryWriter(str(logdir), purge_step=first_step)
+        self.writer = None  # opened at the first update: a resumed run's events from that step on replace the old
         self.params_of = params_of  # model -> lab-layout params, for the weight picture
 
     def on_iteration(self, solver) -> None:
+        if self.writer is None:
+            self.writer = self.open(solver.iteration)
         self.writer.add_scalar("train/loss", solver.loss_history[-1], solver.iteration)
         self.writer.add_scalar("train/learning_rate", solver.lr_history[-1], solver.iteration)
 
     def on_epoch(self, solver) -> None:
+        if self.writer is None:
+            self.writer = self.open(solver.iteration)
         self.writer.add_scalar("accuracy/train", solver.train_acc_history[-1], solver.iteration)
         self.writer.add_scalar("accuracy/val", solver.val_acc_history[-1], solver.iteration)
         W1 = np.asarray(self.params_of(solver.model)["W1"])
@@ -39,4 +44,5 @@ class TensorBoardLogger:
         self.writer.flush()
 
     def close(self) -> None:
-        self.writer.close()
+        if self.writer is not None:
+            self.writer.close()

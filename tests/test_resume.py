@@ -42,6 +42,19 @@ sys.exit(train.main(sys.argv[2:]))
 """
 
 
+# train.py, stopped by SIGTERM in the middle of epoch sys.argv[1] + 1 (its last checkpoint: epoch sys.argv[1]'s end).
+TERMINATED_RUN = """
+import os, signal, sys
+from experiment.progress import Progress
+def on_iteration(self, solver):
+    if solver.iteration == int(sys.argv[1]) * solver.iterations_per_epoch + 5:
+        os.kill(os.getpid(), signal.SIGTERM)
+Progress.on_iteration = on_iteration
+import train
+sys.exit(train.main(sys.argv[2:]))
+"""
+
+
 @pytest.fixture(scope="module")
 def fake_cifar(tmp_path_factory):
     """A full-size CIFAR-10 folder of random images (so train.py needs no real data)."""
@@ -115,3 +128,29 @@ def test_resume_refuses_what_it_cannot_continue_in_one_line(tmp_path, capsys):
         "train.py: error: --resume continues a run with the settings in its config.json and writes to its folder; "
         "it takes no --hidden-size, --recipe\n"
     )
+
+
+@pytest.mark.slow
+def test_a_resumed_runs_tensorboard_shows_each_update_once(fake_cifar, tmp_path):
+    """The updates logged after the last checkpoint, before the stop, are trained again on resume: their old
+    events are purged, so each step appears once."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "run"
+    settings = [*SETTINGS, "--impl", "numpy", "--data-dir", fake_cifar, "--tensorboard", "--out", str(out)]
+    stopped = subprocess.run(
+        [sys.executable, "-c", TERMINATED_RUN, str(KILLED_AFTER_EPOCH), *settings],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr
+    before = EventAccumulator(str(out / "tensorboard")).Reload()
+    assert [e.step for e in before.Scalars("train/loss")] == list(range(1, 25))  # 4 updates past the checkpoint
+    proc = run_train("--resume", str(out), "--data-dir", fake_cifar, "--quiet", "--tensorboard")
+    assert proc.returncode == 0, proc.stderr
+    events = EventAccumulator(str(out / "tensorboard")).Reload()
+    assert [e.step for e in events.Scalars("train/loss")] == list(range(1, 41))
+    assert [e.step for e in events.Scalars("accuracy/val")] == [1, 10, 20, 30, 40]
