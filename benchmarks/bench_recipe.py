@@ -1,23 +1,26 @@
 """Benchmark: what the recipe's extras cost, next to the training step they feed (numpy vs torch).
 
-    python benchmarks/bench_recipe.py [--repeats 5] [--data-dir DIR] [--out benchmarks/recipe_results.json]
+    python benchmarks/bench_recipe.py [--repeats 10] [--data-dir DIR] [--before af74711]
+                                      [--out benchmarks/recipe_results.json]
 
 On the real training split (49,000 images) it measures: fitting and applying each
 preprocessing (mean image, per-channel standardization, ZCA with epsilon 0.1) and the projection
-onto the top k principal directions; applying one batch stream draw of flips and crops (4-pixel
-padding) to 512 images, with each implementation's own code (NumPy slicing, torch indexing); and
+onto the top k principal directions; making one batch of 512 as each Solver makes it (the stream's
+rows gathered, flipped and cropped with 4-pixel padding, each implementation with its own code); and
 one training update of the network of `--recipe best` (v3: AdamW) and of `--recipe v2` (Nesterov, L2),
 both projection k, H, batch 512, label smoothing, in each implementation's Solver, against the time that
 implementation's own library needs for the update's matrix products (the ratio is the step's
-overhead: 1.00 would be pure matrix products). Then v3's step taken apart, on one fixed batch: the
-model's step without the Solver and its batches (forward, loss, backward, update), its update
-(timed inside it), and the hidden layer's four elementwise passes alone (bias add, ReLU, ReLU backward, bias
-gradient), each as the implementation computes them; 1 + (update + passes) / products is the ratio
-that a Solver and batches costing nothing would leave. Every time is paired with the products timed
-in turn with it (after each Solver update, or alternately), so that a shared machine that changes
-speed mid-run moves both sides of a ratio alike. Medians of the repeats are reported.
-The results (benchmarks/recipe_results.json) render the speed tables of docs/performance.md
-(python docs/samples.py).
+overhead: 1.00 would be pure matrix products). The two Solvers take their updates in turn, so NumPy's
+update and torch's are also compared round by round (numpy / torch). Then v3's step taken apart, on one
+fixed batch: the model's step without the Solver and its batches (forward, loss, backward, update), its
+update (timed inside it), and the hidden layer's four elementwise passes alone (bias add, ReLU, ReLU
+backward, bias gradient), each as the implementation computes them; 1 + (update + passes) / products is
+the ratio that a Solver and batches costing nothing would leave. Last, each of the NumPy engine's levers
+before (the engine at commit --before, imported from git) and after (now), taken in turn. Every time is
+paired with the products timed in turn with it (after each Solver update, or alternately), so that a
+shared machine that changes speed mid-run moves both sides of a ratio alike. Medians of the repeats are
+reported; a ratio is the median of the pairs' ratios. The results (benchmarks/recipe_results.json) render
+the speed tables of docs/performance.md (python docs/samples.py).
 """
 
 from __future__ import annotations
@@ -55,6 +58,9 @@ from numpy_recipe.augment import flip_and_shift  # noqa: E402
 
 NUM_TRAIN, PADDING = 49_000, 4
 RECIPE_ROWS = ("best", "v2")
+# A pause before each Solver's turn, untimed: the other library's idle threads otherwise still spin on both cores
+# when this step starts (measured: torch's step / products 1.65 without it, 1.23 with it; 0.5 s changes nothing).
+SETTLE_SECONDS = 0.25
 LEVERS_BEFORE = "af74711"  # the engine before its compiled loops (plain NumPy, one core)
 BATCH, HIDDEN, COMPONENTS = (RECIPES["best"][key] for key in ("batch_size", "hidden_size", "pca_components"))
 
@@ -81,7 +87,18 @@ def paired_seconds(fn, products, repeats: int) -> dict:
         times["seconds"].append(time.perf_counter() - start)
         products()
         times["products_seconds"].append(products.seconds)
-    return {key: statistics.median(values) for key, values in times.items()}
+    return paired_medians(times)
+
+
+def paired_medians(times: dict, skip: int = 0) -> dict:
+    """{"seconds", "products_seconds"}: the medians of the paired lists times[...] (after the first ``skip``), and
+    "ratio": the median of their ratios, pair by pair (a load that changes between pairs cancels in each)."""
+    seconds, products = times["seconds"][skip:], times["products_seconds"][skip:]
+    return {
+        "seconds": statistics.median(seconds),
+        "products_seconds": statistics.median(products),
+        "ratio": statistics.median(a / b for a, b in zip(seconds, products, strict=True)),
+    }
 
 
 def recipe_model(impl, config: Config, projection: np.ndarray):
@@ -212,9 +229,9 @@ def step_parts_seconds(impl, X: np.ndarray, y: np.ndarray, projection: np.ndarra
             times["model_step"].append(updated - started)
             times["update"].append(updated - backward_done)
             times["products_seconds"].append(products.seconds)
-    products_seconds = statistics.median(times.pop("products_seconds"))
+    products_seconds = times.pop("products_seconds")
     return {
-        **{name: {"seconds": statistics.median(t), "products_seconds": products_seconds} for name, t in times.items()},
+        **{name: paired_medians({"seconds": t, "products_seconds": products_seconds}) for name, t in times.items()},
         "hidden_passes": paired_seconds(passes, products, 4 * repeats),
     }
 
@@ -224,11 +241,12 @@ def interleaved_step_seconds(
 ) -> dict:
     """One Solver update of a recipe's network (its update rule, rate, weight decay, L2 and label smoothing), with
     the recipe's flips and crops or (augment=False) without, in each implementation's Solver, the two Solvers taking
-    their updates in turn: NumPy's update, its products, torch's update, its products, and so on. Each Solver runs
-    in a thread of its own that waits (on a semaphore, idle) while the other steps, so a machine that changes speed
-    moves both implementations' steps alike. One epoch of repeats + 2 updates each; the first two are left out
-    (buffers, the first accuracy check). -> {impl: {"seconds", "products_seconds"}} (medians) and
-    "numpy_over_torch": the median over the rounds of NumPy's update / torch's in the same round."""
+    their updates in turn: NumPy's update, its products, torch's update, its products, and so on, each turn after
+    an untimed pause of SETTLE_SECONDS. Each Solver runs in a thread of its own that waits (on a semaphore, idle)
+    while the other steps, so a machine that changes speed moves both implementations' steps alike. One epoch of
+    repeats + 2 updates each; the first two are left out (buffers, the first accuracy check). -> {impl: paired
+    figures (paired_medians)} and "numpy_over_torch": the median over the rounds of NumPy's update / torch's in the
+    same round."""
     config = Config(**RECIPES[recipe])
     options = config.solver_options()  # update rule and optim_config (rate, weight decay) as train.py builds them
     rows = BATCH * (repeats + 2)
@@ -249,6 +267,7 @@ def interleaved_step_seconds(
             times[name]["products_seconds"].append(products[name].seconds)
             turns[other].release()  # the other implementation's update
             turns[name].acquire()
+            time.sleep(SETTLE_SECONDS)
             started[name] = time.perf_counter()
 
         return hook
@@ -267,6 +286,7 @@ def interleaved_step_seconds(
             on_iteration=after_update(name),
         )
         turns[name].acquire()
+        time.sleep(SETTLE_SECONDS)
         started[name] = time.perf_counter()
         solver.train()
         turns[names[1 - names.index(name)]].release()  # let the other finish its epoch
@@ -277,7 +297,7 @@ def interleaved_step_seconds(
     turns[names[0]].release()
     for thread in threads:
         thread.join()
-    medians = {name: {key: statistics.median(values[2:]) for key, values in t.items()} for name, t in times.items()}
+    medians = {name: paired_medians(t, skip=2) for name, t in times.items()}
     rounds = zip(times["numpy"]["seconds"][2:], times["torch"]["seconds"][2:])
     return {**medians, "numpy_over_torch": statistics.median(a / b for a, b in rounds)}
 
@@ -375,15 +395,13 @@ def lever_seconds(X: np.ndarray, y: np.ndarray, projection: np.ndarray, ref: str
                 times[side]["seconds"].append(time.perf_counter() - started)
                 products()
                 times[side]["products_seconds"].append(products.seconds)
-        results[lever] = {
-            side: {key: statistics.median(values) for key, values in t.items()} for side, t in times.items()
-        }
+        results[lever] = {side: paired_medians(t) for side, t in times.items()}
     return results
 
 
 def ratio(measured: dict) -> float:
-    """seconds / products_seconds of a paired measurement."""
-    return measured["seconds"] / measured["products_seconds"]
+    """step / products of a paired measurement: the median of the pairs' ratios (records before it: of the medians)."""
+    return measured.get("ratio", measured["seconds"] / measured["products_seconds"])
 
 
 def extras_table(results: dict) -> str:
@@ -461,7 +479,7 @@ LEVER_NAMES = {
     "hidden_passes": "the hidden layer's bias add, ReLU, ReLU backward and bias gradient: 4 NumPy passes -> 2 "
     "compiled ones",
     "batch": "the batch: a row gather, then one slice copy per image -> one compiled gather + flip + crop",
-    "model_step": "all of them in the model's step on a fixed batch (loss, gradients, update)",
+    "model_step": "all of them in the model's step on one fixed batch (loss, gradients, update)",
     "solver_step": "all of them in v3's Solver step (its batches, flips and crops, model step and update)",
 }
 
@@ -470,7 +488,7 @@ def levers_table(results: dict) -> str:
     """Each NumPy lever before (the engine at results['levers_before']) and after, paired with the products:
     markdown, from a results dict."""
     lines = [
-        f"| lever (v3's shape, one fixed batch) | before ({results['levers_before']}): ms (/ products) | after: ms "
+        f"| lever (v3's shape) | before ({results['levers_before']}): ms (/ products) | after: ms "
         "(/ products) | after / before |",
         "|---|---|---|---|",
     ]

@@ -150,6 +150,11 @@ def recipe_speed_table() -> str:
     return f"{_benchmark('bench_recipe').speed_table(results)}\n\n(The recorded run: {command}.)"
 
 
+def recipe_levers_table() -> str:
+    """benchmarks/bench_recipe.py's table of the NumPy engine's levers, before and after, paired with the products."""
+    return _benchmark("bench_recipe").levers_table(_benchmark_record("recipe_results"))
+
+
 def grading_table() -> str:
     """benchmarks/bench_grading.py's table: a class graded with --jobs 1 and 2."""
     return _benchmark("bench_grading").table(_benchmark_record("grading_results"))
@@ -162,6 +167,7 @@ RECORDS = {
     "bench": bench_table,
     "recipe_extras": recipe_extras_table,
     "recipe_speed": recipe_speed_table,
+    "recipe_levers": recipe_levers_table,
 }
 RECORD_PAGES = [
     README,

@@ -2,7 +2,8 @@
 
 The network with label smoothing and a first-layer projection (RecipeNet), the update rules in place with
 decoupled weight decay and Nesterov momentum (optim), flips and crops (augment), and a Solver with a cosine
-schedule, hooks and resumable checkpoints. `python -m compare` checks each against the plain oracle and torch.
+schedule, hooks and resumable checkpoints; the passes NumPy cannot fuse are compiled loops (kernels, Numba).
+`python -m compare` checks each against the plain oracle and torch.
 """
 
 from common.training import TrainingDivergedError

@@ -32,6 +32,7 @@ def recorded_results() -> dict:
             "v2": {"numpy": paired(0.090, 0.050), "torch": paired(0.070, 0.050)},
         },
         "step_without_augmentation_seconds": {"numpy": paired(0.095, 0.050), "torch": paired(0.055, 0.050)},
+        "numpy_over_torch": {"best": 1.5, "v2": 1.25, "best, without flips and crops": 1.75},
         "step_parts_seconds": {
             "numpy": {
                 "model_step": paired(0.080, 0.050),
@@ -43,6 +44,10 @@ def recorded_results() -> dict:
                 "update": paired(0.002, 0.050),
                 "hidden_passes": paired(0.004, 0.050),
             },
+        },
+        "levers_before": "af74711",
+        "lever_seconds": {
+            "update": {"before": paired(0.020, 0.050), "after": {**paired(0.005, 0.050), "ratio": 0.12}},
         },
     }
 
@@ -56,14 +61,31 @@ def test_the_floor_adds_the_update_and_the_passes_each_against_its_own_paired_pr
 
 def test_the_step_table_divides_each_step_by_the_products_timed_with_it():
     table = bench_recipe.speed_table(recorded_results())
-    assert "| v3 (`--recipe best`, adam) | numpy | 100.0 ms | 50.0 ms | **2.00** | 95.0 ms (1.90) |" in table
-    assert "| v2 (Nesterov, L2) | torch | 70.0 ms | 50.0 ms | **1.40** |  |" in table
+    v3_numpy = "| numpy | 100.0 ms | 50.0 ms | **2.00** | **1.50** (1.75) | 95.0 ms (1.90) |"
+    assert f"| v3 (`--recipe best`, adam) {v3_numpy}" in table
+    assert "| v2 (Nesterov, L2) | numpy | 90.0 ms | 50.0 ms | **1.80** | **1.25** |  |" in table
+    assert "| v2 (Nesterov, L2) | torch | 70.0 ms | 50.0 ms | **1.40** |  |  |" in table
+
+
+def test_the_levers_table_gives_before_and_after_each_against_its_products():
+    table = bench_recipe.levers_table(recorded_results())
+    assert "| lever (v3's shape) | before (af74711): ms (/ products) |" in table
+    # after: its recorded ratio of pairs (0.12), not 5/50; after / before from the seconds, 5/20
+    assert "| 20.0 (0.40) | 5.0 (0.12) | **0.25** |" in table
+
+
+def test_a_paired_ratio_is_the_median_of_the_pairs_ratios():
+    # the load doubles halfway: each pair's ratio is 2, the ratio of the medians would not be
+    times = {"seconds": [2.0, 2.0, 4.0, 4.0, 4.0], "products_seconds": [1.0, 1.0, 2.0, 2.0, 2.0]}
+    assert bench_recipe.paired_medians(times) == {"seconds": 4.0, "products_seconds": 2.0, "ratio": 2.0}
+    times = {"seconds": [9.0, 2.0, 3.0, 3.0], "products_seconds": [1.0, 1.0, 1.0, 2.0]}
+    assert bench_recipe.paired_medians(times, skip=1)["ratio"] == 2.0
 
 
 def test_the_extras_table_lists_each_preprocessing_and_both_augmentations():
     table = bench_recipe.extras_table(recorded_results())
     assert "| zca | 9.00 s | 4.00 s |" in table
-    assert "| flips and crops (padding 4) of a batch of 512 | numpy | torch |" in table
+    assert "| a batch of 512: its rows gathered, flipped and cropped (padding 4) | numpy | torch |" in table
     assert "| ms (share of v3's Solver step) | 2.50 (2.5%) | 2.00 (4.0%) |" in table
 
 
@@ -102,3 +124,34 @@ def test_step_parts_time_a_real_model_step_of_the_recipe_in_both_implementations
         assert set(parts) == {"model_step", "update", "hidden_passes"}
         assert 0 < parts["update"]["seconds"] < parts["model_step"]["seconds"]
         assert all(part["products_seconds"] > 0 for part in parts.values())
+
+
+@pytest.mark.slow
+def test_the_solvers_take_their_updates_in_turn(monkeypatch):
+    """Each Solver's update and its products, then the other's: the log of who stepped alternates, and each
+    implementation gets its paired figures and numpy / torch."""
+    monkeypatch.setattr(bench_recipe, "BATCH", 8)
+    monkeypatch.setattr(bench_recipe, "HIDDEN", 16)
+    monkeypatch.setattr(bench_recipe, "COMPONENTS", 4)
+    order = []
+    real_products = bench_recipe.update_products
+
+    def logged_products(impl):
+        products = real_products(impl)
+
+        def run():
+            order.append(impl.__name__)
+            products()
+            run.seconds = products.seconds
+
+        return run
+
+    monkeypatch.setattr(bench_recipe, "update_products", logged_products)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8 * 5, 3, 32, 32), dtype=np.float32)
+    y = rng.integers(0, 10, len(X))
+    projection = np.linalg.qr(rng.standard_normal((3072, 4)))[0].astype(np.float32)
+    result = bench_recipe.interleaved_step_seconds(X, y, projection, "best", 3)
+    assert order == ["numpy_recipe", "torch_impl"] * 5  # 3 repeats + the 2 left out, in turn
+    assert set(result) == {"numpy", "torch", "numpy_over_torch"}
+    assert all(result[impl]["seconds"] > 0 and result[impl]["ratio"] > 0 for impl in ("numpy", "torch"))
