@@ -4,7 +4,7 @@ Each runs on one core: spread over both (``prange``), the update measured slower
 where it follows the matrix products and their library's threads (docs/performance.md, "Levers"). Each
 computes, in the arrays' own dtype (every scalar is passed in it: no float64 inside a float32 run), what the
 lab's plain formula computes; compare/checks.py's ``check_engine_kernels`` checks each against it. Compiled on
-first use and cached beside this file (``cache=True``).
+first use and cached beside this file (where no cache folder is writable, compiled afresh in each process).
 """
 
 from __future__ import annotations
@@ -13,7 +13,20 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, error_model="numpy")  # NumPy's division (no ZeroDivisionError check): the loop vectorizes
+def compiled(**options):
+    """numba.njit(**options) with the machine code cached beside this file; where no cache folder is writable (a
+    read-only install), Numba refuses to cache, and the loop is compiled afresh in each process instead."""
+
+    def decorate(function):
+        try:
+            return njit(cache=True, **options)(function)
+        except RuntimeError:  # "cannot cache function ...: no locator available"
+            return njit(**options)(function)
+
+    return decorate
+
+
+@compiled(error_model="numpy")  # NumPy's division (no ZeroDivisionError check): the loop vectorizes
 def adamw_flat(w, dw, m, v, shrink, beta1, one_minus_beta1, beta2, one_minus_beta2, step_size, correction2, epsilon):
     """w, dw, m, v (n,), in place: m = b1 m + (1 - b1) dw; v = b2 v + (1 - b2) dw^2;
     w = shrink w - step_size m / (sqrt(v) / correction2 + epsilon), one pass (step_size = lr / (1 - b1^t),
@@ -27,7 +40,7 @@ def adamw_flat(w, dw, m, v, shrink, beta1, one_minus_beta1, beta2, one_minus_bet
         w[i] = w[i] * shrink - step_size * m_i / (np.sqrt(v_i) / correction2 + epsilon)
 
 
-@njit(cache=True)
+@compiled()
 def nesterov_flat(w, dw, velocity, momentum, learning_rate, learning_rate_times_momentum):
     """w, dw, velocity (n,), in place: v = momentum v + dw; w -= lr dw, then w -= (lr momentum) v (torch's form)."""
     for i in range(w.size):
@@ -37,7 +50,7 @@ def nesterov_flat(w, dw, velocity, momentum, learning_rate, learning_rate_times_
         w[i] = (w[i] - learning_rate * g) - learning_rate_times_momentum * v_i
 
 
-@njit(cache=True)
+@compiled()
 def add_bias_relu(hidden, bias):
     """hidden (N, H) = max(0, hidden + bias (H,)), in place; NaN stays NaN (a diverging run is still seen)."""
     n, h = hidden.shape
@@ -48,7 +61,7 @@ def add_bias_relu(hidden, bias):
             hidden[i, j] = zero if a < 0 else a
 
 
-@njit(cache=True)
+@compiled()
 def relu_backward_bias_grad(dhidden, hidden, dbias):
     """dhidden (N, H) = dhidden * [hidden > 0] in place (0 where the ReLU was off, as torch's threshold_backward),
     and dbias (H,) = its column sums over the rows in order, in one pass."""
@@ -62,7 +75,7 @@ def relu_backward_bias_grad(dhidden, hidden, dbias):
             dbias[j] += d
 
 
-@njit(cache=True)
+@compiled()
 def gather_flip_shift(images, rows, flips, shifts, out):
     """out[i] (C, H, W) = images[rows[i]], mirrored left-right if flips[i], then cropped from its zero-padded copy
     at offset shifts[i] = (dy, dx): out[i, :, r, c] = flipped[:, r + dy, c + dx], 0 outside. One pass per image."""

@@ -329,8 +329,8 @@ MUTANTS = {
     "engine: trains on the batch as drawn, not as flipped and cropped": (
         numpy_recipe.Solver,
         "_gather",
-        "return flip_and_shift(self._X_batch, batch.flips, batch.shifts, out=self._X_augmented), self._y_batch",
-        "return self._X_batch, self._y_batch",
+        "flip_and_shift(self.X_train, batch.flips, batch.shifts, out=self._X_batch, rows=batch.indices)",
+        "np.take(self.X_train, batch.indices, axis=0, out=self._X_batch)",
     ),
     "engine: the labels gathered in sorted order, apart from their images": (
         numpy_recipe.Solver,

@@ -3,6 +3,7 @@ loop, and the loops compute in the arrays' dtype."""
 
 import inspect
 
+import numba
 import numpy as np
 import pytest
 
@@ -130,3 +131,13 @@ def test_the_engines_net_at_the_recipes_width_matches_the_plain_passes():
     np.testing.assert_allclose(grads["b1"], dhidden.sum(axis=0), rtol=1e-5, atol=1e-7)
     np.testing.assert_array_equal(grads["W2"], hidden.T @ dscores)
     assert grads["W1"].dtype == grads["b1"].dtype == np.float32
+
+
+def test_a_loop_numba_cannot_cache_is_compiled_without_a_cache():
+    """Where no cache folder is writable (or, here, the code has no file), njit(cache=True) refuses at import; the
+    engine's decorator compiles the loop uncached instead."""
+    namespace = {}
+    exec(compile("def double(x):\n    return 2 * x\n", "<no file>", "exec"), namespace)  # noqa: S102
+    with pytest.raises(RuntimeError, match="cannot cache"):
+        numba.njit(cache=True)(namespace["double"])
+    assert kernels.compiled()(namespace["double"])(21) == 42
