@@ -33,6 +33,7 @@ from tuning.study import (
     UsageError,
     Workers,
     check_out_files,
+    check_same_search,
     check_space,
     fail_dead_trials,
     greedy_order,
@@ -140,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         args.storage = args.storage or f"sqlite:///{out.resolve() / 'study.db'}"
         args.study = args.study or f"{impl_name(args.impl)}-{args.strategy}"
         study = make_study(args, space)
+        check_same_search(study, args, space)
         fail_dead_trials(study)  # trials left running by a killed run of this study on this host
         try:  # fail fast on missing data; forked workers share the data loaded here
             trial_data(fixed, args.data_dir)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import logging
 import math
 import multiprocessing
@@ -17,10 +18,8 @@ import socket
 import stat
 import sys
 import time
-from datetime import datetime
 from functools import partial
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -140,6 +139,7 @@ def claim_place(trial, config: dict, args: argparse.Namespace, space: SearchSpac
     """Raise NotTrained unless ``trial`` may train ``config``: the earliest trial of a configuration trains it, and
     a random or TPE trial only while fewer than --trials precede it (Optuna numbers trials one at a time)."""
     while True:  # a trial is numbered before its parameters are written: wait for those of the trials ahead
+        stop_if_interrupted()
         ahead = [t for t in counted_trials(trial.study) if t.number < trial.number]
         if all(t.state.name != "RUNNING" or params_key(t, space) is not None for t in ahead):
             break
@@ -160,11 +160,12 @@ def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
     """Optuna objective: train the suggested configuration, report val acc each epoch, return the best."""
     import optuna
 
+    _RUNNING.append(trial._trial_id)
+    pid = os.getpid()  # who runs it: on a storage without heartbeats, fail_dead_trials checks this process
+    trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": pid, "process": process_identity(pid)})
     config = {**space.fixed, **suggest(trial, space, args.strategy)}
     claim_place(trial, config, args, space)
     trial.set_user_attr("fixed", space.fixed)
-    pid = os.getpid()  # who runs it: on a storage without heartbeats, fail_dead_trials checks this process
-    trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": pid, "process": process_identity(pid)})
 
     def report(solver):
         stop_if_interrupted()
@@ -206,14 +207,24 @@ def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
 
 
 def mask_password(text: str, url: str) -> str:
-    """text with the password of storage ``url`` replaced by ***."""
-    password = urlsplit(url).password if "://" in url else None
-    return text.replace(password, "***") if password else text
+    """text with storage ``url`` shown with its password as ***, and the password replaced wherever else it is."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url) if "://" in url else None
+    except Exception:  # not a URL SQLAlchemy reads: it holds no password it would use
+        return text
+    if parsed is None or not parsed.password:
+        return text
+    masked = parsed.render_as_string(hide_password=True)
+    return masked.join(piece.replace(str(parsed.password), "***") for piece in text.split(url))
 
 
 def storage_file(url: str) -> Path | None:
     """The file of an SQLite URL (sqlite:///relative, sqlite:////absolute) or a journal:FILE, or None."""
     if url.startswith(JOURNAL):
+        if not url.removeprefix(JOURNAL):
+            raise UsageError("--storage journal:FILE needs the journal file's path, e.g. journal:study.log")
         return Path(url.removeprefix(JOURNAL))
     if not url.startswith("sqlite:///"):
         return None
@@ -267,6 +278,23 @@ def make_storage(url: str, heartbeat: int = 10):
 DRIVER_HINT = "; install the database driver and name it in the URL, e.g. pip install psycopg2-binary with postgresql+psycopg2://..."
 
 
+def check_same_search(study, args: argparse.Namespace, space: SearchSpace) -> None:
+    """Record the search a study runs (strategy, space, training-set size) at its first command; UsageError when
+    a later command, or another worker, asks the same study for another (its trials would not be comparable, and a
+    grid's values could not be drawn). --trials may change (the study's total: the largest wins), --seed too."""
+    wanted = {"strategy": args.strategy, "space": space.describe(), "num_train": args.num_train}
+    wanted = json.loads(json.dumps(wanted))  # as the storage gives it back (tuples as lists)
+    recorded = study.user_attrs.get("search")
+    if recorded is None:
+        study.set_user_attr("search", wanted)
+    elif recorded != wanted:
+        differ = ", ".join(key for key in wanted if recorded.get(key) != wanted[key])
+        raise UsageError(
+            f"--study {args.study}: it holds a search with another {differ}; run it with the same settings, "
+            "or give this search a new --study"
+        )
+
+
 def make_study(args: argparse.Namespace, space: SearchSpace):
     """Create or load (resume) the study; its sampler follows the strategy, its pruner --prune."""
     import optuna
@@ -300,6 +328,8 @@ def make_study(args: argparse.Namespace, space: SearchSpace):
                 continue
             first_line = str(err).splitlines()[0] if str(err) else ""
             hint = DRIVER_HINT if isinstance(err, ImportError) else ""
+            if args.storage.startswith("postgres://"):
+                hint = "; SQLAlchemy names PostgreSQL postgresql://, e.g. postgresql+psycopg2://user:password@host/db"
             message = f"--storage {args.storage}: cannot open the study ({type(err).__name__}: {first_line}){hint}"
             raise UsageError(mask_password(message, args.storage)) from None
 
@@ -309,7 +339,8 @@ def make_study(args: argparse.Namespace, space: SearchSpace):
 
 def limit_threads(jobs: int) -> None:
     """Give each of `jobs` worker processes its share of the cores, for BLAS and torch alike."""
-    threads = max(1, len(os.sched_getaffinity(0)) // jobs)  # the cores this process may use
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # (macOS)
+    threads = max(1, cores // jobs)  # the cores this process may use
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(threads)
@@ -403,9 +434,18 @@ def counted_trials(trials) -> list:
 
 
 def state(trial) -> str:
-    """The trial's state name, RUNNING for 10 s after Optuna failed it as stale: its retry is queued just after."""
-    stale = trial.state.name == "FAIL" and "error" not in trial.user_attrs and trial.datetime_complete is not None
-    return "RUNNING" if stale and (datetime.now() - trial.datetime_complete).total_seconds() < 10 else trial.state.name
+    """The trial's state name, RUNNING for 10 s (as this process sees it) after Optuna failed it as stale: its
+    retry is queued just after."""
+    if not (trial.state.name == "FAIL" and "error" not in trial.user_attrs):
+        return trial.state.name
+    first_seen = _SEEN_FAILED.setdefault(trial._trial_id, time.monotonic())
+    return "RUNNING" if time.monotonic() - first_seen < 10 else "FAIL"
+
+
+_SEEN_FAILED: dict[int, float] = {}  # trial id -> when this process first saw it failed as stale
+_SEEN_BARE: dict[int, float] = {}  # trial id -> when this process first saw it running without a worker record
+_RUNNING: list[int] = []  # the ids of the trials this process has run, the last one running now
+BARE_SECONDS = 60.0  # a trial still without a worker record after this: its process died while Optuna created it
 
 
 def params_key(trial, space: SearchSpace) -> tuple | None:
@@ -417,20 +457,30 @@ def params_key(trial, space: SearchSpace) -> tuple | None:
 def fail_dead_trials(study) -> int:
     """Fail the running trials whose worker is gone; -> how many this call marked interrupted. With heartbeats
     (RDBStorage) Optuna's fail_stale_trials fails and retries them. Hand-written for a JournalStorage, which
-    keeps no heartbeat in Optuna 5.1: a trial of this host whose process ended (other hosts' go unseen)."""
+    keeps no heartbeat in Optuna 5.1: a trial of this host whose process ended (other hosts' go unseen); and on
+    any storage a trial that has had no worker record for BARE_SECONDS (its process died inside Optuna's ask,
+    before its objective and its heartbeat started)."""
     import optuna
     from optuna.storages._heartbeat import is_heartbeat_enabled
 
-    if is_heartbeat_enabled(study._storage):
-        optuna.storages.fail_stale_trials(study)
-        return 0
     marked, storage = 0, study._storage
+    heartbeats = is_heartbeat_enabled(storage)
+    if heartbeats:
+        optuna.storages.fail_stale_trials(study)
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        worker = t.user_attrs.get("worker") or {}
-        if worker.get("host") != socket.gethostname() or process_running(worker["pid"], worker.get("process")):
-            continue  # another host's, just asked (no worker yet), or alive
+        worker = t.user_attrs.get("worker")
+        if worker is None:  # its process may have died inside Optuna, before the objective (no heartbeat either)
+            if time.monotonic() - _SEEN_BARE.setdefault(t._trial_id, time.monotonic()) < BARE_SECONDS:
+                continue
+            why = "interrupted (its process never started it)"
+        elif heartbeats or worker.get("host") != socket.gethostname():
+            continue  # Optuna's heartbeats judge it, or another host's process (not seen from here)
+        elif process_running(worker["pid"], worker.get("process")):
+            continue
+        else:
+            why = f"interrupted (its process {worker['pid']} ended)"
         try:
-            storage.set_trial_user_attr(t._trial_id, "error", f"interrupted (its process {worker['pid']} ended)")
+            storage.set_trial_user_attr(t._trial_id, "error", why)
             storage.set_trial_user_attr(t._trial_id, "interrupted", True)
             marked += storage.set_trial_state_values(t._trial_id, state=optuna.trial.TrialState.FAIL)
         except optuna.exceptions.UpdateFinishedTrialError:  # another process got there first
@@ -440,12 +490,18 @@ def fail_dead_trials(study) -> int:
 
 def run_one_trial(study) -> None:
     """Run the study's next trial: a queued one (a retry) first, else a new one from the sampler."""
-    import optuna
 
     try:
         study.optimize(lambda t: objective(t, _ARGS, _SPACE), n_trials=1, catch=(Exception,))
-    except optuna.exceptions.UpdateFinishedTrialError:
-        pass  # failed as stale by another worker while it ran (a lost heartbeat): its retry runs it again
+    except Exception:  # Optuna's tell of a trial failed meanwhile: ValueError (RDB), an assertion (journal), ...
+        if not (_RUNNING and failed_as_dead(study._storage.get_trial(_RUNNING[-1]))):
+            raise
+        # failed as stale by another worker while it ran (a paused machine, a lost heartbeat): its retry runs it
+
+
+def failed_as_dead(trial) -> bool:
+    """Whether another worker failed the trial as its process's: Optuna as stale, or fail_dead_trials."""
+    return trial.state.name == "FAIL" and ("error" not in trial.user_attrs or "interrupted" in trial.user_attrs)
 
 
 def _run_configs(configs: list[dict]) -> list[tuple[dict, float | None]]:

@@ -1,0 +1,115 @@
+"""Workers on one study under hostile conditions: a study asked for another search, a trial whose process died
+inside Optuna, a worker whose trial another failed as stale while it was paused, a password with URL characters,
+a journal without a path, a storage URL with PostgreSQL's short name, a machine without CPU affinity (macOS)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import optuna
+import pytest
+
+import tune
+from tests.cifar_fixtures import synthetic_batches, write_folder
+from tuning import study as tuning_study
+
+SPACE = {
+    "hidden_size": {"values": [10, 20]},
+    "learning_rate": {"values": [1e-4]},
+    "num_epochs": {"values": [1]},
+    "reg": {"values": [0.0]},
+}
+
+
+@pytest.fixture(scope="module")
+def cifar_dir(tmp_path_factory) -> str:
+    root = tmp_path_factory.mktemp("cifar")
+    write_folder(root, synthetic_batches(10_000), "binary")
+    return str(root)
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_state(monkeypatch):
+    monkeypatch.setattr(tuning_study, "_DATA", None)  # no data cached from another test
+
+
+def run_tune(tmp_path, cifar_dir, storage: str, space: dict, *extra: str) -> int:
+    path = tmp_path / f"space-{len(list(tmp_path.glob('space-*')))}.json"
+    path.write_text(json.dumps(space))
+    args = ["--strategy", "grid", "--storage", storage, "--study", "s", "--space", str(path), "--num-train", "500"]
+    return tune.main([*args, "--data-dir", cifar_dir, "--out", str(tmp_path / "out"), "--no-retrain", *extra])
+
+
+def journal(path) -> optuna.storages.JournalStorage:
+    return tuning_study.make_storage(f"journal:{path}")
+
+
+def test_a_study_asked_for_another_search_is_refused_in_one_line(tmp_path, cifar_dir, capsys):
+    storage = f"journal:{tmp_path / 's.log'}"
+    assert run_tune(tmp_path, cifar_dir, storage, SPACE, "--trials", "1") == 0
+    other = {**SPACE, "hidden_size": {"values": [10, 30]}}  # a grid value Optuna could not draw in this study
+    capsys.readouterr()
+    assert run_tune(tmp_path, cifar_dir, storage, other) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "tune.py: error: --study s: it holds a search with another space; run it with the same settings, "
+        "or give this search a new --study\n"
+    )
+    assert len(optuna.load_study(study_name="s", storage=journal(tmp_path / "s.log")).trials) == 1
+    assert run_tune(tmp_path, cifar_dir, storage, SPACE, "--trials", "2") == 0  # the same search, a larger total
+
+
+def test_a_trial_whose_process_died_inside_optuna_is_failed_and_the_study_goes_on(tmp_path, cifar_dir, monkeypatch):
+    """A trial numbered but never started (no parameters, no worker, no heartbeat) held every later trial's
+    claim forever; it is failed once it has had no worker for BARE_SECONDS."""
+    monkeypatch.setattr(tuning_study, "BARE_SECONDS", 1.0)
+    storage = f"journal:{tmp_path / 's.log'}"
+    optuna.create_study(study_name="s", storage=journal(tmp_path / "s.log"), direction="maximize").ask()
+    assert run_tune(tmp_path, cifar_dir, storage, SPACE) == 0
+    trials = optuna.load_study(study_name="s", storage=journal(tmp_path / "s.log")).trials
+    assert trials[0].state.name == "FAIL" and trials[0].user_attrs["interrupted"] is True
+    assert trials[0].user_attrs["error"] == "interrupted (its process never started it)"
+    assert sorted(t.params["hidden_size"] for t in trials if t.state.name == "COMPLETE") == [10, 20]
+
+
+def test_a_worker_whose_trial_was_failed_as_stale_meanwhile_goes_on(tmp_path, monkeypatch):
+    """Paused past the grace period (a laptop asleep), a worker finds its trial failed by another: Optuna's tell
+    refuses its result (ValueError), and the worker goes on to the next trial instead of crashing."""
+    study = optuna.create_study(storage=journal(tmp_path / "s.log"), direction="maximize")
+
+    def objective(trial, args, space):
+        tuning_study._RUNNING.append(trial._trial_id)
+        study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)  # the other worker
+        return 0.5
+
+    monkeypatch.setattr(tuning_study, "objective", objective)
+    tuning_study.run_one_trial(study)
+    assert [t.state.name for t in study.trials] == ["FAIL"]
+
+
+@pytest.mark.parametrize("password", ["pa#ss", "p/q?x", "postgres"])
+def test_a_password_is_masked_whatever_characters_it_holds(password):
+    url = f"postgresql+psycopg2://postgres:{password}@127.0.0.1:9/studies"
+    said = tuning_study.mask_password(f"--storage {url}: cannot open the study (password {password} refused)", url)
+    assert said == (
+        "--storage postgresql+psycopg2://postgres:***@127.0.0.1:9/studies: cannot open the study (password *** refused)"
+    )
+
+
+@pytest.mark.parametrize(
+    "storage, said",
+    [
+        ("journal:", "--storage journal:FILE needs the journal file's path, e.g. journal:study.log"),
+        ("postgres://u:secret@127.0.0.1:9/db", "SQLAlchemy names PostgreSQL postgresql://"),
+    ],
+)
+def test_a_storage_without_a_file_or_with_postgresqls_short_name_is_one_line(tmp_path, capsys, storage, said):
+    assert tune.main(["--storage", storage, "--out", str(tmp_path / "o"), "--no-retrain"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and said in err and "secret" not in err
+
+
+def test_threads_are_shared_out_without_cpu_affinity(monkeypatch):
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)  # as on macOS
+    tuning_study.limit_threads(1)
