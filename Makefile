@@ -1,7 +1,7 @@
 # The two commands of the README's quick start:
 #   make train   set up .venv, then train the network on CIFAR-10 (python train.py --impl numpy)
 #   make test    set up .venv, then check the code with ruff (lint, format) and run the whole test suite
-# and, while working: make test-fast  (the tests not marked slow: under a minute on 2 cores)
+# and, while working: make test-fast  (the tests not marked slow: about 2 minutes on 2 cores)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
