@@ -172,8 +172,8 @@ def grade_one(submission, args, points: dict, time_limit: float) -> int:
 def grade_many(submissions: list, args, points: dict, time_limit: float) -> int:
     """Grade a class into args.out: grades.csv and students/<student>.json; exit 0 once the gradebook is written."""
     from common.artifacts import atomic_open, save_json, writable_folder
-    from compare.grade import clean
-    from compare.gradebook import counted, grade_class, gradebook_csv, safe_name, scored, student_json
+    from compare.grade import clean, counted
+    from compare.gradebook import grade_class, gradebook_csv, safe_name, scored, student_json
 
     out = Path(args.out)
     try:

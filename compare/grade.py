@@ -1019,6 +1019,7 @@ PARTS: list[Part] = [
     Part("Solver", grade_solver, "", given=True, uses=("update rule sgd",)),
 ]
 PART_NAMES = [part.name for part in PARTS]
+GIVEN_PARTS = frozenset(part.name for part in PARTS if part.given)  # the kit gives them written
 
 
 # ----------------------------------------------------------------------------- running
@@ -1147,7 +1148,7 @@ def _format_grades(results: list[PartResult]) -> str:
             return "—"
         return f"{value:.1e} {'≤' if value <= tolerance else '>'} {tolerance:.0e}"
 
-    given = {part.name for part in PARTS if part.given}
+    correct, parts, given_correct, given_parts = counted(results)
     rows = [
         tr("| part | status | vs autograd | vs numerical | vs the lab's figures | what went wrong |"),
         "|---|---|---|---|---|---|",
@@ -1155,20 +1156,25 @@ def _format_grades(results: list[PartResult]) -> str:
     for r in results:
         said = "; ".join(filter(None, [r.message, *r.notes])).replace("|", "/")
         rows.append(
-            f"| {r.part}{tr(' (given)') if r.part in given else ''} | {status(r.status)} "
+            f"| {r.part}{tr(' (given)') if r.part in GIVEN_PARTS else ''} | {status(r.status)} "
             f"| {judged(r.vs_autograd, r.tolerance)} | {judged(r.vs_numerical, NUMERICAL_TOLERANCE)} "
             f"| {judged(r.vs_lab, r.lab_tolerance)} | {said} |"
         )
-    own = [r for r in results if r.part not in given]
-    kit = [r for r in results if r.part in given]
-    score = tr("{correct}/{total} parts correct", correct=sum(r.passed for r in own), total=len(own))
-    if kit:
+    score = tr("{correct}/{total} parts correct", correct=correct, total=parts)
+    if given_parts:
         score += tr(
             " (the parts you write; the parts the kit gives: {given_correct}/{given})",
-            given=len(kit),
-            given_correct=sum(r.passed for r in kit),
+            given=given_parts,
+            given_correct=given_correct,
         )
     return "\n".join(rows) + "\n\n" + score
+
+
+def counted(results: list[PartResult]) -> tuple[int, int, int, int]:
+    """-> (correct, of the parts the student writes; correct, of the parts the kit gives): the score line's."""
+    own = [r.passed for r in results if r.part not in GIVEN_PARTS]
+    kit = [r.passed for r in results if r.part in GIVEN_PARTS]
+    return sum(own), len(own), sum(kit), len(kit)
 
 
 DERIVATIONS = {"en": "derivations.md", "ko": "derivations.ko.md"}  # the same sections (tests/test_docs.py)

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from compare.grade import PARTS, PartResult, grade_folder
+from compare.grade import PARTS, PartResult, counted, grade_folder
 from compare.messages import language, status, tr_known
 from compare.sandbox import SubmissionError, find_lab_folder
 from compare.target import TargetError, resolve_target
@@ -186,14 +186,6 @@ def grade_class(
 def scored(results: list[PartResult], points: dict[str, float]) -> tuple[float, float]:
     """-> (points earned, points possible)."""
     return sum(points[r.part] for r in results if r.passed), sum(points[r.part] for r in results)
-
-
-def counted(results: list[PartResult]) -> tuple[int, int, int, int]:
-    """-> (correct, of the parts the student writes; correct, of the parts the kit gives), as the score line."""
-    given = {part.name for part in PARTS if part.given}
-    own = [r.passed for r in results if r.part not in given]
-    kit = [r.passed for r in results if r.part in given]
-    return sum(own), len(own), sum(kit), len(kit)
 
 
 def native_json(student: str, results: list[PartResult], points: dict[str, float]) -> dict:
