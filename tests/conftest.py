@@ -26,6 +26,16 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.fixture(scope="session")
+def fake_cifar(tmp_path_factory) -> str:
+    """A full-size CIFAR-10 folder of random images (so train.py and tune.py need no real data); read-only."""
+    from tests.cifar_fixtures import synthetic_batches, write_folder
+
+    root = tmp_path_factory.mktemp("cifar")
+    write_folder(root, synthetic_batches(10_000), "binary")
+    return str(root)
+
+
 @pytest.fixture
 def lab_seed():
     """The lab seeds NumPy's global generator with 231 before each check cell."""

@@ -19,18 +19,9 @@ from common.artifacts import save_json
 from common.runtime import process_identity
 from experiment import models
 from experiment.runs import CLAIM, claim_folder, read_claim, release_claim
-from tests.cifar_fixtures import synthetic_batches, write_folder
 from tests.test_train import ROOT
 
 SMALL = ["--num-train", "500", "--hidden-size", "10", "--batch-size", "50", "--quiet"]
-
-
-@pytest.fixture(scope="module")
-def fake_cifar(tmp_path_factory):
-    """A full-size CIFAR-10 folder of random images (so train.py needs no real data)."""
-    root = tmp_path_factory.mktemp("cifar")
-    write_folder(root, synthetic_batches(10_000), "binary")
-    return str(root)
 
 
 def main_error(capsys, *args, code=2) -> str:

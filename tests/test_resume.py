@@ -16,7 +16,6 @@ import train
 from common.artifacts import load_npz, save_json
 from common.runtime import process_identity
 from experiment.runs import read_status
-from tests.cifar_fixtures import synthetic_batches, write_folder
 from tests.test_train import ROOT, run_train
 
 # A run of the recipe engine's moving parts (AdamW, warm-up and cosine, flips and crops, label smoothing), float64.
@@ -53,14 +52,6 @@ Progress.on_iteration = on_iteration
 import train
 sys.exit(train.main(sys.argv[2:]))
 """
-
-
-@pytest.fixture(scope="module")
-def fake_cifar(tmp_path_factory):
-    """A full-size CIFAR-10 folder of random images (so train.py needs no real data)."""
-    root = tmp_path_factory.mktemp("cifar")
-    write_folder(root, synthetic_batches(10_000), "binary")
-    return str(root)
 
 
 def history(out):

@@ -18,18 +18,9 @@ import train
 import tune
 from exercises.__main__ import ORACLE, make_exercise, student_source
 from exercises.blank import fill
-from tests.cifar_fixtures import synthetic_batches, write_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--num-train", "500", "--hidden-size", "10", "--batch-size", "50", "--num-epochs", "2", "--quiet"]
-
-
-@pytest.fixture(scope="module")
-def fake_cifar(tmp_path_factory) -> str:
-    """A full-size CIFAR-10 folder of random images (so train.py needs no real data)."""
-    root = tmp_path_factory.mktemp("cifar")
-    write_folder(root, synthetic_batches(10_000), "binary")
-    return str(root)
 
 
 def solve(kit: Path) -> Path:

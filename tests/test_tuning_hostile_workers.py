@@ -11,7 +11,6 @@ import optuna
 import pytest
 
 import tune
-from tests.cifar_fixtures import synthetic_batches, write_folder
 from tuning import study as tuning_study
 
 SPACE = {
@@ -22,51 +21,44 @@ SPACE = {
 }
 
 
-@pytest.fixture(scope="module")
-def cifar_dir(tmp_path_factory) -> str:
-    root = tmp_path_factory.mktemp("cifar")
-    write_folder(root, synthetic_batches(10_000), "binary")
-    return str(root)
-
-
 @pytest.fixture(autouse=True)
 def fresh_process_state(monkeypatch):
     monkeypatch.setattr(tuning_study, "_DATA", None)  # no data cached from another test
 
 
-def run_tune(tmp_path, cifar_dir, storage: str, space: dict, *extra: str) -> int:
+def run_tune(tmp_path, fake_cifar, storage: str, space: dict, *extra: str) -> int:
     path = tmp_path / f"space-{len(list(tmp_path.glob('space-*')))}.json"
     path.write_text(json.dumps(space))
     args = ["--strategy", "grid", "--storage", storage, "--study", "s", "--space", str(path), "--num-train", "500"]
-    return tune.main([*args, "--data-dir", cifar_dir, "--out", str(tmp_path / "out"), "--no-retrain", *extra])
+    return tune.main([*args, "--data-dir", fake_cifar, "--out", str(tmp_path / "out"), "--no-retrain", *extra])
 
 
 def journal(path) -> optuna.storages.JournalStorage:
     return tuning_study.make_storage(f"journal:{path}")
 
 
-def test_a_study_asked_for_another_search_is_refused_in_one_line(tmp_path, cifar_dir, capsys):
+def test_a_study_asked_for_another_search_is_refused_in_one_line(tmp_path, fake_cifar, capsys):
     storage = f"journal:{tmp_path / 's.log'}"
-    assert run_tune(tmp_path, cifar_dir, storage, SPACE, "--trials", "1") == 0
+    assert run_tune(tmp_path, fake_cifar, storage, SPACE, "--trials", "1") == 0
     other = {**SPACE, "hidden_size": {"values": [10, 30]}}  # a grid value Optuna could not draw in this study
     capsys.readouterr()
-    assert run_tune(tmp_path, cifar_dir, storage, other) == 2
+    assert run_tune(tmp_path, fake_cifar, storage, other) == 2
     err = capsys.readouterr().err
     assert err == (
         "tune.py: error: --study s: it holds a search with another space; run it with the same settings, "
         "or give this search a new --study\n"
     )
     assert len(optuna.load_study(study_name="s", storage=journal(tmp_path / "s.log")).trials) == 1
-    assert run_tune(tmp_path, cifar_dir, storage, SPACE, "--trials", "2") == 0  # the same search, a larger total
+    assert run_tune(tmp_path, fake_cifar, storage, SPACE, "--trials", "2") == 0  # the same search, a larger total
 
 
-def test_a_trial_whose_process_died_inside_optuna_is_failed_and_the_study_goes_on(tmp_path, cifar_dir, monkeypatch):
+def test_a_trial_whose_process_died_inside_optuna_is_failed_and_the_study_goes_on(tmp_path, fake_cifar, monkeypatch):
     """A trial numbered but never started (no parameters, no worker, no heartbeat) held every later trial's
     claim forever; it is failed once it has had no worker for BARE_SECONDS."""
     monkeypatch.setattr(tuning_study, "BARE_SECONDS", 1.0)
     storage = f"journal:{tmp_path / 's.log'}"
     optuna.create_study(study_name="s", storage=journal(tmp_path / "s.log"), direction="maximize").ask()
-    assert run_tune(tmp_path, cifar_dir, storage, SPACE) == 0
+    assert run_tune(tmp_path, fake_cifar, storage, SPACE) == 0
     trials = optuna.load_study(study_name="s", storage=journal(tmp_path / "s.log")).trials
     assert trials[0].state.name == "FAIL" and trials[0].user_attrs["interrupted"] is True
     assert trials[0].user_attrs["error"] == "interrupted (its process never started it)"
@@ -79,7 +71,7 @@ def test_a_worker_whose_trial_was_failed_as_stale_meanwhile_goes_on(tmp_path, mo
     study = optuna.create_study(storage=journal(tmp_path / "s.log"), direction="maximize")
 
     def objective(trial, args, space):
-        tuning_study._RUNNING.append(trial._trial_id)
+        tuning_study._RUNNING[:] = [trial._trial_id]
         study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)  # the other worker
         return 0.5
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.cifar_fixtures import synthetic_batches, write_folder
 from tests.postgres import postgres  # noqa: F401 - the session's server, a fixture
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,14 +29,6 @@ SPACE = {  # a grid of 6 configurations; ranges for random and TPE
 }
 TRIALS = {"greedy": 4, "grid": 6, "random": 6, "tpe": 6}  # greedy's first pass over this space holds 4
 HEARTBEAT = 1  # seconds: a killed worker's trial is stale after 6 s
-
-
-@pytest.fixture(scope="module")
-def cifar_dir(tmp_path_factory) -> str:
-    """A full-size CIFAR-10 folder of random images, so the workers need no real data."""
-    root = tmp_path_factory.mktemp("cifar")
-    write_folder(root, synthetic_batches(10_000), "binary")
-    return str(root)
 
 
 def on_one_core(index: int) -> None:
@@ -98,7 +89,7 @@ def kill_mid_trial(workers: list[subprocess.Popen], storage: str, study: str) ->
 @pytest.mark.slow
 @pytest.mark.parametrize("storage_kind", ["postgresql", "journal"])
 @pytest.mark.parametrize("strategy", ["greedy", "grid", "random", "tpe"])
-def test_three_workers_one_killed_train_each_configuration_once(request, cifar_dir, tmp_path, strategy, storage_kind):
+def test_three_workers_one_killed_train_each_configuration_once(request, fake_cifar, tmp_path, strategy, storage_kind):
     study = f"{strategy}-{storage_kind}-{tmp_path.name}"
     server = request.getfixturevalue("postgres") if storage_kind == "postgresql" else None
     storage = storage_url(storage_kind, server, tmp_path, study)
@@ -107,7 +98,7 @@ def test_three_workers_one_killed_train_each_configuration_once(request, cifar_d
     outs = [tmp_path / f"machine{i}" for i in range(3)]
     workers = [
         subprocess.Popen(
-            worker_command(strategy, storage, study, out, space, cifar_dir),
+            worker_command(strategy, storage, study, out, space, fake_cifar),
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -149,7 +140,7 @@ def test_three_workers_one_killed_train_each_configuration_once(request, cifar_d
 
     # resuming after all workers stopped trains nothing and adds no trial
     resumed = subprocess.run(
-        worker_command(strategy, storage, study, outs[0], space, cifar_dir),
+        worker_command(strategy, storage, study, outs[0], space, fake_cifar),
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -160,7 +160,7 @@ def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
     """Optuna objective: train the suggested configuration, report val acc each epoch, return the best."""
     import optuna
 
-    _RUNNING.append(trial._trial_id)
+    _RUNNING[:] = [trial._trial_id]
     pid = os.getpid()  # who runs it: on a storage without heartbeats, fail_dead_trials checks this process
     trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": pid, "process": process_identity(pid)})
     config = {**space.fixed, **suggest(trial, space, args.strategy)}
@@ -444,7 +444,7 @@ def state(trial) -> str:
 
 _SEEN_FAILED: dict[int, float] = {}  # trial id -> when this process first saw it failed as stale
 _SEEN_BARE: dict[int, float] = {}  # trial id -> when this process first saw it running without a worker record
-_RUNNING: list[int] = []  # the ids of the trials this process has run, the last one running now
+_RUNNING: list[int] = []  # the id of the trial this process runs (or ran last), once it has one
 BARE_SECONDS = 60.0  # a trial still without a worker record after this: its process died while Optuna created it
 
 
