@@ -15,7 +15,6 @@ best-run/, the best configuration retrained with its seed as a train.py run.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import warnings
 from pathlib import Path
@@ -26,7 +25,7 @@ from common.cifar10 import CIFAR10NotFoundError
 from common.config import DEFAULTS, OneLineParser
 from common.lab_folder import impl_name, is_student_impl, resolve_impl
 from common.plots import LANGS
-from common.signals import exit_code, raising
+from common.signals import Interrupted, exit_code, raising
 from experiment.student import StudentCodeError, load_lab
 from tuning.space import TUNED, SpaceError, load_space
 from tuning.study import (
@@ -182,13 +181,10 @@ def search(args: argparse.Namespace, space, study, out: Path) -> int:
     )
     print(f"study {args.study!r} in {storage}: {args.strategy} search, {args.jobs} job(s)", flush=True)
     run = {"greedy": run_greedy, "grid": run_grid}.get(args.strategy, run_sampled)
-    workers = Workers(args, space)
+    workers = Workers(args, space)  # Ctrl-C and SIGTERM stop each worker's trial at its next safe point
     interrupted = None
     try:
-        # With --jobs 1 the trials run here, and Workers defers Ctrl-C and SIGTERM to safe points;
-        # with workers, this process only waits, and a signal stops it at once.
-        with raising() if args.jobs > 1 else contextlib.nullcontext():
-            run(args, space, study, workers)
+        workers.run(run, study)
     except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM
         interrupted = interrupt
         print(
@@ -201,7 +197,9 @@ def search(args: argparse.Namespace, space, study, out: Path) -> int:
         print(f"tune.py: error: {err}", file=sys.stderr)
         return 2
     finally:
-        workers.close(interrupted=interrupted is not None)
+        signum = workers.close(interrupted=interrupted is not None)
+    if interrupted is None and signum is not None:  # after this process's last trial, or a worker's own
+        interrupted = Interrupted(signum)
 
     step = "writing the report"
     try:

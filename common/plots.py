@@ -1,4 +1,5 @@
-"""Pictures of a training run: loss and accuracy curves, first-layer weights, confusion matrix.
+"""Pictures of a training run: loss and accuracy curves, first-layer weights, confusion matrix; of a search:
+validation accuracy against each hyperparameter.
 
 Every ``plot_*`` function draws onto a new matplotlib Figure and returns it, so notebooks
 can show it inline; ``save_figure`` writes one to PNG atomically (Agg, no display needed).
@@ -8,6 +9,7 @@ fresh machine without Korean fonts draws no empty boxes).
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -21,6 +23,7 @@ __all__ = [
     "confusion_matrix",
     "plot_accuracy",
     "plot_accuracy_against_minutes",
+    "plot_against_params",
     "plot_confusion",
     "plot_loss",
     "plot_weights",
@@ -53,6 +56,8 @@ TEXT = {
         "with flips": "{label}, with test-time flips",
         "target": "target {target:.0%}",
         "budget": "{:g}-minute budget",
+        "validation accuracy": "validation accuracy (%)",
+        "by hyperparameter": "Validation accuracy of every trial, by hyperparameter",
     },
     "ko": {
         "loss per": "{unit}별 손실",
@@ -76,6 +81,8 @@ TEXT = {
         "with flips": "{label}, 테스트 시 좌우 반전 평균",
         "target": "목표 {target:.0%}",
         "budget": "{:g}분 예산",
+        "validation accuracy": "검증정확도 (%)",
+        "by hyperparameter": "하이퍼파라미터별 trial의 검증정확도",
     },
 }
 
@@ -185,6 +192,30 @@ def plot_accuracy_against_minutes(
     if budget_minutes is not None:
         ax.axvline(budget_minutes, color="gray", linestyle=":", linewidth=1, label=t["budget"].format(budget_minutes))
     return _finish(fig, ax, t["minutes"], t["test accuracy"], t["against time"])
+
+
+def plot_against_params(points: dict[str, tuple[list, list, bool]], lang: str = "en") -> Figure:
+    """Validation accuracy of each trial against each tuned hyperparameter: {name: (its values, the accuracies,
+    log scale or not)}, in rows of two (up to four) or three."""
+    from matplotlib.ticker import NullFormatter
+
+    t = labels(lang)
+    columns = 2 if len(points) <= 4 else 3
+    rows = max(1, math.ceil(len(points) / columns))
+    fig = Figure(figsize=(5 * columns, 3.75 * rows))
+    for i, (name, (values, accuracies, log)) in enumerate(points.items()):
+        ax = fig.add_subplot(rows, columns, i + 1)
+        ax.scatter(values, [100 * a for a in accuracies], alpha=0.7)
+        positive = [x for x in values if x > 0]
+        if log and positive:  # log axis; symlog keeps a 0 (e.g. reg = 0) on it, linear below the smallest
+            ax.set_xscale("log") if len(positive) == len(values) else ax.set_xscale("symlog", linthresh=min(positive))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel(name)
+        ax.set_ylabel(t["validation accuracy"])
+        ax.grid(alpha=0.3)
+    fig.suptitle(t["by hyperparameter"])
+    fig.tight_layout()
+    return fig
 
 
 def plot_weights(W1: np.ndarray, max_tiles: int = 100, lang: str = "en") -> Figure:

@@ -238,7 +238,7 @@ def test_a_signal_in_greedy_marks_the_trials_interrupted_and_resuming_reruns_the
 
     loaded = optuna.load_study(study_name="numpy-greedy", storage=f"sqlite:///{out / 'study.db'}")
     assert "RUNNING" not in {t.state.name for t in loaded.get_trials()}
-    finished = study.finished_configs(loaded, list(TINY_SPACE))
+    finished = study.finished_configs(loaded, load_space(space))
     assert len(finished) == len(rows) - len(interrupted)  # the interrupted ones are trained again on resume
 
 

@@ -19,6 +19,7 @@ import pytest
 
 import tune
 from common import artifacts, cifar10
+from common.plots import plot_against_params
 from tuning import study
 from tuning.space import OPTIONAL_PARAMS, Param, SearchSpace, SpaceError, load_space
 
@@ -148,9 +149,10 @@ def test_the_plot_against_params_draws_five_tuned_hyperparameters(tmp_path):
     space = SearchSpace()
     space.params["label_smoothing"] = OPTIONAL_PARAMS["label_smoothing"]
     params = {"hidden_size": 10, "learning_rate": 1e-4, "num_epochs": 1, "reg": 0.0, "label_smoothing": 0.1}
-    records = [{"params": params, "val_acc": 0.3, "diverged": False}]
-    study.plot_against_params(records, space, tmp_path / "plot.png")
-    assert (tmp_path / "plot.png").stat().st_size > 0
+    records = [{"number": 0, "params": params, "val_acc": 0.3, "diverged": False, "state": "pruned"}]
+    study.write_report(tmp_path, records, space, "ko", "grid")
+    assert (tmp_path / "val_acc_vs_params.png").stat().st_size > 0
+    assert len(plot_against_params({name: ([value], [0.3], False) for name, value in params.items()}).axes) == 5
 
 
 @pytest.mark.slow
@@ -164,7 +166,7 @@ def test_a_study_of_the_labs_four_and_label_smoothing_exits_0_with_its_plots(fak
 # ----------------------------------------------------------------------------- 5. the grid is enumerated lazily
 
 
-def test_a_grid_of_a_trillion_configurations_runs_its_first_trial_in_little_memory_and_time():
+def test_a_grid_of_a_trillion_configurations_runs_its_first_trial_in_little_memory_and_time(monkeypatch):
     import optuna
 
     thousand = tuple(range(1, 1001))
@@ -172,12 +174,12 @@ def test_a_grid_of_a_trillion_configurations_runs_its_first_trial_in_little_memo
     for name in space.params:
         space.params[name] = Param(name, thousand, 1, 1000, True, False)
     asked = []
-    workers = SimpleNamespace(map=lambda fn, items: asked.append(items))
+    monkeypatch.setattr(study, "_run_configs", lambda args, space, configs: asked.append(configs))
     args = Namespace(trials=1)
     tracemalloc.start()
     started = time.perf_counter()
     try:
-        study.run_grid(args, space, optuna.create_study(), workers)
+        study.run_grid(args, space, optuna.create_study())
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

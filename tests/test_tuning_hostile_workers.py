@@ -1,6 +1,7 @@
 """Workers on one study under hostile conditions: a study asked for another search, a trial whose process died
 inside Optuna, a worker whose trial another failed as stale while it was paused, a password with URL characters,
-a journal without a path, a storage URL with PostgreSQL's short name, a machine without CPU affinity (macOS)."""
+a report written while another worker's duplicate trial waits to be refused, a journal without a path, a storage URL
+with PostgreSQL's short name, a machine without CPU affinity (macOS)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 import tune
 from tuning import study as tuning_study
+from tuning.space import SearchSpace
 
 SPACE = {
     "hidden_size": {"values": [10, 20]},
@@ -76,8 +78,23 @@ def test_a_worker_whose_trial_was_failed_as_stale_meanwhile_goes_on(tmp_path, mo
         return 0.5
 
     monkeypatch.setattr(tuning_study, "objective", objective)
-    tuning_study.run_one_trial(study)
+    tuning_study.run_one_trial(study, None, None)
     assert [t.state.name for t in study.trials] == ["FAIL"]
+
+
+def test_a_report_leaves_out_a_trial_another_worker_is_about_to_refuse(tmp_path):
+    """At a grid's end one worker wrote its report while another's new trial of a held configuration waited to be
+    refused as a duplicate: it was listed as running, and the two workers' reports differed."""
+    study = optuna.create_study(storage=journal(tmp_path / "s.log"), direction="maximize")
+    params = {"hidden_size": 10, "learning_rate": 1e-4, "num_epochs": 1, "reg": 0.0}
+    space = {name: optuna.distributions.CategoricalDistribution([value]) for name, value in params.items()}
+    space["hidden_size"] = optuna.distributions.CategoricalDistribution([10, 20])
+    study.add_trial(optuna.trial.create_trial(params=params, distributions=space, value=0.5))
+    for hidden_size in (10, 20):  # the same configuration (running until claim_place refuses it), then another
+        study.enqueue_trial({**params, "hidden_size": hidden_size})
+        study.ask(space)
+    records = tuning_study.trial_records(study, SearchSpace())
+    assert [(r["number"], r["state"]) for r in records] == [(0, "complete"), (2, "running")]
 
 
 @pytest.mark.parametrize("password", ["pa#ss", "p/q?x", "postgres"])

@@ -43,7 +43,7 @@ class TrialRecord(TypedDict, total=False):
 
 TEXT = {
     "en": {
-        "header": ("hidden_size", "learning_rate", "lr_decay", "num_epochs", "reg", "train acc", "val acc", "analysis"),
+        "header": ("train acc", "val acc", "analysis"),  # after COLUMNS
         "diverged": "diverged (non-finite loss): lower the learning rate",
         "failed": "crashed: {error}",
         "pruned": "stopped early by the pruner after epoch {epoch}",
@@ -82,16 +82,7 @@ TEXT = {
         "no_results": "No trial finished, so there is no best configuration yet.",
     },
     "ko": {
-        "header": (
-            "hidden_size",
-            "learning_rate",
-            "lr_decay",
-            "num_epochs",
-            "reg",
-            "훈련정확도",
-            "검증정확도",
-            "결과 분석 및 고찰",
-        ),
+        "header": ("훈련정확도", "검증정확도", "결과 분석 및 고찰"),
         "diverged": "발산 (손실이 NaN/무한대): 학습률을 낮출 것",
         "failed": "실행 오류: {error}",
         "pruned": "{epoch} 에폭 후 pruner가 조기 중단",
@@ -195,7 +186,7 @@ def lab_table(
     """
     t = TEXT[lang]
     columns = (*COLUMNS, *varied_extras(trials))
-    header = (*columns, *t["header"][len(COLUMNS) :])
+    header = (*columns, *t["header"])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     best, any_border = None, False
     for trial in sorted(trials, key=lambda r: r["number"]):

@@ -22,6 +22,10 @@ def trial_seed(seed: int, number: int) -> int:
 class _SeededPerTrial:
     """Reseed the sampler's generators from (seed, trial number) as each trial starts."""
 
+    def __init__(self, seed: int):
+        super().__init__(seed=seed)
+        self._study_seed = seed
+
     def before_trial(self, study, trial) -> None:
         for rng in self._generators():
             rng.seed(trial_seed(self._study_seed, trial.number))
@@ -31,20 +35,12 @@ class _SeededPerTrial:
 class PerTrialRandomSampler(_SeededPerTrial, optuna.samplers.RandomSampler):
     """RandomSampler whose draws for trial n depend only on (seed, n)."""
 
-    def __init__(self, seed: int):
-        super().__init__(seed=seed)
-        self._study_seed = seed
-
     def _generators(self):
         return [self._rng.rng]  # optuna keeps its numpy RandomState here (checked by a test)
 
 
 class PerTrialTPESampler(_SeededPerTrial, optuna.samplers.TPESampler):
     """TPESampler whose draws for trial n depend only on (seed, n) and the trials finished before it."""
-
-    def __init__(self, seed: int):
-        super().__init__(seed=seed)
-        self._study_seed = seed
 
     def _generators(self):
         return [self._rng.rng, self._random_sampler._rng.rng]  # its own and its start-up random sampler's

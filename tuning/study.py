@@ -11,14 +11,13 @@ import itertools
 import json
 import logging
 import math
-import multiprocessing
 import os
 import signal
 import socket
 import stat
 import sys
 import time
-from functools import partial
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ import numpy as np
 from common.artifacts import atomic_open, load_json
 from common.config import NAMES, Config
 from common.lab_folder import is_student_impl
-from common.plots import plot_accuracy, plot_loss, save_figure, use_korean_font
+from common.plots import plot_accuracy, plot_against_params, plot_loss, save_figure
 from common.runtime import check_memory, process_identity, process_running, retain_freed_memory
 from common.signals import STOP_SIGNALS, DeferredSignals, exit_code
 from experiment.models import training_memory
@@ -39,8 +38,7 @@ from tuning.space import LAB_START, SearchSpace
 STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running", "WAITING": "running"}
 
 _DATA: dict | None = None  # the data of this process, loaded once and shared by its trials
-_ARGS: argparse.Namespace | None = None  # a worker's settings, set by _worker_init
-_SPACE: SearchSpace | None = None
+_CHILD = False  # a worker forked by Workers: the search's summary is its parent's to print
 
 
 class UsageError(Exception):
@@ -357,68 +355,60 @@ DEFERRED = DeferredSignals()
 stop_if_interrupted = DEFERRED.check  # a safe point: raises Interrupted (a KeyboardInterrupt) for a noted signal
 
 
-def _worker_init(args: argparse.Namespace, space: SearchSpace, pool_worker: bool = False) -> None:
-    """Set up a process that runs trials: this one (--jobs 1), or a pool worker, which defers signals only
-    while it runs trials (_stopping_quietly): between them it has nothing to mark, and one ends it at once."""
-    global _ARGS, _SPACE
-    _ARGS, _SPACE = args, space
-    if pool_worker:
-        for signum in STOP_SIGNALS:
-            signal.signal(signum, _exit_at_once)
-    else:
-        DEFERRED.start()  # a trial stopped by Ctrl-C or SIGTERM is recorded as interrupted
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    logging.getLogger("optuna.study._optimize").setLevel(logging.ERROR)  # the objective says why a trial failed
-    limit_threads(args.jobs)
-    retain_freed_memory()
-
-
-def _exit_at_once(signum, frame) -> None:
-    """A pool worker's handler between trials: exit quietly with 128 + signum (the main process reports it)."""
-    sys.stderr.flush()
-    os._exit(128 + signum)
-
-
-def _stopping_quietly(fn, item):
-    """fn(item) in a pool worker, Ctrl-C and SIGTERM deferred to its trials' safe points; a worker stopped by
-    one, its trial marked, exits without a traceback (the main process reports the interruption once)."""
-    DEFERRED.start()
-    try:
-        return fn(item)
-    except KeyboardInterrupt as interrupt:
-        _exit_at_once(exit_code(interrupt) - 128, None)
-    finally:
-        noted = DEFERRED.stop()
-        if noted:  # after the last safe point
-            _exit_at_once(noted[0], None)
-
-
 class Workers:
-    """Runs trials in --jobs processes (or in this one when --jobs is 1)."""
+    """--jobs processes on the study: this one and --jobs - 1 forked ones, each running the whole search as
+    another machine would (claim_place keeps them from training a configuration twice)."""
 
     def __init__(self, args: argparse.Namespace, space: SearchSpace):
-        self.pool = None
-        if args.jobs > 1:
-            self.pool = multiprocessing.get_context("fork").Pool(args.jobs, _worker_init, (args, space, True))
-        else:
-            _worker_init(args, space)
+        """Set this process up to run trials: Ctrl-C and SIGTERM deferred to its safe points (a trial stopped by one
+        is recorded as interrupted), Optuna's logging quiet, its share of the cores."""
+        import optuna
 
-    def map(self, fn, items: list):
-        if self.pool:
-            return self.pool.map(partial(_stopping_quietly, fn), items, chunksize=1)
-        if fn is _run_config:  # in one process: whichever configuration of the batch is free, in turn
-            return _run_configs(items)
-        return [fn(item) for item in items]
+        DEFERRED.start()
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        logging.getLogger("optuna.study._optimize").setLevel(logging.ERROR)  # the objective says why a trial failed
+        limit_threads(args.jobs)
+        retain_freed_memory()
+        self.args, self.space, self.children = args, space, []
 
-    def close(self, interrupted: bool = False) -> None:
-        """Wait for the workers; when interrupted, stop them (SIGTERM: each marks its trial interrupted).
-        In-process trials hand Ctrl-C and SIGTERM back to their previous handlers."""
-        if self.pool:
-            self.pool.terminate() if interrupted else self.pool.close()
-            self.pool.join()
-        DEFERRED.stop()
+    def run(self, search, study) -> None:
+        """search(args, space, study) in every worker; a signal to this one is passed on to the others."""
+        for _ in range(self.args.jobs - 1):
+            pid = os.fork()
+            if pid == 0:
+                os._exit(self._child(search))
+            self.children.append(pid)
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._pass_on)
+        search(self.args, self.space, study)
+
+    def _pass_on(self, signum, frame) -> None:
+        DEFERRED._note(signum, frame)
+        for pid in self.children:
+            os.kill(pid, signal.SIGTERM)
+
+    def _child(self, search) -> int:
+        """A forked worker: the search on a study of its own (its parent's connections left alone) -> exit code."""
+        global _CHILD
+        _CHILD, code = True, 0
+        try:
+            search(self.args, self.space, make_study(self.args, self.space))
+        except KeyboardInterrupt as interrupt:  # its trial is marked interrupted; the parent reports it once
+            code = exit_code(interrupt)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        sys.stdout.flush(), sys.stderr.flush()
+        return code
+
+    def close(self, interrupted: bool = False) -> int | None:
+        """Wait for the forked workers (stopped first when interrupted), give Ctrl-C and SIGTERM back to their
+        handlers; -> a signal noted since this process's last safe point, or one that stopped a worker, or None."""
+        if interrupted:
+            self._pass_on(signal.SIGTERM, None)
+        codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in self.children]
+        self.children = []
+        return next(iter(DEFERRED.stop() + [code - 128 for code in codes if code > 128]), None)
 
 
 # ----------------------------------------------------------------------------- the study's trials
@@ -488,11 +478,11 @@ def fail_dead_trials(study) -> int:
     return marked
 
 
-def run_one_trial(study) -> None:
+def run_one_trial(study, args: argparse.Namespace, space: SearchSpace) -> None:
     """Run the study's next trial: a queued one (a retry) first, else a new one from the sampler."""
 
     try:
-        study.optimize(lambda t: objective(t, _ARGS, _SPACE), n_trials=1, catch=(Exception,))
+        study.optimize(lambda t: objective(t, args, space), n_trials=1, catch=(Exception,))
     except Exception:  # Optuna's tell of a trial failed meanwhile: ValueError (RDB), an assertion (journal), ...
         if not (_RUNNING and failed_as_dead(study._storage.get_trial(_RUNNING[-1]))):
             raise
@@ -504,19 +494,19 @@ def failed_as_dead(trial) -> bool:
     return trial.state.name == "FAIL" and ("error" not in trial.user_attrs or "interrupted" in trial.user_attrs)
 
 
-def _run_configs(configs: list[dict]) -> list[tuple[dict, float | None]]:
+def _run_configs(args: argparse.Namespace, space: SearchSpace, configs: list[dict]) -> list[tuple[dict, float | None]]:
     """Worker: have configurations (greedy, grid) trained in the study -> (params, value or None) for each.
 
     It trains the first one no trial holds (claim_place), looks again, and so on; one that another
     worker's trial holds is left to it, and taken over if that trial fails as its worker dies."""
     import optuna
 
-    study, results = make_study(_ARGS, _SPACE), {}
+    study, results = make_study(args, space), {}
     sampler = study.sampler
     while len(results) < len(configs):
         stop_if_interrupted()
         fail_dead_trials(study)
-        holders = {params_key(t, _SPACE): t for t in reversed(counted_trials(study))}  # the earliest of each
+        holders = {params_key(t, space): t for t in reversed(counted_trials(study))}  # the earliest of each
         free = [c for c in configs if holders.get(config_key(c)) is None or state(holders[config_key(c)]) == "WAITING"]
         for config in configs:
             holder = holders.get(config_key(config))
@@ -524,41 +514,33 @@ def _run_configs(configs: list[dict]) -> list[tuple[dict, float | None]]:
                 results[config_key(config)] = holder.value if holder.state.name == "COMPLETE" else None
         if free:
             study.sampler = optuna.samplers.PartialFixedSampler(free[0], sampler)  # a new trial takes it
-            run_one_trial(study)  # (a queued retry goes first)
+            run_one_trial(study, args, space)  # (a queued retry goes first)
         elif len(results) < len(configs):
             time.sleep(1.0)
     return [(config, results[config_key(config)]) for config in configs]
 
 
-def _run_config(config: dict) -> tuple[dict, float | None]:
-    """A pool worker's share of a batch: one configuration -> (its params, its value or None)."""
-    return _run_configs([config])[0]
-
-
-def _run_sampled(_=None) -> None:
-    """Worker: run the sampler's trials until the study holds --trials finished ones (shared by every worker)."""
-    study = make_study(_ARGS, _SPACE)
+def run_sampled(args, space: SearchSpace, study) -> None:
+    """Random or TPE: run the sampler's trials until the study holds --trials (default 20) finished ones, shared
+    by every worker."""
     while True:
         stop_if_interrupted()
         fail_dead_trials(study)
         counted = counted_trials(study)
         states = {state(t) for t in counted}
-        if len(counted) < (_ARGS.trials or 20) or "WAITING" in states:
-            run_one_trial(study)
+        if len(counted) < (args.trials or 20) or "WAITING" in states:
+            run_one_trial(study, args, space)
         elif "RUNNING" in states:
             time.sleep(1.0)  # all places taken; a running trial may still fail as stale and free one
         else:
             return
 
 
-def finished_configs(study, names) -> dict[tuple, float | None]:
+def finished_configs(study, space: SearchSpace) -> dict[tuple, float | None]:
     """Configurations already tried in the study (finished, pruned or failed, not interrupted) -> their value."""
-    cache = {}
-    for t in counted_trials(study):
-        if t.state.name in ("COMPLETE", "PRUNED", "FAIL") and all(n in t.params for n in names):
-            value = t.value if t.state.name == "COMPLETE" else None
-            cache[config_key({n: t.params[n] for n in names})] = value
-    return cache
+    done = [t for t in counted_trials(study) if t.state.name in ("COMPLETE", "PRUNED", "FAIL")]
+    keys = {t.number: params_key(t, space) for t in done}
+    return {keys[t.number]: t.value if t.state.name == "COMPLETE" else None for t in done if keys[t.number]}
 
 
 def greedy_order(args, space: SearchSpace) -> list[str]:
@@ -569,39 +551,35 @@ def greedy_order(args, space: SearchSpace) -> list[str]:
     return order
 
 
-def run_greedy(args, space: SearchSpace, study, workers: Workers) -> None:
+def run_greedy(args, space: SearchSpace, study) -> None:
     order = greedy_order(args, space)
     start = {
         name: LAB_START[name] if LAB_START.get(name) in p.values else p.values[0] for name, p in space.params.items()
     }
-    cache = finished_configs(study, list(space.params))
+    cache = finished_configs(study, space)
 
     def evaluate(configs):
-        results = {config_key(params): value for params, value in workers.map(_run_config, configs)}
+        results = {config_key(params): value for params, value in _run_configs(args, space, configs)}
         return [results.get(config_key(c)) for c in configs]
 
     total = args.trials if args.trials is not None else 40  # trials in the study, earlier runs included
     result = greedy_search(start, space.grid(), evaluate, order, cache=cache, max_new=max(0, total - len(cache)))
-    print(
-        f"greedy search: {result.passes} pass(es), best val acc {result.best_value:.4f} with {result.best}"
-        + (" (trial budget reached)" if result.exhausted_budget else ""),
-        flush=True,
-    )
+    if not _CHILD:
+        print(
+            f"greedy search: {result.passes} pass(es), best val acc {result.best_value:.4f} with {result.best}"
+            + (" (trial budget reached)" if result.exhausted_budget else ""),
+            flush=True,
+        )
 
 
-def run_grid(args, space: SearchSpace, study, workers: Workers) -> None:
+def run_grid(args, space: SearchSpace, study) -> None:
     """Every configuration of the grid, in order, each once (up to --trials in the study)."""
     names = list(space.params)
     grid = (dict(zip(names, values)) for values in itertools.product(*space.grid().values()))  # lazily: it may be
-    done = finished_configs(study, names)  # far larger than memory (1000 values each of four: 10^12)
+    done = finished_configs(study, space)  # far larger than memory (1000 values each of four: 10^12)
     total = args.trials if args.trials is not None else math.prod(len(p.values) for p in space.params.values())
     todo = list(itertools.islice((c for c in grid if config_key(c) not in done), max(0, total - len(done))))
-    workers.map(_run_config, todo)
-
-
-def run_sampled(args, space: SearchSpace, study, workers: Workers) -> None:
-    """Random or TPE: every worker runs the sampler's trials until the study holds --trials (default 20)."""
-    workers.map(_run_sampled, [None] * args.jobs)
+    _run_configs(args, space, todo)
 
 
 # ----------------------------------------------------------------------------- reporting
@@ -611,10 +589,12 @@ def trial_records(study, space: SearchSpace) -> list[dict]:
     """One record per trial of the study (those never trained left out: duplicates, beyond --trials)."""
     trials = study.get_trials(deepcopy=False)
     retried_as = {t.system_attrs["retry_history"][-1]: t.number for t in trials if t.system_attrs.get("retry_history")}
+    holders = {params_key(t, space): t.number for t in reversed(counted_trials(trials))}  # the earliest of each
     records = []
     for t in trials:
         attrs = t.user_attrs
-        if "duplicate_of" in attrs or "surplus" in attrs:
+        refused = "duplicate_of" in attrs or "surplus" in attrs  # by claim_place; or about to be, as a duplicate:
+        if refused or (t.state.name == "RUNNING" and holders.get(params_key(t, space), t.number) < t.number):
             continue
         val = t.value
         if t.state.name == "PRUNED" and t.intermediate_values:
@@ -658,43 +638,18 @@ def write_report(
     with atomic_open(out / "results.md", "w") as f:
         table, text = lab_table(records, lang, border, analysis), summary(records, lang, border, analysis)
         f.write(f"{title}\n\n{table}\n\n{text}\n")
-    plot_against_params(records, space, out / "val_acc_vs_params.png", lang)
+    finished = [r for r in records if r["val_acc"] is not None and not r["diverged"]]
+    points = {
+        n: ([r["params"][n] for r in finished], [r["val_acc"] for r in finished], p.log)
+        for n, p in space.params.items()
+    }
+    save_figure(plot_against_params(points, lang), out / "val_acc_vs_params.png")
     best = best_record(records)
     if best is not None:
         attrs = best["user_attrs"]
         accuracy = plot_accuracy(attrs["train_acc_history"], attrs["val_acc_history"], lang)
         save_figure(accuracy, out / "best_accuracy.png")
         save_figure(plot_loss(attrs["epoch_loss"], 1, unit="epoch", lang=lang), out / "best_loss.png")
-
-
-def plot_against_params(records: list[dict], space: SearchSpace, path: Path, lang: str = "en") -> None:
-    """Validation accuracy against each tuned hyperparameter (log axes where the search is log)."""
-    from matplotlib.figure import Figure
-
-    if lang == "ko":
-        use_korean_font()  # before any text is made: each text keeps the font of its creation
-    from matplotlib.ticker import NullFormatter
-
-    count = max(1, len(space.params))
-    columns = 2 if count <= 4 else 3  # the lab's four in 2 x 2; more in rows of three
-    rows = math.ceil(count / columns)
-    fig = Figure(figsize=(5 * columns, 3.75 * rows))
-    finished = [r for r in records if r["val_acc"] is not None and not r["diverged"]]
-    for i, (name, param) in enumerate(space.params.items()):
-        ax = fig.add_subplot(rows, columns, i + 1)
-        xs = [r["params"][name] for r in finished]
-        ax.scatter(xs, [100 * r["val_acc"] for r in finished], alpha=0.7)
-        positive = [x for x in xs if x > 0]
-        if param.log and positive:  # log axis; symlog keeps a 0 (e.g. reg = 0) on it, linear below the smallest
-            ax.set_xscale("log") if len(positive) == len(xs) else ax.set_xscale("symlog", linthresh=min(positive))
-            ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel(name)
-        ax.set_ylabel({"en": "validation accuracy (%)", "ko": "검증정확도 (%)"}[lang])
-        ax.grid(alpha=0.3)
-    title = {"en": "Validation accuracy of every trial, by hyperparameter", "ko": "하이퍼파라미터별 trial의 검증정확도"}
-    fig.suptitle(title[lang])
-    fig.tight_layout()
-    save_figure(fig, path)
 
 
 REPORT_TITLES = ("# Hyperparameter search (", "# 하이퍼파라미터 탐색 (")  # write_report's first line
