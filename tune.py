@@ -182,24 +182,34 @@ def search(args: argparse.Namespace, space, study, out: Path) -> int:
     print(f"study {args.study!r} in {storage}: {args.strategy} search, {args.jobs} job(s)", flush=True)
     run = {"greedy": run_greedy, "grid": run_grid}.get(args.strategy, run_sampled)
     workers = Workers(args, space)  # Ctrl-C and SIGTERM stop each worker's trial at its next safe point
-    interrupted = None
+    interrupted, ended = None, False
     try:
         workers.run(run, study)
+        ended = True
     except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM
         interrupted = interrupt
+    except UsageError as err:
+        print(f"tune.py: error: {err}", file=sys.stderr)
+        return 2
+    finally:  # on an error here, the other workers are stopped, not waited for to the search's end
+        signum, failed = workers.close(stop=not ended)
+    if interrupted is None and signum is not None:  # after this process's last trial, or a worker's own
+        interrupted = Interrupted(signum)
+    if interrupted is not None:
         print(
             "interrupted: the finished trials are stored, the interrupted ones marked so; "
             "run the same command again to resume",
             file=sys.stderr,
             flush=True,
         )
-    except UsageError as err:
-        print(f"tune.py: error: {err}", file=sys.stderr)
-        return 2
-    finally:
-        signum = workers.close(interrupted=interrupted is not None)
-    if interrupted is None and signum is not None:  # after this process's last trial, or a worker's own
-        interrupted = Interrupted(signum)
+    elif failed:
+        how = f"killed by signal {-failed[0]}" if failed[0] < 0 else f"exit code {failed[0]}"
+        print(
+            f"tune.py: error: {len(failed)} of the --jobs workers failed ({how}); the finished trials are kept in "
+            "the study's database: run the same command again to resume",
+            file=sys.stderr,
+            flush=True,
+        )
 
     step = "writing the report"
     try:
@@ -208,8 +218,8 @@ def search(args: argparse.Namespace, space, study, out: Path) -> int:
             records = trial_records(study, space)
             write_report(out, records, space, args.lang, args.strategy, analysis=not args.no_analysis)
             print(f"{len(records)} trials; table in {out / 'results.md'}", flush=True)
-            if interrupted is not None:
-                return exit_code(interrupted)
+            if interrupted is not None or failed:
+                return exit_code(interrupted) if interrupted is not None else 1
             step = "retraining the best configuration"
             return finish(args, records, out)
     except KeyboardInterrupt as interrupt:

@@ -1,20 +1,30 @@
 """Workers on one study under hostile conditions: a study asked for another search, a trial whose process died
 inside Optuna, a worker whose trial another failed as stale while it was paused, a password with URL characters,
 a report written while another worker's duplicate trial waits to be refused, a journal without a path, a storage URL
-with PostgreSQL's short name, a machine without CPU affinity (macOS)."""
+with PostgreSQL's short name, a machine without CPU affinity (macOS), a signal while a trial is set up, and --jobs
+workers signalled twice, crashed, killed, or left behind by a tune.py killed with SIGKILL."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import optuna
 import pytest
 
 import tune
+from common.runtime import process_running
+from common.signals import DeferredSignals
 from tuning import study as tuning_study
 from tuning.space import SearchSpace
 
+ROOT = Path(__file__).resolve().parents[1]
 SPACE = {
     "hidden_size": {"values": [10, 20]},
     "learning_rate": {"values": [1e-4]},
@@ -122,3 +132,88 @@ def test_a_storage_without_a_file_or_with_postgresqls_short_name_is_one_line(tmp
 def test_threads_are_shared_out_without_cpu_affinity(monkeypatch):
     monkeypatch.delattr(os, "sched_getaffinity", raising=False)  # as on macOS
     tuning_study.limit_threads(1)
+
+
+def test_a_signal_while_a_trial_is_set_up_marks_it_interrupted(tmp_path, monkeypatch):
+    """A Ctrl-C or SIGTERM noted while a trial wrote its worker record or its parameters was raised outside the
+    objective's handling: Optuna failed the trial as finished, and a resumed grid never trained its configuration."""
+    noted = DeferredSignals()
+    noted.pending.append(signal.SIGTERM)
+    monkeypatch.setattr(tuning_study, "stop_if_interrupted", noted.check)
+    study = optuna.create_study(storage=journal(tmp_path / "s.log"), direction="maximize")
+    args = argparse.Namespace(strategy="grid", trials=None, impl="numpy", seed=0, num_train=500, data_dir=None)
+    with pytest.raises(KeyboardInterrupt):
+        study.optimize(lambda trial: tuning_study.objective(trial, args, SearchSpace()), n_trials=1)
+    (trial,) = study.trials
+    assert trial.user_attrs["interrupted"] is True and trial.user_attrs["error"] == "interrupted (SIGTERM)"
+    assert tuning_study.counted_trials(study) == []  # trained again on resume
+
+
+def test_a_second_signal_while_tune_waits_for_its_workers_still_stops_the_live_ones(monkeypatch):
+    """Waiting for its --jobs workers, tune.py passed a second Ctrl-C on to a worker it had already reaped: the
+    ProcessLookupError ended tune.py with no report, and the workers after it searched on unseen."""
+    monkeypatch.setattr(tuning_study, "DEFERRED", DeferredSignals())
+    finished, live = subprocess.Popen(["true"]), subprocess.Popen(["sleep", "60"])
+    finished.wait()
+    workers = object.__new__(tuning_study.Workers)
+    workers.children = [finished.pid, live.pid]
+    workers._pass_on(signal.SIGTERM, None)
+    assert live.wait(timeout=10) == -signal.SIGTERM
+
+
+def test_workers_that_crashed_or_were_killed_are_counted_as_failed(monkeypatch):
+    monkeypatch.setattr(tuning_study, "DEFERRED", DeferredSignals())
+    commands = (["true"], ["false"], ["sleep", "60"], ["sh", "-c", "exit 143"])  # the last: stopped by SIGTERM
+    workers = object.__new__(tuning_study.Workers)
+    procs = [subprocess.Popen(command) for command in commands]
+    procs[2].kill()
+    workers.children = [proc.pid for proc in procs]
+    assert workers.close() == (signal.SIGTERM, [1, -signal.SIGKILL])
+    assert workers.children == []
+
+
+def test_a_jobs_worker_that_crashes_fails_the_search_after_its_report(tmp_path, fake_cifar, monkeypatch, capsys):
+    """A forked worker's crash left tune.py's exit code 0 (and the best retrained as if the search were whole)."""
+
+    def grid(args, space, study):
+        if tuning_study._RANK:
+            raise RuntimeError("a bug in a worker")
+
+    monkeypatch.setattr(tune, "run_grid", grid)
+    assert run_tune(tmp_path, fake_cifar, f"journal:{tmp_path / 's.log'}", SPACE, "--jobs", "2") == 1
+    err = capsys.readouterr().err
+    assert "tune.py: error: 1 of the --jobs workers failed (exit code 1)" in err
+    assert (tmp_path / "out" / "results.md").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="a worker learns of its parent's death through prctl (Linux)")
+def test_a_jobs_worker_stops_when_tune_is_killed(tmp_path, fake_cifar):
+    """After a kill -9 of tune.py, its forked worker searched on alone, unseen, to the search's end."""
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({**SPACE, "num_epochs": {"values": [3000]}}))
+    storage = f"journal:{tmp_path / 's.log'}"
+    command = [sys.executable, "tune.py", "--strategy", "grid", "--storage", storage, "--study", "s", "--jobs", "2"]
+    command += ["--space", str(space), "--num-train", "500", "--data-dir", fake_cifar, "--out", str(tmp_path / "o")]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline, running = time.monotonic() + 120, {}
+        while len(running) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            trials = (
+                optuna.load_study(study_name="s", storage=journal(tmp_path / "s.log")).trials
+                if (tmp_path / "s.log").exists()
+                else []
+            )
+            running = {t.number: t.user_attrs["worker"] for t in trials if "worker" in t.user_attrs}
+        assert len(running) == 2, running
+    finally:
+        proc.kill()
+        proc.wait()
+    ((number, worker),) = [(n, w) for n, w in running.items() if w["pid"] != proc.pid]
+    deadline = time.monotonic() + 60
+    while process_running(worker["pid"], worker["process"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not process_running(worker["pid"], worker["process"])
+    trial = optuna.load_study(study_name="s", storage=journal(tmp_path / "s.log")).trials[number]
+    assert trial.user_attrs["error"] == "interrupted (SIGTERM)"

@@ -26,7 +26,6 @@ UNDERFIT_TRAIN_ACC = 0.50  # train accuracy below 50% ...
 UNDERFIT_GAP = 0.05  # ... and within 5 points of validation: underfitting
 
 COLUMNS = ("hidden_size", "learning_rate", "lr_decay", "num_epochs", "reg")
-LOG_SCALE = {"hidden_size", "learning_rate", "reg"}
 
 
 class TrialRecord(TypedDict, total=False):

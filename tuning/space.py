@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from common.config import DEFAULTS, NAMES
@@ -76,13 +76,9 @@ class SearchSpace:
         return {name: list(p.values) for name, p in self.params.items()}
 
     def describe(self) -> dict:
-        return {
-            "params": {
-                n: {"values": list(p.values), "low": p.low, "high": p.high, "integer": p.integer, "log": p.log}
-                for n, p in self.params.items()
-            },
-            "fixed": self.fixed,
-        }
+        """The space as plain data (search.json, the study's record of its search): each Param but its name."""
+        params = {n: {key: value for key, value in asdict(p).items() if key != "name"} for n, p in self.params.items()}
+        return {"params": params, "fixed": self.fixed}
 
 
 RANGED = ("random", "tpe")  # the strategies that draw from [low, high]; greedy and grid use the values

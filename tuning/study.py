@@ -7,6 +7,8 @@ database, so re-running the same command resumes it; --jobs worker processes sha
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import itertools
 import json
 import logging
@@ -27,7 +29,7 @@ from common.config import NAMES, Config
 from common.lab_folder import is_student_impl
 from common.plots import plot_accuracy, plot_against_params, plot_loss, save_figure
 from common.runtime import check_memory, process_identity, process_running, retain_freed_memory
-from common.signals import STOP_SIGNALS, DeferredSignals, exit_code
+from common.signals import STOP_SIGNALS, DeferredSignals, Interrupted, exit_code
 from experiment.models import training_memory
 from experiment.runs import CLAIM, RUN_FILES, claim_out, fit, library_versions, load_splits, release_claim, train_run
 from experiment.student import describe_error
@@ -38,7 +40,7 @@ from tuning.space import LAB_START, SearchSpace
 STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running", "WAITING": "running"}
 
 _DATA: dict | None = None  # the data of this process, loaded once and shared by its trials
-_CHILD = False  # a worker forked by Workers: the search's summary is its parent's to print
+_RANK = 0  # this worker's number among --jobs: 0 for tune.py itself, which prints the search's summary
 
 
 class UsageError(Exception):
@@ -159,11 +161,6 @@ def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
     import optuna
 
     _RUNNING[:] = [trial._trial_id]
-    pid = os.getpid()  # who runs it: on a storage without heartbeats, fail_dead_trials checks this process
-    trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": pid, "process": process_identity(pid)})
-    config = {**space.fixed, **suggest(trial, space, args.strategy)}
-    claim_place(trial, config, args, space)
-    trial.set_user_attr("fixed", space.fixed)
 
     def report(solver):
         stop_if_interrupted()
@@ -174,11 +171,16 @@ def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
                 trial.set_user_attr("train_acc", solver.train_acc_history[-1])
                 raise optuna.TrialPruned()
 
-    try:
+    try:  # a signal noted from here on, in a database write too, marks the trial interrupted
+        pid = os.getpid()  # who runs it: on a storage without heartbeats, fail_dead_trials checks this process
+        trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": pid, "process": process_identity(pid)})
+        config = {**space.fixed, **suggest(trial, space, args.strategy)}
+        claim_place(trial, config, args, space)
+        trial.set_user_attr("fixed", space.fixed)
         stop_if_interrupted()
         run_config = trial_config(config, args)
         result = train_config(run_config, trial_data(run_config, args.data_dir), report)
-    except (optuna.TrialPruned, optuna.exceptions.UpdateFinishedTrialError):
+    except (optuna.TrialPruned, optuna.exceptions.UpdateFinishedTrialError, NotTrained):
         raise  # the second: another worker failed this trial as stale (fail_stale_trials); its retry trains it
     except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM: failed, and run again when the study resumes
         trial.set_user_attr("error", f"interrupted ({str(interrupt) or 'SIGINT'})")
@@ -300,7 +302,6 @@ def make_study(args: argparse.Namespace, space: SearchSpace):
     from tuning.samplers import PerTrialRandomSampler, PerTrialTPESampler
 
     check_storage_file(args.storage)
-
     sampler = PerTrialTPESampler if args.strategy == "tpe" else PerTrialRandomSampler  # greedy, grid: fixed
     pruners = {
         "none": optuna.pruners.NopPruner,
@@ -373,10 +374,11 @@ class Workers:
 
     def run(self, search, study) -> None:
         """search(args, space, study) in every worker; a signal to this one is passed on to the others."""
-        for _ in range(self.args.jobs - 1):
+        parent = os.getpid()
+        for rank in range(1, self.args.jobs):
             pid = os.fork()
             if pid == 0:
-                os._exit(self._child(search))
+                os._exit(self._child(search, rank, parent))
             self.children.append(pid)
         for signum in STOP_SIGNALS:
             signal.signal(signum, self._pass_on)
@@ -385,42 +387,53 @@ class Workers:
     def _pass_on(self, signum, frame) -> None:
         DEFERRED._note(signum, frame)
         for pid in self.children:
-            os.kill(pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
 
-    def _child(self, search) -> int:
-        """A forked worker: the search on a study of its own (its parent's connections left alone) -> exit code."""
-        global _CHILD
-        _CHILD, code = True, 0
+    def _child(self, search, rank: int, parent: int) -> int:
+        """A forked worker: the search on a study of its own (its parent's connections left alone) -> exit code.
+        On Linux it is stopped as by SIGTERM when its parent dies, instead of searching on unseen."""
+        global _RANK
+        _RANK, code = rank, 0
+        if sys.platform == "linux":
+            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
         try:
+            if os.getppid() != parent:  # it died before that
+                raise Interrupted(signal.SIGTERM)
             search(self.args, self.space, make_study(self.args, self.space))
         except KeyboardInterrupt as interrupt:  # its trial is marked interrupted; the parent reports it once
             code = exit_code(interrupt)
+        except UsageError as err:
+            print(f"tune.py: error: {err}", file=sys.stderr)
+            code = 2
         except BaseException:
             traceback.print_exc()
             code = 1
         sys.stdout.flush(), sys.stderr.flush()
         return code
 
-    def close(self, interrupted: bool = False) -> int | None:
-        """Wait for the forked workers (stopped first when interrupted), give Ctrl-C and SIGTERM back to their
-        handlers; -> a signal noted since this process's last safe point, or one that stopped a worker, or None."""
-        if interrupted:
+    def close(self, stop: bool = False) -> tuple[int | None, list[int]]:
+        """Wait for the forked workers (sent SIGTERM first if ``stop``), give Ctrl-C and SIGTERM back to their handlers;
+        -> (a signal noted since the last safe point or that stopped a worker, or None; failed workers' exit codes)."""
+        if stop:
             self._pass_on(signal.SIGTERM, None)
-        codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in self.children]
-        self.children = []
-        return next(iter(DEFERRED.stop() + [code - 128 for code in codes if code > 128]), None)
+        codes = []
+        while self.children:  # each taken off once reaped: its pid may belong to another process after
+            codes.append(os.waitstatus_to_exitcode(os.waitpid(self.children[0], 0)[1]))
+            self.children.pop(0)
+        stopped = [code - 128 for code in codes if code - 128 in STOP_SIGNALS]
+        return next(iter(DEFERRED.stop() + stopped), None), [c for c in codes if c != 0 and c - 128 not in stopped]
 
 
 # ----------------------------------------------------------------------------- the study's trials
-
-NOT_COUNTED = {"interrupted", "duplicate_of", "surplus"}  # the user attributes of trials that hold no place
 
 
 def counted_trials(trials) -> list:
     """The trials that hold a place: not interrupted or retried (each runs again), not refused by claim_place."""
     trials = trials.get_trials(deepcopy=False) if hasattr(trials, "get_trials") else trials
     retried = {number for t in trials for number in t.system_attrs.get("retry_history", ())}  # Optuna's retries
-    return [t for t in trials if t.number not in retried and not NOT_COUNTED & t.user_attrs.keys()]
+    not_counted = {"interrupted", "duplicate_of", "surplus"}  # the user attributes of trials that hold no place
+    return [t for t in trials if t.number not in retried and not not_counted & t.user_attrs.keys()]
 
 
 def state(trial) -> str:
@@ -480,24 +493,21 @@ def fail_dead_trials(study) -> int:
 
 def run_one_trial(study, args: argparse.Namespace, space: SearchSpace) -> None:
     """Run the study's next trial: a queued one (a retry) first, else a new one from the sampler."""
-
     try:
         study.optimize(lambda t: objective(t, args, space), n_trials=1, catch=(Exception,))
     except Exception:  # Optuna's tell of a trial failed meanwhile: ValueError (RDB), an assertion (journal), ...
-        if not (_RUNNING and failed_as_dead(study._storage.get_trial(_RUNNING[-1]))):
-            raise
-        # failed as stale by another worker while it ran (a paused machine, a lost heartbeat): its retry runs it
-
-
-def failed_as_dead(trial) -> bool:
-    """Whether another worker failed the trial as its process's: Optuna as stale, or fail_dead_trials."""
-    return trial.state.name == "FAIL" and ("error" not in trial.user_attrs or "interrupted" in trial.user_attrs)
+        trial = study._storage.get_trial(_RUNNING[-1]) if _RUNNING else None
+        attrs = trial.user_attrs if trial else {}
+        if trial is None or trial.state.name != "FAIL" or ("error" in attrs and "interrupted" not in attrs):
+            raise  # else another worker failed it as its dead process's (Optuna as stale, or fail_dead_trials)
+        # while it ran (a paused machine, a lost heartbeat): its retry runs it
 
 
 def _run_configs(args: argparse.Namespace, space: SearchSpace, configs: list[dict]) -> list[tuple[dict, float | None]]:
     """Worker: have configurations (greedy, grid) trained in the study -> (params, value or None) for each.
 
-    It trains the first one no trial holds (claim_place), looks again, and so on; one that another
+    It trains the first one no trial holds (claim_place; a --jobs worker of rank r the r-th, so that they start
+    apart), looks again, and so on; one that another
     worker's trial holds is left to it, and taken over if that trial fails as its worker dies."""
     import optuna
 
@@ -513,7 +523,7 @@ def _run_configs(args: argparse.Namespace, space: SearchSpace, configs: list[dic
             if holder is not None and state(holder) not in ("RUNNING", "WAITING"):
                 results[config_key(config)] = holder.value if holder.state.name == "COMPLETE" else None
         if free:
-            study.sampler = optuna.samplers.PartialFixedSampler(free[0], sampler)  # a new trial takes it
+            study.sampler = optuna.samplers.PartialFixedSampler(free[_RANK % len(free)], sampler)  # a new trial
             run_one_trial(study, args, space)  # (a queued retry goes first)
         elif len(results) < len(configs):
             time.sleep(1.0)
@@ -564,7 +574,7 @@ def run_greedy(args, space: SearchSpace, study) -> None:
 
     total = args.trials if args.trials is not None else 40  # trials in the study, earlier runs included
     result = greedy_search(start, space.grid(), evaluate, order, cache=cache, max_new=max(0, total - len(cache)))
-    if not _CHILD:
+    if _RANK == 0:
         print(
             f"greedy search: {result.passes} pass(es), best val acc {result.best_value:.4f} with {result.best}"
             + (" (trial budget reached)" if result.exhausted_budget else ""),
@@ -593,8 +603,8 @@ def trial_records(study, space: SearchSpace) -> list[dict]:
     records = []
     for t in trials:
         attrs = t.user_attrs
-        refused = "duplicate_of" in attrs or "surplus" in attrs  # by claim_place; or about to be, as a duplicate:
-        if refused or (t.state.name == "RUNNING" and holders.get(params_key(t, space), t.number) < t.number):
+        refused, key = "duplicate_of" in attrs or "surplus" in attrs, params_key(t, space)  # by claim_place; or
+        if refused or (t.state.name == "RUNNING" and key is not None and holders[key] < t.number):  # about to be
             continue
         val = t.value
         if t.state.name == "PRUNED" and t.intermediate_values:
@@ -611,12 +621,10 @@ def trial_records(study, space: SearchSpace) -> list[dict]:
                 "number": t.number,
                 "state": state,
                 "params": {**attrs.get("fixed", space.fixed), **t.params},
-                "train_acc": attrs.get("train_acc"),
+                **{key: attrs.get(key) for key in ("train_acc", "seconds", "pruned_epoch")},
                 "val_acc": val,
-                "seconds": attrs.get("seconds"),
                 "diverged": attrs.get("diverged", False),
                 "error": error,
-                "pruned_epoch": attrs.get("pruned_epoch"),
                 "user_attrs": attrs,
             }
         )
