@@ -176,14 +176,19 @@ def plot_accuracy_against_minutes(
     lang: str = "en",
 ) -> Figure:
     """Test accuracy against training minutes: per label, one point (minutes, accuracy, flip-averaged accuracy or
-    None) per run, joined by a line; flip-averaged scores as hollow markers; optional target and budget lines."""
+    None) per run, joined by a line; flip-averaged scores as hollow markers; optional target and budget lines.
+    The legend stands below the axes, and a line's end label that would cover another's moves down a line."""
     t = labels(lang)
-    fig = Figure(figsize=(8, 5))
+    fig = Figure(figsize=(8, 9), layout="constrained")
     ax = fig.add_subplot()
+    ends: list[tuple[float, float]] = []  # the points labelled so far
     for label, points in series.items():
         minutes, accuracy, flipped = zip(*sorted(points))
         (line,) = ax.plot(minutes, accuracy, "o-", label=label)
-        ax.annotate(f"{accuracy[-1]:.1%}", (minutes[-1], accuracy[-1]), textcoords="offset points", xytext=(6, -12))
+        end = (minutes[-1], accuracy[-1])
+        lower = sum(abs(end[0] - x) < 3 and abs(end[1] - y) < 0.01 for x, y in ends)  # labels it would cover
+        ax.annotate(f"{end[1]:.1%}", end, textcoords="offset points", xytext=(6, -12 - 11 * lower))
+        ends.append(end)
         shown = [(m, a) for m, a in zip(minutes, flipped) if a is not None]
         if shown:
             ax.plot(*zip(*shown), "o", mfc="none", color=line.get_color(), label=t["with flips"].format(label=label))
@@ -191,7 +196,12 @@ def plot_accuracy_against_minutes(
         ax.axhline(target, color="gray", linestyle="--", linewidth=1, label=t["target"].format(target=target))
     if budget_minutes is not None:
         ax.axvline(budget_minutes, color="gray", linestyle=":", linewidth=1, label=t["budget"].format(budget_minutes))
-    return _finish(fig, ax, t["minutes"], t["test accuracy"], t["against time"])
+    ax.set_xlabel(t["minutes"])
+    ax.set_ylabel(t["test accuracy"])
+    ax.set_title(t["against time"])
+    ax.grid(alpha=0.3)
+    fig.legend(loc="outside lower center", fontsize="small")
+    return fig
 
 
 def plot_against_params(points: dict[str, tuple[list, list, bool]], lang: str = "en") -> Figure:

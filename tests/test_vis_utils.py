@@ -78,6 +78,26 @@ def test_korean_labels_draw_in_a_korean_font_without_a_missing_glyph():
     assert title.get_text() == "분류 정확도" and title.get_fontname() == "NanumGothic"
 
 
+def test_the_minutes_figures_end_labels_and_legend_cover_nothing():
+    """v2 and v3 end 0.2 points and a minute apart: their accuracy labels were drawn over each other, and the
+    legend over the lines."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    series = {
+        "v2": [(3, 0.61, None), (22.9, 0.702, 0.7)],
+        "v3 (v2 with AdamW), a label as long as v4's": [(23.8, 0.7005, 0.709)],
+    }
+    fig = plot_accuracy_against_minutes(series, target=0.7, budget_minutes=25)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer, ax = canvas.get_renderer(), fig.axes[0]
+    first, second = (text.get_window_extent(renderer) for text in ax.texts)
+    assert not first.overlaps(second)
+    legend = fig.legends[0].get_window_extent(renderer)
+    assert not legend.overlaps(ax.get_window_extent(renderer)) and fig.bbox.contains(legend.x0, legend.y0)
+    assert fig.bbox.contains(legend.x1, legend.y1)  # not cut off at the figure's edges
+
+
 def test_the_labs_vis_utils_is_common_plots():
     """numpy_impl.vis_utils, the module the notebook imports, holds common.plots' functions themselves."""
     import common.plots
