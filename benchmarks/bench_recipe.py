@@ -7,8 +7,8 @@ On the real training split (49,000 images) it measures: fitting and applying eac
 preprocessing (mean image, per-channel standardization, ZCA with epsilon 0.1) and the projection
 onto the top k principal directions; making one batch of 512 as each Solver makes it (the stream's
 rows gathered, flipped and cropped with 4-pixel padding, each implementation with its own code); and
-one training update of the network of `--recipe best` (v3: AdamW) and of `--recipe v2` (Nesterov, L2),
-both projection k, H, batch 512, label smoothing, in each implementation's Solver, against the time that
+one training update of the network of `--recipe best` (v4, whose step is v3's: AdamW) and of `--recipe v2`
+(Nesterov, L2), both projection k, H, batch 512, label smoothing, in each implementation's Solver, against the time that
 implementation's own library needs for the update's matrix products (the ratio is the step's
 overhead: 1.00 would be pure matrix products). The two Solvers take their updates in turn, so NumPy's
 update and torch's are also compared round by round (numpy / torch). Then v3's step taken apart, on one
@@ -435,7 +435,7 @@ def speed_table(results: dict) -> str:
     steps, unaugmented, parts, shape = (
         results[key] for key in ("step_seconds", "step_without_augmentation_seconds", "step_parts_seconds", "shape")
     )
-    names = {"best": f"v3 (`--recipe best`, {RECIPES['best']['update_rule']})", "v2": "v2 (Nesterov, L2)"}
+    names = {"best": f"v3, v4 (`--recipe best`, {RECIPES['best']['update_rule']})", "v2": "v2 (Nesterov, L2)"}
     lines = [
         f"| recipe | implementation | the Solver's step (k = {shape['pca_components']}, H = {shape['hidden']}, "
         f"batch {shape['batch']}) | its matrix products | step / products | numpy / torch, step by step | "

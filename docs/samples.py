@@ -68,6 +68,15 @@ def recipe_runs(version: str) -> dict[str, tuple[dict, dict]]:
     return runs
 
 
+def recorded_recipes() -> list[tuple[str, str, list[tuple[dict, dict]]]]:
+    """(version, its --recipe flag, its runs as (config.json, metrics.json)) per recipe in docs/recipe/, newest
+    first."""
+    from common.config import RECIPES
+
+    versions = sorted((f.name for f in RECIPE_RUNS.iterdir() if f.name in RECIPES), key=lambda v: -int(v[1:]))
+    return [(v, "best" if RECIPES[v] == RECIPES["best"] else v, list(recipe_runs(v).values())) for v in versions]
+
+
 def _percent(value: float, digits: int = 2) -> str:
     return f"{100 * value:.{digits}f}%"
 
@@ -76,16 +85,11 @@ def reaches_table() -> str:
     """Every recorded recipe run, newest recipe first, each recipe followed by its mean and spread over NumPy seeds."""
     import statistics
 
-    from common.config import RECIPES
-
     lines = [
         "| recipe | run | val | test-1k | test-10k | with test-time flips: test-10k | training (2 cores) |",
         "|---|---|---|---|---|---|---|",
     ]
-    versions = sorted((f.name for f in RECIPE_RUNS.iterdir() if f.name in RECIPES), key=lambda v: -int(v[1:]))
-    for version in versions:
-        flag = "best" if RECIPES[version] == RECIPES["best"] else version
-        runs = recipe_runs(version).values()
+    for version, flag, runs in recorded_recipes():
         for config, m in runs:
             impl = "NumPy" if config["impl"] == "numpy" else "torch"
             minutes = m["train_seconds"] / 60
@@ -107,6 +111,109 @@ def reaches_table() -> str:
                 f"| **{version}, NumPy, {len(seeds)} seeds** | mean ± standard deviation | | | **{cells[0]}** | "
                 f"{cells[1]} | |"
             )
+    return "\n".join(lines)
+
+
+def reaches_summary_table() -> str:
+    """One row per recorded recipe, newest first: the NumPy seeds' mean test accuracy, plain and with test-time
+    flips, torch's seed 0, and the NumPy runs' training minutes (the README's short form of reaches_table)."""
+    import statistics
+
+    lines = [
+        "| recipe | NumPy runs | test-10k (their mean) | with test-time flips | torch, seed 0, with flips | "
+        "training (2 cores) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for version, flag, runs in recorded_recipes():
+        seeds = [m for config, m in runs if config["impl"] == "numpy"]
+        torch_runs = [m for config, m in runs if config["impl"] == "torch"]
+        plain, flipped = (statistics.mean(m[key] for m in seeds) for key in ("test_acc_10k", "test_acc_10k_tta"))
+        minutes = sorted(m["train_seconds"] / 60 for m in seeds)
+        runs_cell = f"{len(seeds)} seeds" if len(seeds) > 1 else "seed 0"
+        minutes_cell = f"{minutes[0]:.1f}–{minutes[-1]:.1f}" if len(minutes) > 1 else f"{minutes[0]:.1f}"
+        lines.append(
+            f"| `--recipe {flag}` ({version}) | {runs_cell} | **{_percent(plain)}** | **{_percent(flipped)}** | "
+            f"{_percent(torch_runs[0]['test_acc_10k_tta']) if torch_runs else ''} | {minutes_cell} min |"
+        )
+    return "\n".join(lines)
+
+
+def time_to_70_table() -> str:
+    """v3 against each later recipe with run records: epochs x the Solver step, paired against v3's engine (the
+    levers' last row in benchmarks/recipe_results.json), beside the seeds' flip-averaged test accuracy and minutes."""
+    import statistics
+
+    from common.config import RECIPES
+
+    results = _benchmark_record("recipe_results")
+    step = results["lever_seconds"]["solver_step"]
+    lines = [
+        "| recipe | engine | epochs | Solver step (paired; v3's engine = 1) | epochs × step (v3 = 1) | "
+        "NumPy: test-10k with flips, mean of seeds (range) | torch, seed 0, with flips | "
+        "training, NumPy seeds (wall) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for version, _, runs in reversed(recorded_recipes()):
+        if int(version[1:]) < 3:
+            continue
+        numpy_runs = [m for config, m in runs if config["impl"] == "numpy"]
+        torch_runs = [m for config, m in runs if config["impl"] == "torch"]
+        ratio = 1.0 if version == "v3" else step["after"]["seconds"] / step["before"]["seconds"]
+        epochs = RECIPES[version]["num_epochs"]
+        tta, minutes = ([m[key] for m in numpy_runs] for key in ("test_acc_10k_tta", "train_seconds"))
+        engine = f"plain NumPy ({results['levers_before']} and before)" if version == "v3" else "compiled loops"
+        lines.append(
+            f"| `--recipe {version}` | {engine} | {epochs} | {ratio:.2f} | "
+            f"**{epochs * ratio / RECIPES['v3']['num_epochs']:.2f}** | **{_percent(statistics.mean(tta))}** "
+            f"({len(tta)} seeds, {_percent(min(tta))}–{_percent(max(tta))}) | "
+            f"{_percent(torch_runs[0]['test_acc_10k_tta']) if torch_runs else ''} | "
+            f"{min(minutes) / 60:.1f}–{max(minutes) / 60:.1f} min |"
+        )
+    return "\n".join(lines)
+
+
+def recipe_targets_table() -> str:
+    """Issue 29's targets against the recorded benchmark and run records: each figure, its bound, met or not."""
+    import statistics
+
+    from common.config import RECIPES
+
+    results = _benchmark_record("recipe_results")
+    ratios, alone = results["step_over_products"]["best"], results["step_without_augmentation_seconds"]
+    step = results["lever_seconds"]["solver_step"]
+    beside_old = step["after"].get("ratio", step["after"]["seconds"] / step["after"]["products_seconds"])
+    later = [(v, runs) for v, _, runs in recorded_recipes() if int(v[1:]) > 3]
+    rows = [  # (target, bound, recorded value, as shown, met)
+        (
+            "NumPy's Solver step / its products, the torch Solver stepping in turn",
+            1.20,
+            f"{ratios['numpy']:.2f} ({alone['numpy']['ratio']:.2f} without flips and crops; {beside_old:.2f} "
+            f"stepping in turn with the engine at {results['levers_before']})",
+            ratios["numpy"] <= 1.20,
+        ),
+        (
+            "torch's Solver step / its products",
+            1.15,
+            f"{ratios['torch']:.2f} ({alone['torch']['ratio']:.2f} without flips and crops)",
+            ratios["torch"] <= 1.15,
+        ),
+        (
+            "NumPy's step / torch's, round by round",
+            1.0,
+            f"{results['numpy_over_torch']['best']:.2f}",
+            results["numpy_over_torch"]["best"] <= 1.0,
+        ),
+    ]
+    for version, runs in later:
+        units = RECIPES[version]["num_epochs"] * step["after"]["seconds"] / step["before"]["seconds"]
+        units /= RECIPES["v3"]["num_epochs"]
+        seeds = [m["test_acc_10k_tta"] for config, m in runs if config["impl"] == "numpy"]
+        name = f"{version}'s epochs × paired Solver step / v3's, at 70% with flips (mean of {len(seeds)} NumPy seeds)"
+        shown = f"{units:.2f}, at {_percent(statistics.mean(seeds))}"
+        rows.append((name, 0.70, shown, units <= 0.70 and statistics.mean(seeds) >= 0.70))
+    lines = ["| target | bound | recorded | met |", "|---|---|---|---|"]
+    for name, bound, shown, met in rows:
+        lines.append(f"| {name} | ≤ {bound:.2f} | {shown} | {'yes' if met else 'no'} |")
     return "\n".join(lines)
 
 
@@ -163,11 +270,14 @@ def grading_table() -> str:
 RECORDS = {
     "grading": grading_table,
     "reaches": reaches_table,
+    "reaches_summary": reaches_summary_table,
     "ablation": ablation_table,
     "bench": bench_table,
     "recipe_extras": recipe_extras_table,
     "recipe_speed": recipe_speed_table,
     "recipe_levers": recipe_levers_table,
+    "time_to_70": time_to_70_table,
+    "recipe_targets": recipe_targets_table,
 }
 RECORD_PAGES = [
     README,

@@ -39,7 +39,7 @@ def recipe_descriptions(path: str) -> list[tuple[str, str]]:
 
 
 def version_of(name: str, text: str) -> str:
-    """The versioned recipe (v1, v2, ...) a name stands for: named right after it, e.g. `best` (v3), or itself."""
+    """The versioned recipe (v1, v2, ...) a name stands for: named right after it, e.g. `best` (v4), or itself."""
     alias = re.match(r"[\s#:(=`]*(v\d+)\b", text)
     return alias[1] if alias else name
 

@@ -349,7 +349,7 @@ def test_a_config_round_trips_through_flags_and_json():
         "sgd_nesterov",
         5e-4,
     )
-    assert config_from_argv(["--recipe", "v3"]) == config_from_argv(["--recipe", "best"])
+    assert config_from_argv(["--recipe", "v4"]) == config_from_argv(["--recipe", "best"])
 
 
 def test_every_recorded_run_folder_reads_back_as_its_recipe():
