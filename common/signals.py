@@ -58,12 +58,13 @@ class DeferredSignals:
         self.pending: list[int] = []
         self.previous: dict = {}
 
-    def _note(self, signum, frame) -> None:
+    def note(self, signum, frame=None) -> None:
+        """Note ``signum`` as its handler does (a handler of one's own may call it, then act on the signal)."""
         self.pending.append(signum)
 
     def start(self) -> DeferredSignals:
         """Note the signals from now on instead of acting on them."""
-        self.previous = {signum: signal.signal(signum, self._note) for signum in self.signums}
+        self.previous = {signum: signal.signal(signum, self.note) for signum in self.signums}
         return self
 
     def check(self, *_) -> None:

@@ -83,7 +83,7 @@ def test_a_worker_whose_trial_was_failed_as_stale_meanwhile_goes_on(tmp_path, mo
     study = optuna.create_study(storage=journal(tmp_path / "s.log"), direction="maximize")
 
     def objective(trial, args, space):
-        tuning_study._RUNNING[:] = [trial._trial_id]
+        monkeypatch.setattr(tuning_study, "_RUNNING", trial._trial_id)
         study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)  # the other worker
         return 0.5
 

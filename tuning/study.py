@@ -160,7 +160,8 @@ def objective(trial, args: argparse.Namespace, space: SearchSpace) -> float:
     """Optuna objective: train the suggested configuration, report val acc each epoch, return the best."""
     import optuna
 
-    _RUNNING[:] = [trial._trial_id]
+    global _RUNNING
+    _RUNNING = trial._trial_id
 
     def report(solver):
         stop_if_interrupted()
@@ -385,7 +386,7 @@ class Workers:
         search(self.args, self.space, study)
 
     def _pass_on(self, signum, frame) -> None:
-        DEFERRED._note(signum, frame)
+        DEFERRED.note(signum)
         for pid in self.children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
@@ -447,7 +448,7 @@ def state(trial) -> str:
 
 _SEEN_FAILED: dict[int, float] = {}  # trial id -> when this process first saw it failed as stale
 _SEEN_BARE: dict[int, float] = {}  # trial id -> when this process first saw it running without a worker record
-_RUNNING: list[int] = []  # the id of the trial this process runs (or ran last), once it has one
+_RUNNING: int | None = None  # the id of the trial this process runs (or ran last), once it has one
 BARE_SECONDS = 60.0  # a trial still without a worker record after this: its process died while Optuna created it
 
 
@@ -496,7 +497,7 @@ def run_one_trial(study, args: argparse.Namespace, space: SearchSpace) -> None:
     try:
         study.optimize(lambda t: objective(t, args, space), n_trials=1, catch=(Exception,))
     except Exception:  # Optuna's tell of a trial failed meanwhile: ValueError (RDB), an assertion (journal), ...
-        trial = study._storage.get_trial(_RUNNING[-1]) if _RUNNING else None
+        trial = study._storage.get_trial(_RUNNING) if _RUNNING is not None else None
         attrs = trial.user_attrs if trial else {}
         if trial is None or trial.state.name != "FAIL" or ("error" in attrs and "interrupted" not in attrs):
             raise  # else another worker failed it as its dead process's (Optuna as stale, or fail_dead_trials)
@@ -548,9 +549,8 @@ def run_sampled(args, space: SearchSpace, study) -> None:
 
 def finished_configs(study, space: SearchSpace) -> dict[tuple, float | None]:
     """Configurations already tried in the study (finished, pruned or failed, not interrupted) -> their value."""
-    done = [t for t in counted_trials(study) if t.state.name in ("COMPLETE", "PRUNED", "FAIL")]
-    keys = {t.number: params_key(t, space) for t in done}
-    return {keys[t.number]: t.value if t.state.name == "COMPLETE" else None for t in done if keys[t.number]}
+    done = [(params_key(t, space), t) for t in counted_trials(study) if t.state.name in ("COMPLETE", "PRUNED", "FAIL")]
+    return {key: t.value if t.state.name == "COMPLETE" else None for key, t in done if key is not None}
 
 
 def greedy_order(args, space: SearchSpace) -> list[str]:
