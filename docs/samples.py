@@ -138,6 +138,16 @@ def reaches_summary_table() -> str:
     return "\n".join(lines)
 
 
+def epochs_times_step(version: str, results: dict) -> tuple[float, float]:
+    """A recipe's Solver step paired against v3's engine (the levers' last row of recipe_results.json; v3's own: 1),
+    and its epochs x that step over v3's epochs x step."""
+    from common.config import RECIPES
+
+    step = results["lever_seconds"]["solver_step"]
+    ratio = 1.0 if version == "v3" else step["after"]["seconds"] / step["before"]["seconds"]
+    return ratio, RECIPES[version]["num_epochs"] * ratio / RECIPES["v3"]["num_epochs"]
+
+
 def time_to_70_table() -> str:
     """v3 against each later recipe with run records: epochs x the Solver step, paired against v3's engine (the
     levers' last row in benchmarks/recipe_results.json), beside the seeds' flip-averaged test accuracy and minutes."""
@@ -146,7 +156,6 @@ def time_to_70_table() -> str:
     from common.config import RECIPES
 
     results = _benchmark_record("recipe_results")
-    step = results["lever_seconds"]["solver_step"]
     lines = [
         "| recipe | engine | epochs | Solver step (paired; v3's engine = 1) | epochs × step (v3 = 1) | "
         "NumPy: test-10k with flips, mean of seeds (range) | torch, seed 0, with flips | "
@@ -158,13 +167,13 @@ def time_to_70_table() -> str:
             continue
         numpy_runs = [m for config, m in runs if config["impl"] == "numpy"]
         torch_runs = [m for config, m in runs if config["impl"] == "torch"]
-        ratio = 1.0 if version == "v3" else step["after"]["seconds"] / step["before"]["seconds"]
+        ratio, units = epochs_times_step(version, results)
         epochs = RECIPES[version]["num_epochs"]
         tta, minutes = ([m[key] for m in numpy_runs] for key in ("test_acc_10k_tta", "train_seconds"))
         engine = f"plain NumPy ({results['levers_before']} and before)" if version == "v3" else "compiled loops"
         lines.append(
             f"| `--recipe {version}` | {engine} | {epochs} | {ratio:.2f} | "
-            f"**{epochs * ratio / RECIPES['v3']['num_epochs']:.2f}** | **{_percent(statistics.mean(tta))}** "
+            f"**{units:.2f}** | **{_percent(statistics.mean(tta))}** "
             f"({len(tta)} seeds, {_percent(min(tta))}–{_percent(max(tta))}) | "
             f"{_percent(torch_runs[0]['test_acc_10k_tta']) if torch_runs else ''} | "
             f"{min(minutes) / 60:.1f}–{max(minutes) / 60:.1f} min |"
@@ -175,8 +184,6 @@ def time_to_70_table() -> str:
 def recipe_targets_table() -> str:
     """Issue 29's targets against the recorded benchmark and run records: each figure, its bound, met or not."""
     import statistics
-
-    from common.config import RECIPES
 
     results = _benchmark_record("recipe_results")
     ratios, alone = results["step_over_products"]["best"], results["step_without_augmentation_seconds"]
@@ -205,8 +212,7 @@ def recipe_targets_table() -> str:
         ),
     ]
     for version, runs in later:
-        units = RECIPES[version]["num_epochs"] * step["after"]["seconds"] / step["before"]["seconds"]
-        units /= RECIPES["v3"]["num_epochs"]
+        _, units = epochs_times_step(version, results)
         seeds = [m["test_acc_10k_tta"] for config, m in runs if config["impl"] == "numpy"]
         name = f"{version}'s epochs × paired Solver step / v3's, at 70% with flips (mean of {len(seeds)} NumPy seeds)"
         shown = f"{units:.2f}, at {_percent(statistics.mean(seeds))}"
