@@ -63,7 +63,11 @@ def load_trials(storage: str, study: str) -> list:
 
 
 def kill_mid_trial(workers: list[subprocess.Popen], storage: str, study: str) -> tuple[subprocess.Popen, int]:
-    """SIGKILL the first worker seen training a trial -> (the worker, its trial's number)."""
+    """SIGKILL the first worker seen training a trial -> (the worker, its trial's number).
+
+    The worker is frozen (SIGSTOP) before the trial is read again, so that it cannot finish the trial
+    between the read and the kill; a worker that finished it before freezing goes on (SIGCONT).
+    """
     import optuna
 
     from tuning.study import make_storage
@@ -80,10 +84,15 @@ def kill_mid_trial(workers: list[subprocess.Popen], storage: str, study: str) ->
             pid = t.user_attrs.get("worker", {}).get("pid")
             if t.state.name == "RUNNING" and pid in pids and len(t.params) == len(SPACE):
                 victim = pids[pid]
-                victim.send_signal(signal.SIGKILL)
-                victim.wait(timeout=30)  # gone, as with a machine that lost power
-                return victim, t.number
-    raise AssertionError("no worker started a trial within 2 minutes")
+                victim.send_signal(signal.SIGSTOP)
+                time.sleep(0.5)  # a write it sent before it froze reaches the storage
+                if loaded.get_trials(deepcopy=False)[t.number].state.name == "RUNNING":
+                    victim.send_signal(signal.SIGKILL)
+                    victim.wait(timeout=30)  # gone, as with a machine that lost power
+                    return victim, t.number
+                victim.send_signal(signal.SIGCONT)
+                break
+    raise AssertionError("no worker was seen mid-trial within 2 minutes")
 
 
 @pytest.mark.slow
