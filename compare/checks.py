@@ -393,6 +393,17 @@ def check_preprocessing(
         torch.from_numpy(images), torch.from_numpy(flips), torch.from_numpy(shifts), padding
     )
     checks.append(make_check("preprocessing", "flips + crops vs torch_impl", ours, torch_impl_crops.numpy(), dtype))
+    t_images = torch.from_numpy(images)
+    scratch = t_images.new_zeros(n // 2, dims[0], dims[1] + 2 * padding, dims[2] + 2 * padding)
+    for turn in (1, 2):  # the Solver's kept padded buffer: the second batch must find its border still 0
+        rows = rng.integers(n, size=n // 2)
+        flips, shifts = draw_augmentation(n // 2, rng, flip=True, padding=padding)
+        torch_impl_batch = torch_impl.flip_and_shift(
+            t_images, torch.from_numpy(flips), torch.from_numpy(shifts), padding, torch.from_numpy(rows), scratch
+        )
+        label = f"rows gathered into a kept padded buffer + flips + crops, batch {turn}, vs torch_impl"
+        ours = flip_and_shift(images, flips, shifts, rows=rows)
+        checks.append(make_check("preprocessing", label, ours, torch_impl_batch.numpy(), dtype))
     return checks
 
 

@@ -20,6 +20,7 @@ from common.preprocess import (
     principal_directions,
     zca_whitening_matrix,
 )
+from compare.checks import check_preprocessing as check_preprocessing_against_torch
 from numpy_impl.gradient_check import eval_numerical_gradient, rel_error
 from numpy_impl.layers import softmax_loss
 from numpy_recipe import RecipeNet, smoothed_softmax_loss, warmup_cosine_factor
@@ -147,6 +148,34 @@ def test_torch_flips_and_crops_equal_numpy_slicing_at_every_padding(padding):
     theirs = torch_impl.flip_and_shift(*(torch.from_numpy(a) for a in (images, flips, shifts)), padding)
     assert theirs.is_contiguous()
     np.testing.assert_array_equal(theirs.numpy(), flip_and_shift(images, flips, shifts))
+
+
+@pytest.mark.parametrize("padding", [0, 1, 4])
+def test_the_torch_loaders_batches_from_its_kept_padded_buffer_equal_numpys_batch_after_batch(padding):
+    rng = np.random.default_rng(padding)
+    images, labels = rng.standard_normal((40, 3, 8, 9)).astype(np.float32), rng.integers(0, 10, 40)
+    stream = BatchStream(len(images), 16, 3, Augmentation(True, padding))
+    loader = iter(torch_impl.batch_loader(torch.from_numpy(images), torch.from_numpy(labels), stream))
+    twin = BatchStream(len(images), 16, 3, Augmentation(True, padding))
+    for _ in range(4):  # the buffer's border, written once, must still be 0 for every later batch
+        X, y = next(loader)
+        batch = twin.next_batch()
+        np.testing.assert_array_equal(X.numpy(), flip_and_shift(images, batch.flips, batch.shifts, rows=batch.indices))
+        np.testing.assert_array_equal(y.numpy(), labels[batch.indices])
+
+
+def test_a_kept_padded_buffer_whose_border_is_not_zero_fails_the_compare_check(monkeypatch):
+    real = torch_impl.flip_and_shift
+
+    def dirty(images, flips, shifts, padding, rows=None, scratch=None):
+        out = real(images, flips, shifts, padding, rows, scratch)
+        if scratch is not None:
+            scratch.fill_(1.0)  # the next batch would find a border of ones
+        return out
+
+    monkeypatch.setattr(torch_impl, "flip_and_shift", dirty)
+    verdicts = {c.name: c.passed for c in check_preprocessing_against_torch() if "kept padded buffer" in c.name}
+    assert list(verdicts.values()) == [True, False], verdicts
 
 
 def augmented_batch(images, seed, flip=True, padding=2):
