@@ -67,6 +67,12 @@ def test_the_step_table_divides_each_step_by_the_products_timed_with_it():
     assert "| v2 (Nesterov, L2) | torch | 70.0 ms | 50.0 ms | **1.40** |  |  |" in table
 
 
+def test_the_step_table_gives_a_turns_first_update_beside_those_after_it():
+    results = recorded_results()
+    results["step_seconds"]["best"]["numpy"]["after_pause"] = paired(0.120, 0.050)
+    assert "| numpy | 100.0 ms | 50.0 ms | **2.00** (2.40) | **1.50** (1.75) |" in bench_recipe.speed_table(results)
+
+
 def test_the_levers_table_gives_before_and_after_each_against_its_products():
     table = bench_recipe.levers_table(recorded_results())
     assert "| lever (v3's shape) | before (af74711): ms (/ products) |" in table
@@ -128,8 +134,9 @@ def test_step_parts_time_a_real_model_step_of_the_recipe_in_both_implementations
 
 @pytest.mark.slow
 def test_the_solvers_take_their_updates_in_turn(monkeypatch):
-    """Each Solver's update and its products, then the other's: the log of who stepped alternates, and each
-    implementation gets its paired figures and numpy / torch."""
+    """Each Solver's turn of three updates, each followed by its products, then the other's: the log of who stepped
+    alternates turn by turn, and each implementation gets its paired figures (a turn's first apart) and numpy /
+    torch."""
     monkeypatch.setattr(bench_recipe, "BATCH", 8)
     monkeypatch.setattr(bench_recipe, "HIDDEN", 16)
     monkeypatch.setattr(bench_recipe, "COMPONENTS", 4)
@@ -148,10 +155,11 @@ def test_the_solvers_take_their_updates_in_turn(monkeypatch):
 
     monkeypatch.setattr(bench_recipe, "update_products", logged_products)
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((8 * 5, 3, 32, 32), dtype=np.float32)
+    X = rng.standard_normal((8 * 12, 3, 32, 32), dtype=np.float32)
     y = rng.integers(0, 10, len(X))
     projection = np.linalg.qr(rng.standard_normal((3072, 4)))[0].astype(np.float32)
     result = bench_recipe.interleaved_step_seconds(X, y, projection, "best", 3)
-    assert order == ["numpy_recipe", "torch_impl"] * 5  # 3 repeats + the 2 left out, in turn
+    assert order == (["numpy_recipe"] * 3 + ["torch_impl"] * 3) * 4  # 3 repeats + the first turn, left out
     assert set(result) == {"numpy", "torch", "numpy_over_torch"}
-    assert all(result[impl]["seconds"] > 0 and result[impl]["ratio"] > 0 for impl in ("numpy", "torch"))
+    for impl in ("numpy", "torch"):
+        assert result[impl]["seconds"] > 0 and result[impl]["ratio"] > 0 and result[impl]["after_pause"]["ratio"] > 0
