@@ -555,7 +555,7 @@ def main() -> int:
             partial(flip_and_shift, X, draws.flips, draws.shifts, out=out, rows=draws.indices), 20 * args.repeats
         ),
         "torch": median_seconds(
-            partial(torch_impl.flip_and_shift, t_X, t_flips, t_shifts, PADDING, t_rows, torch.zeros(padded_shape)),
+            partial(torch_impl.flip_and_shift, t_X, t_flips, t_shifts, PADDING, t_rows, t_X.new_zeros(padded_shape)),
             20 * args.repeats,
         ),
     }

@@ -21,8 +21,9 @@ def retain_freed_memory() -> bool:
     2.3 million page faults over 33 steps of each implementation drop to 98 thousand,
     and a step takes 145 -> 88 ms with torch, 97 -> 81 ms with NumPy. Peak memory is
     unchanged: memory still in use is the same, it is just not handed back and refetched.
-    Every thread allocates from the main arena: a thread's own arena is built of 64 MiB heaps that
-    glibc unmaps when they empty, whatever the thresholds. Measured with two NumPy Solvers of v3
+    Every thread allocates from the main arena (call this before any thread allocates): a thread's
+    own arena is built of 64 MiB heaps that glibc maps and unmaps as they fill and empty, and maps a
+    larger array on its own, whatever the thresholds. Measured with two NumPy Solvers of v3
     stepping in turns of six, each in a thread (bench_recipe's harness, two runs): the one that
     started second took 1.17-1.22 of its products, the first 1.08-1.20; with one arena, both 1.11-1.14.
     """

@@ -191,9 +191,9 @@ def recipe_targets_table() -> str:
     beside_old = step["after"].get("ratio", step["after"]["seconds"] / step["after"]["products_seconds"])
     later = [(v, runs) for v, _, runs in recorded_recipes() if int(v[1:]) > 3]
     first = {  # each turn's first update, after the pause (records before it timed only those)
-        impl: f"{ratio['ratio']:.2f} for a turn's first update, after the pause; "
-        for impl, ratio in ((impl, m.get("after_pause")) for impl, m in results["step_seconds"]["best"].items())
-        if ratio
+        impl: f"{m['after_pause']['ratio']:.2f} for a turn's first update, after the pause; "
+        for impl, m in results["step_seconds"]["best"].items()
+        if "after_pause" in m
     }
     rows = [  # (target, bound, recorded value, as shown, met)
         (
