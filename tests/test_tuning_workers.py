@@ -2,7 +2,7 @@
 Optuna's JournalStorage file), three workers started separately, one of them killed with SIGKILL mid-trial.
 
 Each worker is its own `python tune.py` with its own --out, as on another machine; the only thing they
-share is the --storage URL. The trials train on a synthetic CIFAR-10 copy, 2 epochs of a tiny network.
+share is the --storage URL. The trials train on a synthetic CIFAR-10 copy, 60 epochs of a tiny network.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SPACE = {  # a grid of 6 configurations; ranges for random and TPE
     "hidden_size": {"values": [10, 20, 30], "low": 10, "high": 30},
     "learning_rate": {"values": [1e-4, 3e-4], "low": 1e-4, "high": 3e-4},
-    "num_epochs": {"values": [2], "low": 2, "high": 2},
+    "num_epochs": {"values": [60], "low": 60, "high": 60},  # a trial lasts about 0.5 s: a worker is caught in one
     "reg": {"values": [0.0], "low": 1e-3, "high": 1e-2},
 }
 TRIALS = {"greedy": 4, "grid": 6, "random": 6, "tpe": 6}  # greedy's first pass over this space holds 4
