@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import torch
-import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from common.batches import Batch, BatchStream
@@ -32,22 +31,19 @@ def flip_and_shift(
 
     One gather from the padded images: the mirror only changes which column each output pixel reads,
     flipped[:, r, c'] = image[:, r, W - 1 - c'], and the columns it reads outside the image land in the padding.
-    ``scratch``, a (B, C, H + 2 padding, W + 2 padding) tensor whose border is 0, is reused as the padded copy: the
-    rows are gathered straight into its interior, and its border stays 0.
+    The rows are gathered straight into the interior of the padded copy: ``scratch``, a (B, C, H + 2 padding,
+    W + 2 padding) tensor whose border is 0, is reused as it (its border stays 0), or a new one is made.
     """
     if padding == 0 and not flips.any():
         return images if rows is None else images[rows]
     n, (channels, height, width) = len(images if rows is None else rows), images.shape[1:]
     padded_height, padded_width = height + 2 * padding, width + 2 * padding
-    if scratch is None:
-        padded = F.pad(images if rows is None else images[rows], (padding, padding, padding, padding))
+    padded = images.new_zeros(n, channels, padded_height, padded_width) if scratch is None else scratch
+    interior = padded[:, :, padding : padding + height, padding : padding + width]
+    if rows is None:
+        interior.copy_(images)
     else:
-        padded = scratch
-        interior = padded[:, :, padding : padding + height, padding : padding + width]
-        if rows is None:
-            interior.copy_(images)
-        else:
-            torch.index_select(images, 0, rows, out=interior)
+        torch.index_select(images, 0, rows, out=interior)
     columns = shifts[:, 1:] + torch.arange(width)  # (B, W): the column of the flipped image each output column reads
     columns = torch.where(flips.view(n, 1), width - 1 - columns, columns) + padding
     index_rows = shifts[:, :1] + padding + torch.arange(height)  # (B, H)
