@@ -122,12 +122,18 @@ def save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
 
 
 KINDS = (
+    (stat.S_ISREG, "a regular file"),
     (stat.S_ISDIR, "a folder"),
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
     (stat.S_ISCHR, "a character device"),
     (stat.S_ISBLK, "a block device"),
     (stat.S_ISSOCK, "a socket"),
 )
+
+
+def file_kind(mode: int) -> str:
+    """What a stat st_mode says a path is, for messages: 'a regular file', 'a folder', 'a FIFO (named pipe)', ..."""
+    return next((name for test, name in KINDS if test(mode)), "not a regular file")
 
 
 def open_regular_file(path: str | os.PathLike) -> IO[bytes]:
@@ -143,7 +149,7 @@ def open_regular_file(path: str | os.PathLike) -> IO[bytes]:
     except OSError as err:
         raise ValueError(f"{path}: cannot read it ({err.strerror or err})") from None
     if not stat.S_ISREG(before.st_mode):
-        kind = next((name for test, name in KINDS if test(before.st_mode)), "not a regular file")
+        kind = file_kind(before.st_mode)
         resolved = os.path.realpath(path)
         target = f" (it leads to {resolved})" if resolved != os.path.abspath(path) else ""
         raise ValueError(f"{path}: is {kind}{target}; only a regular file is read") from None

@@ -27,6 +27,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from common.artifacts import file_kind, open_regular_file
 from common.dtypes import check_float_dtype
 from common.preprocess import fit_preprocessing, preprocess
 
@@ -146,38 +147,9 @@ def _refuse_special(path: Path) -> None:
         return
     if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
         raise ValueError(
-            f"{path}: not a regular file ({_file_type(mode)}); refused without opening it: "
+            f"{path}: is {file_kind(mode)}; refused without opening it: "
             "CIFAR-10 is read only from regular files and folders"
         )
-
-
-def _file_type(mode: int) -> str:
-    for test, name in (
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-    ):
-        if test(mode):
-            return name
-    return "not a regular file"
-
-
-def _open_regular(path: Path):
-    """path opened for reading in binary mode, refused (ValueError, one line) unless it is a regular file.
-
-    Checked with stat before opening, and again on the open descriptor (opened non-blocking, so a FIFO
-    swapped in meanwhile cannot hang it), so a file replaced between the two checks is refused too."""
-    _refuse_special(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except OSError as err:
-        raise ValueError(f"{path}: cannot be read ({err.strerror or err})") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        raise ValueError(f"{path}: not a regular file ({_file_type(mode)}); refused without reading it")
-    return os.fdopen(fd, "rb")
 
 
 def locate_cifar10(root: str | os.PathLike | None = None, download: bool = True) -> Source:
@@ -294,14 +266,14 @@ def _iter_members(source: Source) -> Iterator[tuple[str, bytes]]:
             if not path.is_file():
                 raise ValueError(f"{path}: missing; a CIFAR-10 {source.kind} folder holds {', '.join(wanted)}")
             _check_size(str(path), path.stat().st_size, source.kind)
-            with _open_regular(path) as f:
+            with open_regular_file(path) as f:
                 data = f.read(member_size_limit(source.kind) + 1)  # a file growing meanwhile is still bounded
             _check_size(str(path), len(data), source.kind)
             yield name, data
         return
     folder = BINARY_FOLDER if source.kind == "binary" else PYTHON_FOLDER
     found, extra = set(), []
-    raw = _open_regular(source.path)
+    raw = open_regular_file(source.path)
     try:
         with raw, tarfile.open(fileobj=raw, mode="r:gz") as archive:
             for member in archive:
