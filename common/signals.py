@@ -1,7 +1,8 @@
 """Signals, handled the same way by every entry point: raised where the program is, held, or deferred.
 
 - ``raising(signums)``: within the block each signal raises an exception where the main thread is
-  (SIGTERM as ``Interrupted``, a KeyboardInterrupt, so it stops a run as Ctrl-C does).
+  (SIGTERM as ``Interrupted``, a KeyboardInterrupt, so it stops a run as Ctrl-C does), and again at
+  each safe point (the ``check`` it yields) if something swallowed it.
 - ``DeferredSignals``: signals are only noted, and raised as ``Interrupted`` at the next safe point
   (``check()``), never in the middle of, say, a database write.
 - ``held(signums)``: within the block (a write that must not be cut short) signals are noted; after it
@@ -35,16 +36,26 @@ def exit_code(interrupt: BaseException) -> int:
 
 
 @contextmanager
-def raising(signums=(signal.SIGTERM,), error: Callable[[int], BaseException] = Interrupted) -> Iterator[None]:
+def raising(
+    signums=(signal.SIGTERM,), error: Callable[[int], BaseException] = Interrupted
+) -> Iterator[Callable[[], None]]:
     """Within the block, each of ``signums`` raises ``error(signum)`` in the main thread (default: SIGTERM
-    raises Interrupted, so it stops the program as Ctrl-C does)."""
+    raises Interrupted, so it stops the program as Ctrl-C does). Yields ``check``, a safe point that raises
+    it again if one was raised already: an exception raised inside a library (an import, say) can be
+    swallowed there."""
+    raised: list[int] = []
 
     def raise_error(signum, frame):
+        raised.append(signum)
         raise error(signum)
+
+    def check() -> None:
+        if raised:
+            raise error(raised[0])
 
     previous = {signum: signal.signal(signum, raise_error) for signum in signums}
     try:
-        yield
+        yield check
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

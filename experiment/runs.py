@@ -482,18 +482,8 @@ def train_run(
 
     Ctrl-C and SIGTERM stop training and keep everything so far (exit 130 / 143).
     """
-    noted: list[int] = []  # every SIGTERM raised: one raised inside a library's import can be swallowed there
-
-    def stop(signum: int) -> Interrupted:
-        noted.append(signum)
-        return Interrupted(signum)
-
-    def stop_if_noted(*_) -> None:  # a safe point: a signal that was swallowed where it was raised stops the run
-        if noted:
-            raise Interrupted(noted[0])
-
     run = None
-    with raising(error=stop):  # SIGTERM stops training as Ctrl-C does
+    with raising() as stop_if_raised:  # SIGTERM stops training as Ctrl-C does, even if a library swallowed it
         train_started = time.perf_counter()  # the projection (pca_components), if any, counts as training
         try:
             try:  # a resumed run's folder is rewritten only once its checkpoint loads
@@ -519,7 +509,7 @@ def train_run(
                 data,
                 verbose=False,
                 checkpoint_name=str(solver_checkpoint_name(out)),
-                on_iteration=lambda s: [stop_if_noted(), *(hook.on_iteration(s) for hook in hooks)],
+                on_iteration=lambda s: [stop_if_raised(), *(hook.on_iteration(s) for hook in hooks)],
                 on_epoch=on_epoch,
             )
             if resume is not None:
@@ -530,7 +520,7 @@ def train_run(
                     print(f"train.py: error: --resume: cannot load {resume}: {err}", file=sys.stderr, flush=True)
                     return 1  # the run folder is left as the killed run left it
                 run.resumed(solver)
-            stop_if_noted()
+            stop_if_raised()
         except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM during the projection: nothing trained yet
             return stopped_before_training(run, config, out, interrupt, resume is not None)
         except StudentCodeError as err:  # a student's TwoLayerNet or Solver raised while being built

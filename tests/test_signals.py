@@ -22,6 +22,17 @@ def test_sigterm_raises_interrupted_with_the_shells_exit_code_and_the_handler_co
     assert signal.getsignal(signal.SIGTERM) is before
 
 
+def test_a_signal_swallowed_where_it_was_raised_is_raised_again_at_the_next_check():
+    with pytest.raises(Interrupted) as caught, raising() as check:
+        check()  # nothing raised yet: nothing to do
+        try:
+            send(signal.SIGTERM)
+        except KeyboardInterrupt:  # as a library's broad except (an import, say) may swallow it
+            pass
+        check()
+    assert caught.value.exit_code == 143
+
+
 def test_deferred_signals_wait_for_the_safe_point():
     before = signal.getsignal(signal.SIGINT)
     deferred = DeferredSignals().start()
