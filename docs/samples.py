@@ -36,6 +36,18 @@ def run(command: list[str]) -> str:
     return f"```\n$ {' '.join(command)}\n{proc.stdout.rstrip()}\n```"
 
 
+def comparable(text: str) -> str:
+    """text with what differs between two honest runs of a sample masked inside its sample blocks: the grader's
+    error figures (their last digits differ between BLAS builds, and its inputs come from a secret seed each time)
+    and the sandbox's layers (they differ between machines)."""
+
+    def masked(match: re.Match) -> str:
+        block = re.sub(r"isolation: .*", "isolation: #", match.group(0))
+        return re.sub(r"\d\.\de[-+]\d\d", "#", block)
+
+    return re.sub(r"<!-- sample: \w+ -->\n.*?<!-- /sample -->", masked, text, flags=re.S)
+
+
 def fill_blocks(text: str, kind: str, renderers: dict) -> str:
     """text with every ``<!-- KIND: NAME -->`` ... ``<!-- /KIND -->`` block's inside replaced by renderers[NAME]()."""
 
@@ -363,7 +375,7 @@ def main(argv: list[str]) -> int:
         page: rewrite_records(rewrite(text) if page in (README, README_KO) else text) for page, text in current.items()
     }
     if "--check" in argv:
-        stale = [page.name for page in current if fresh[page] != current[page]]
+        stale = [page.name for page in current if comparable(fresh[page]) != comparable(current[page])]
         if stale:
             print(f"stale generated blocks in {', '.join(stale)}: run python docs/samples.py", file=sys.stderr)
             return 1
