@@ -157,13 +157,18 @@ def open_regular_file(path: str | os.PathLike) -> IO[bytes]:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as err:
         raise ValueError(f"{path}: cannot read it ({err.strerror or err})") from None
-    after = os.fstat(fd)
-    if not stat.S_ISREG(after.st_mode) or (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
+    try:
+        after = os.fstat(fd)
+        if not stat.S_ISREG(after.st_mode) or (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
+            raise ValueError(
+                f"{path}: changed while it was opened (now {file_kind(after.st_mode)}); only a regular file is read"
+            )
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
         os.close(fd)
-        raise ValueError(f"{path}: changed while it was opened; only a regular file is read")
-    if hasattr(os, "set_blocking"):
-        os.set_blocking(fd, True)
-    return os.fdopen(fd, "rb")
+        raise
 
 
 def npz_headers(path: str | os.PathLike, file: IO[bytes] | None = None) -> dict[str, tuple[tuple[int, ...], np.dtype]]:

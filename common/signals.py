@@ -41,8 +41,8 @@ def raising(
 ) -> Iterator[Callable[[], None]]:
     """Within the block, each of ``signums`` raises ``error(signum)`` in the main thread (default: SIGTERM
     raises Interrupted, so it stops the program as Ctrl-C does). Yields ``check``, a safe point that raises
-    it again if one was raised already: an exception raised inside a library (an import, say) can be
-    swallowed there."""
+    the first one again, at every later check, once one was raised: an exception raised inside a library
+    (an import, say) can be swallowed there."""
     raised: list[int] = []
 
     def raise_error(signum, frame):

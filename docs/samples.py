@@ -4,6 +4,7 @@
     python docs/samples.py           # rerun each README sample's command and rewrite its block; rewrite every
                                      # record block and docs/tuning/greedy-results{,.ko}.md from the run records
     python docs/samples.py --check   # exit 1 if a block differs from what its command or its records give now
+                                     # (a sample's error figures and sandbox line aside: they differ run to run)
 
 A sample block sits between ``<!-- sample: NAME -->`` and ``<!-- /sample -->``; SAMPLES gives its
 command. A record block sits between ``<!-- record: NAME -->`` and ``<!-- /record -->`` in README.md

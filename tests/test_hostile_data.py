@@ -171,6 +171,28 @@ def test_train_py_refuses_a_fifo_archive_in_one_line_with_exit_2(tmp_path):
     assert "is a FIFO (named pipe); refused without opening it" in proc.stderr
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_file_swapped_for_a_fifo_after_its_check_is_refused_without_hanging_or_leaking_its_descriptor(
+    tmp_path, monkeypatch
+):
+    from common import artifacts
+
+    regular, fifo = tmp_path / "data_batch_1.bin", tmp_path / "swapped.bin"
+    regular.write_bytes(b"x")
+    os.mkfifo(fifo)
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda path, *a, **k: real_stat(regular if path == fifo else path, *a, **k))
+    open_before = set(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else set()
+    with pytest.raises(ValueError) as refused:
+        artifacts.open_regular_file(fifo)  # checked as the regular file, opened as the FIFO
+    assert (
+        str(refused.value)
+        == f"{fifo}: changed while it was opened (now a FIFO (named pipe)); only a regular file is read"
+    )
+    if open_before:
+        assert set(os.listdir("/proc/self/fd")) == open_before
+
+
 def test_a_fifo_batch_in_an_extracted_folder_is_refused(tiny, tmp_path):
     folder = write_folder(tmp_path / "data", tiny, "binary")
     (folder / "test_batch.bin").unlink()

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.artifacts import atomic_open, load_json
+from common.artifacts import atomic_open, file_kind, load_json
 from common.config import NAMES, Config
 from common.lab_folder import is_student_impl
 from common.plots import plot_accuracy, plot_against_params, plot_loss, save_figure
@@ -244,8 +244,7 @@ def check_storage_file(url: str) -> None:
     except OSError as err:  # a dangling or looping link
         raise UsageError(f"--storage {path}: cannot use it as the study's database ({err.strerror or err})") from None
     if not stat.S_ISREG(mode):
-        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
-        raise UsageError(f"--storage {path}: is {kind}; the study's database must be a regular file")
+        raise UsageError(f"--storage {path}: is {file_kind(mode)}; the study's database must be a regular file")
 
 
 JOURNAL = "journal:"  # --storage journal:FILE: Optuna's JournalStorage on a file, no server
