@@ -223,12 +223,28 @@ def train_peak_memory_mib(impl: str) -> float | None:
     return float(proc.stdout.strip().splitlines()[-1])
 
 
+def cpu() -> dict:
+    """The CPU the timings ran on: its model name (Linux: /proc/cpuinfo, else platform's) and whether it has
+    AVX-512, which the matrix libraries' fastest kernels use."""
+    name, flags = platform.processor() or platform.machine(), []
+    try:
+        with open("/proc/cpuinfo") as f:
+            first_cpu = f.read().split("\n\n")[0]
+        fields = {key.strip(): value for key, _, value in (line.partition(":") for line in first_cpu.splitlines())}
+        name, flags = fields.get("model name", name).strip(), fields.get("flags", "").split()
+    except OSError:
+        pass
+    return {"model": name, "avx512": "avx512f" in flags if flags else None}
+
+
 def environment() -> dict:
+    """What the timings were measured with: the CPU, the libraries and their threads."""
     blas = [
         {k: info.get(k) for k in ("internal_api", "version", "num_threads", "architecture", "threading_layer")}
         for info in threadpool_info()
     ]
     return {
+        "cpu": cpu(),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "torch": torch.__version__,

@@ -21,7 +21,8 @@ the ratio that a Solver and batches costing nothing would leave. Last, each of t
 before (the engine at commit --before, imported from git) and after (now), taken in turn. Every time is
 paired with the products timed in turn with it (after each Solver update, or alternately), so that a
 shared machine that changes speed mid-run moves both sides of a ratio alike. Medians of the repeats are
-reported; a ratio is the median of the pairs' ratios. The results (benchmarks/recipe_results.json) render
+reported; a ratio is the median of the pairs' ratios. The results (benchmarks/recipe_results.json, with the
+machine they were measured on) render
 the speed tables of docs/performance.md (python docs/samples.py).
 """
 
@@ -57,6 +58,9 @@ from common.preprocess import PREPROCESSINGS, fit_preprocessing, preprocess, pri
 from common.runtime import retain_freed_memory  # noqa: E402
 from numpy_recipe import kernels  # noqa: E402
 from numpy_recipe.augment import flip_and_shift  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from bench import environment  # noqa: E402
 
 NUM_TRAIN, PADDING = 49_000, 4
 RECIPE_ROWS = ("best", "v2")
@@ -532,7 +536,7 @@ def main() -> int:
     retain_freed_memory()
     raw = load_raw_cifar10(args.data_dir)
     images, labels = raw.x_train[:NUM_TRAIN], raw.y_train[:NUM_TRAIN]
-    results: dict = {"repeats": args.repeats, "preprocessing": {}}
+    results: dict = {"repeats": args.repeats, "environment": environment(), "preprocessing": {}}
 
     print("fitting and applying the preprocessings ...", flush=True)
     for kind in PREPROCESSINGS:

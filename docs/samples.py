@@ -279,7 +279,16 @@ def recipe_speed_table() -> str:
     """benchmarks/bench_recipe.py's tables of the recipe's step against its matrix products, and the step's parts."""
     results = _benchmark_record("recipe_results")
     command = f"`python benchmarks/bench_recipe.py --repeats {results['repeats']}`"
-    return f"{_benchmark('bench_recipe').speed_table(results)}\n\n(The recorded run: {command}.)"
+    return f"{_benchmark('bench_recipe').speed_table(results)}\n\n(The recorded run: {command}{machine(results)}.)"
+
+
+def machine(results: dict) -> str:
+    """', on 2 cores of an AMD EPYC without AVX-512': where a benchmark record says what it ran on ('' if not)."""
+    environment = results.get("environment", {})
+    if "cpu" not in environment:
+        return ""
+    avx512 = {True: " with AVX-512", False: " without AVX-512", None: ""}[environment["cpu"]["avx512"]]
+    return f", on {environment['cpu_count']} cores of an {environment['cpu']['model']}{avx512}"
 
 
 def recipe_levers_table() -> str:

@@ -163,3 +163,19 @@ def test_the_solvers_take_their_updates_in_turn(monkeypatch):
     assert set(result) == {"numpy", "torch", "numpy_over_torch"}
     for impl in ("numpy", "torch"):
         assert result[impl]["seconds"] > 0 and result[impl]["ratio"] > 0 and result[impl]["after_pause"]["ratio"] > 0
+
+
+def test_a_record_says_what_cpu_it_ran_on_and_the_docs_name_it():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docs"))
+    try:
+        import samples
+    finally:
+        sys.path.pop(0)
+    environment = bench_recipe.environment()
+    cpu = environment["cpu"]
+    assert cpu["model"] and cpu["avx512"] in (True, False, None)
+    with_avx512 = {**environment, "cpu_count": 2, "cpu": {"model": "Intel Xeon", "avx512": True}}
+    assert samples.machine({"environment": with_avx512}) == ", on 2 cores of an Intel Xeon with AVX-512"
+    without = {**with_avx512, "cpu": {"model": "AMD EPYC", "avx512": False}}
+    assert samples.machine({"environment": without}) == ", on 2 cores of an AMD EPYC without AVX-512"
+    assert samples.machine({}) == ""  # records from before the machine was recorded
