@@ -22,8 +22,7 @@ before (the engine at commit --before, imported from git) and after (now), taken
 paired with the products timed in turn with it (after each Solver update, or alternately), so that a
 shared machine that changes speed mid-run moves both sides of a ratio alike. Medians of the repeats are
 reported; a ratio is the median of the pairs' ratios. The results (benchmarks/recipe_results.json, with the
-machine they were measured on) render
-the speed tables of docs/performance.md (python docs/samples.py).
+machine they were measured on) render the speed tables of docs/performance.md (python docs/samples.py).
 """
 
 from __future__ import annotations
