@@ -1,11 +1,20 @@
 """Shared test helpers."""
 
 import os
+import signal
 
 import numpy as np
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pytest_configure(config):
+    """Ctrl-C raises KeyboardInterrupt in the suite and in the processes it starts, as in a terminal, also where
+    pytest was started in the background of a shell without job control, which ignores SIGINT for it (and an
+    ignored signal stays ignored in every child): the tests of Ctrl-C would otherwise wait for it forever."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
