@@ -201,7 +201,7 @@ def recipe_targets_table() -> str:
     results = _benchmark_record("recipe_results")
     ratios, alone = results["step_over_products"]["best"], results["step_without_augmentation_seconds"]
     step = results["lever_seconds"]["solver_step"]
-    beside_old = step["after"].get("ratio", step["after"]["seconds"] / step["after"]["products_seconds"])
+    beside_old = _benchmark("bench_recipe").ratio(step["after"])
     later = [(v, runs) for v, _, runs in recorded_recipes() if int(v[1:]) > 3]
     first = {  # each turn's first update, after the pause (records before it timed only those)
         impl: f"{m['after_pause']['ratio']:.2f} for a turn's first update, after the pause; "
